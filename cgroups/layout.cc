@@ -1,0 +1,129 @@
+#include "cgroups/layout.h"
+
+#include <sstream>
+#include <vector>
+
+#include "runtime/base/fs.h"
+
+namespace ocelot::cgroups {
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::v1: return "v1";
+    case Mode::v2: return "v2";
+    case Mode::hybrid: return "hybrid";
+  }
+  return "?";
+}
+
+std::string Layout::where(const std::string& c) const {
+  if (v1.count(c)) return "v1";
+  if (!v2_mount.empty() && v2_controllers.count(c)) return "v2";
+  return "";
+}
+
+static std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find(sep, i);
+    if (j == std::string_view::npos) j = s.size();
+    out.emplace_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+// mountinfo escapes spaces and the like as \040.
+static std::string unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
+      out += static_cast<char>(v);
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+Result<Layout> parse_layout(std::string_view mountinfo, std::string_view v2_controllers) {
+  Layout l;
+  std::istringstream in{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent maj:min root mount-point options [optional fields] - fstype source super-options
+    auto fields = split(line, ' ');
+    size_t dash = 0;
+    for (size_t i = 6; i < fields.size(); ++i)
+      if (fields[i] == "-") {
+        dash = i;
+        break;
+      }
+    if (dash == 0 || dash + 1 >= fields.size()) continue;
+    const std::string& fstype = fields[dash + 1];
+    std::string root = unescape(fields[3]);
+    std::string mp = unescape(fields[4]);
+    if (fstype == "cgroup2") {
+      if (l.v2_mount.empty()) {
+        l.v2_mount = mp;
+        l.v2_root = root;
+      }
+    } else if (fstype == "cgroup") {
+      std::string super = dash + 3 < fields.size() ? fields[dash + 3] : "";
+      for (const auto& opt : split(super, ',')) {
+        static const std::set<std::string> skip = {"rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec",
+                                                   "clone_children", "xattr", "cpuset_v2_mode", "noprefix"};
+        if (opt.empty() || skip.count(opt) || opt.rfind("release_agent=", 0) == 0) continue;
+        if (!l.v1.count(opt)) l.v1[opt] = Hierarchy{mp, root};
+      }
+    }
+  }
+  for (const auto& c : split(v2_controllers, ' ')) {
+    std::string t = c;
+    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+    if (!t.empty() && !l.v1.count(t)) l.v2_controllers.insert(t);
+  }
+  bool has_v1 = false;
+  for (auto& [c, h] : l.v1)
+    if (c.rfind("name=", 0) != 0) has_v1 = true;
+  if (has_v1 && !l.v2_mount.empty()) l.mode = Mode::hybrid;
+  else if (has_v1) l.mode = Mode::v1;
+  else if (!l.v2_mount.empty()) l.mode = Mode::v2;
+  else return Error::make("no cgroup hierarchy is mounted");
+  return l;
+}
+
+Result<Layout> detect_layout() {
+  auto mi = fs::read_file("/proc/self/mountinfo");
+  if (!mi) return std::move(mi).error();
+  // Find the cgroup2 mount first to read its controllers.
+  auto l = parse_layout(*mi, "");
+  if (!l) return l;
+  if (l->v2_mount.empty()) return l;
+  auto ctl = fs::read_file(fs::join(l->v2_mount, "cgroup.controllers"));
+  return parse_layout(*mi, ctl ? *ctl : "");
+}
+
+std::map<std::string, std::string> parse_proc_cgroup(std::string_view text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto a = line.find(':');
+    auto b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string ctls = line.substr(a + 1, b - a - 1);
+    std::string path = line.substr(b + 1);
+    if (ctls.empty()) {
+      out[""] = path;
+      continue;
+    }
+    for (const auto& c : split(ctls, ',')) out[c] = path;
+  }
+  return out;
+}
+
+}  // namespace ocelot::cgroups

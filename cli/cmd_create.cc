@@ -1,0 +1,31 @@
+#include <charconv>
+
+#include "cli/commands.h"
+
+namespace ocelot::cli {
+
+Result<runtime::CreateOptions> create_options(const Flags& f, const char* command) {
+  runtime::CreateOptions o;
+  o.id = OCL_TRY(one_id(f, command));
+  o.bundle = f.get("bundle", ".");
+  o.pid_file = f.get("pid-file");
+  o.console_socket = f.get("console-socket");
+  o.no_pivot = f.on("no-pivot");
+  o.no_new_keyring = f.on("no-new-keyring");
+  if (f.has("preserve-fds")) {
+    std::string v = f.get("preserve-fds");
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), o.preserve_fds);
+    if (ec != std::errc() || p != v.data() + v.size() || o.preserve_fds < 0)
+      return Error::make("--preserve-fds: expected a non-negative number, got \"" + v + "\"");
+  }
+  return o;
+}
+
+OCELOT_COMMAND(cmd_create) {
+  auto o = OCL_TRY(create_options(f, "create"));
+  auto r = runtime::create_container(ctx.globals, o, runtime::LaunchMode::detached);
+  if (!r) return std::move(r).error();
+  return 0;
+}
+
+}  // namespace ocelot::cli

@@ -1,0 +1,14 @@
+#include "cli/commands.h"
+#include "spec/names.h"
+
+namespace ocelot::cli {
+
+OCELOT_COMMAND(cmd_kill) {
+  if (f.args.empty()) return Error::make("kill: container id cannot be empty");
+  if (f.args.size() > 2) return Error::make("kill: expected <container-id> [signal], got " + std::to_string(f.args.size()) + " arguments");
+  int sig = OCL_TRY(spec::parse_signal(f.args.size() == 2 ? f.args[1] : "SIGTERM"));
+  OCL_CHECK(runtime::kill_container(ctx.globals, f.args[0], sig, f.on("all")));
+  return 0;
+}
+
+}  // namespace ocelot::cli

@@ -1,0 +1,11 @@
+#include "cli/commands.h"
+
+namespace ocelot::cli {
+
+OCELOT_COMMAND(cmd_pause) {
+  auto id = OCL_TRY(one_id(f, "pause"));
+  OCL_CHECK(runtime::pause_container(ctx.globals, id));
+  return 0;
+}
+
+}  // namespace ocelot::cli

@@ -1,0 +1,17 @@
+#include "cli/commands.h"
+
+namespace ocelot::cli {
+
+OCELOT_COMMAND(cmd_resume) {
+  auto id = OCL_TRY(one_id(f, "resume"));
+  OCL_CHECK(runtime::resume_container(ctx.globals, id));
+  return 0;
+}
+
+OCELOT_COMMAND(cmd_unsupported) {
+  (void)ctx;
+  (void)f;
+  return Error::make("checkpoint/restore is not supported by ocelot");
+}
+
+}  // namespace ocelot::cli

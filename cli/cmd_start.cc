@@ -1,0 +1,11 @@
+#include "cli/commands.h"
+
+namespace ocelot::cli {
+
+OCELOT_COMMAND(cmd_start) {
+  auto id = OCL_TRY(one_id(f, "start"));
+  OCL_CHECK(runtime::start_container(ctx.globals, id));
+  return 0;
+}
+
+}  // namespace ocelot::cli

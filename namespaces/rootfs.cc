@@ -1,0 +1,341 @@
+#include "namespaces/rootfs.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "namespaces/mount_options.h"
+#include "namespaces/safe_path.h"
+#include "runtime/base/fs.h"
+
+namespace ocelot::ns {
+
+static std::string q(const std::string& s) { return "\"" + s + "\""; }
+
+static Status sys_mount(const std::string& src, const std::string& target, const char* type, unsigned long flags,
+                        const std::string& data, const std::string& what) {
+  if (::mount(src.empty() ? nullptr : src.c_str(), target.c_str(), type, flags,
+              data.empty() ? nullptr : data.c_str()) != 0)
+    return Error::last(what);
+  return ok();
+}
+
+// Flags a bind remount must keep: in a user namespace the kernel refuses to drop locked ones.
+static unsigned long locked_flags(const std::string& path) {
+  struct statvfs sv;
+  if (::statvfs(path.c_str(), &sv) != 0) return 0;
+  unsigned long f = 0;
+  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+  if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+  return f;
+}
+
+static bool wants_setup_dev(const spec::Config& c) {
+  for (const auto& m : c.mounts)
+    if (fs::clean_abs(m.destination) == "/dev") {
+      auto o = parse_mount_options(m.options);
+      return !(o && is_bind_mount(m, *o));
+    }
+  return false;
+}
+
+static Status apply_attrs(const std::string& target, const MountOptions& o, const std::string& dest) {
+  if (!o.attr_set && !o.attr_clr) return ok();
+  struct mount_attr attr = {};
+  attr.attr_set = o.attr_set;
+  attr.attr_clr = o.attr_clr;
+  if (::syscall(SYS_mount_setattr, AT_FDCWD, target.c_str(), AT_RECURSIVE, &attr, sizeof attr) != 0)
+    return Error::last("set recursive mount attributes on " + q(dest));
+  return ok();
+}
+
+static Status mount_cgroup(int rootfd, const RootfsParams& p, const std::string& dest, const MountOptions& o) {
+  unsigned long base = (o.flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT));
+  OCL_CHECK(mkdir_all_in_root(rootfd, dest));
+  if (p.cgroup_mounts.size() == 1 && p.cgroup_mounts[0].name.empty()) {
+    // Pure cgroup v2: one cgroup2 mount, or a bind of our cgroup when mounting is refused.
+    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
+    std::string target = fd_path(fd.get());
+    auto st = sys_mount("cgroup2", target, "cgroup2", base | (o.flags & MS_RDONLY), "", "mount cgroup2 on " + q(dest));
+    if (!st && (st.error().code == EPERM || st.error().code == EBUSY))
+      st = sys_mount(p.cgroup_mounts[0].host_source, target, nullptr, MS_BIND | MS_REC, "", "bind cgroup2 on " + q(dest));
+    return st;
+  }
+  // v1 and hybrid: a tmpfs holding one directory per hierarchy.
+  {
+    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
+    OCL_CHECK(sys_mount("tmpfs", fd_path(fd.get()), "tmpfs", base, "mode=755", "mount tmpfs on " + q(dest)));
+  }
+  for (const auto& cm : p.cgroup_mounts) {
+    std::string sub = dest + "/" + cm.name;
+    OCL_CHECK(mkdir_all_in_root(rootfd, sub));
+    UniqueFd fd = OCL_TRY(open_in_root(rootfd, sub, O_PATH | O_DIRECTORY));
+    std::string target = fd_path(fd.get());
+    Status st = Error::make("");
+    if (p.cgroupns) st = sys_mount("cgroup", target, cm.fstype.c_str(), base | (o.flags & MS_RDONLY), cm.fstype == "cgroup" ? cm.data : "", "mount cgroup " + q(cm.name) + " on " + q(sub));
+    if (!st.ok()) {
+      OCL_CHECK(sys_mount(cm.host_source, target, nullptr, MS_BIND | MS_REC, "", "bind cgroup " + q(cm.name) + " on " + q(sub)));
+      if (o.flags & MS_RDONLY) {
+        UniqueFd m = OCL_TRY(open_in_root(rootfd, sub, O_PATH | O_DIRECTORY));
+        OCL_CHECK(sys_mount("", fd_path(m.get()), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | base | locked_flags(cm.host_source), "", "remount " + q(sub) + " read-only"));
+      }
+    }
+    // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
+    if (cm.name.find(',') != std::string::npos) {
+      UniqueFd dfd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
+      size_t i = 0;
+      while (i <= cm.name.size()) {
+        size_t j = cm.name.find(',', i);
+        if (j == std::string::npos) j = cm.name.size();
+        std::string link = cm.name.substr(i, j - i);
+        i = j + 1;
+        if (::symlinkat(cm.name.c_str(), dfd.get(), link.c_str()) != 0 && errno != EEXIST)
+          return Error::last("symlink " + q(dest + "/" + link));
+      }
+    }
+  }
+  if (o.flags & MS_RDONLY) {
+    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
+    OCL_CHECK(sys_mount("", fd_path(fd.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, "mode=755", "remount " + q(dest) + " read-only"));
+  }
+  return ok();
+}
+
+static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m, bool& dev_readonly) {
+  std::string dest = fs::clean_abs("/" + m.destination);
+  auto o = parse_mount_options(m.options);
+  if (!o) return std::move(o).error().wrap("mount " + q(dest));
+  if (o->idmap) return Error::make("mount " + q(dest) + ": idmapped mounts are not supported");
+  if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(rootfd, p, dest, *o);
+
+  if (is_bind_mount(m, *o)) {
+    std::string src = m.source.empty() || m.source[0] == '/' ? m.source : fs::join(p.bundle, m.source);
+    struct stat st;
+    if (::stat(src.c_str(), &st) != 0) return Error::last("bind mount source " + q(src) + " for " + q(dest));
+    if (S_ISDIR(st.st_mode)) OCL_CHECK(mkdir_all_in_root(rootfd, dest));
+    else OCL_CHECK(create_file_in_root(rootfd, dest));
+    {
+      UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH));
+      OCL_CHECK(sys_mount(src, fd_path(fd.get()), nullptr, MS_BIND | (o->recursive_bind ? MS_REC : 0), "",
+                          "bind mount " + q(src) + " on " + q(dest)));
+    }
+    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH));
+    std::string target = fd_path(fd.get());
+    unsigned long extra = o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    if (extra || o->clear) {
+      unsigned long f = (locked_flags(target) | extra) & ~(o->clear & ~locked_flags(src));
+      OCL_CHECK(sys_mount("", target, nullptr, MS_BIND | MS_REMOUNT | f, "", "remount " + q(dest)));
+    }
+    OCL_CHECK(apply_attrs(target, *o, dest));
+    if (o->propagation) OCL_CHECK(sys_mount("", target, nullptr, o->propagation, "", "set propagation of " + q(dest)));
+    return ok();
+  }
+
+  OCL_CHECK(mkdir_all_in_root(rootfd, dest));
+  unsigned long flags = o->flags & ~MS_REMOUNT;
+  if (dest == "/dev" && (flags & MS_RDONLY)) {
+    dev_readonly = true;  // populated first, made read-only in finalize
+    flags &= ~MS_RDONLY;
+  }
+  std::string data = o->data;
+  {
+    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
+    std::string target = fd_path(fd.get());
+    const char* type = m.type.empty() ? nullptr : m.type.c_str();
+    auto st = sys_mount(m.source, target, type, flags, data, "mount " + q(m.type) + " on " + q(dest));
+    if (!st && st.error().code == EPERM && (m.type == "sysfs" || m.type == "mqueue")) {
+      // In a user namespace without its own network (or ipc) namespace the kernel refuses a new
+      // sysfs (mqueue); bind the host's instead, as runc does.
+      std::string host = m.type == "sysfs" ? "/sys" : "/dev/mqueue";
+      st = sys_mount(host, target, nullptr, MS_BIND | MS_REC, "", "bind " + q(host) + " on " + q(dest));
+      if (st && (flags & MS_RDONLY)) {
+        UniqueFd again = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
+        st = sys_mount("", fd_path(again.get()), nullptr, MS_BIND | MS_REMOUNT | MS_REC | locked_flags(host) | flags, "", "remount " + q(dest) + " read-only");
+      }
+    }
+    OCL_CHECK(st);
+  }
+  if (o->tmpcopyup) {
+    // Not yet: the copy needs the covered directory's contents; say so rather than ignore it.
+    return Error::make("mount " + q(dest) + ": option \"tmpcopyup\" is not supported");
+  }
+  if (o->propagation || o->attr_set || o->attr_clr) {
+    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
+    OCL_CHECK(apply_attrs(fd_path(fd.get()), *o, dest));
+    if (o->propagation)
+      OCL_CHECK(sys_mount("", fd_path(fd.get()), nullptr, o->propagation, "", "set propagation of " + q(dest)));
+  }
+  return ok();
+}
+
+struct DefaultDev {
+  const char* name;
+  unsigned maj, min;
+};
+static const DefaultDev kDefaultDevs[] = {{"null", 1, 3}, {"zero", 1, 5},    {"full", 1, 7},
+                                          {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+
+static Status make_device(int rootfd, const std::string& path, char type, unsigned maj, unsigned min, mode_t mode,
+                          uid_t uid, gid_t gid, bool bind) {
+  if (bind) {
+    // mknod is refused in a user namespace: bind the host's node instead.
+    OCL_CHECK(create_file_in_root(rootfd, path, 0644));
+    UniqueFd fd = OCL_TRY(open_in_root(rootfd, path, O_PATH));
+    return sys_mount(path, fd_path(fd.get()), nullptr, MS_BIND, "", "bind device " + q(path));
+  }
+  std::string dir = fs::dirname(path);
+  OCL_CHECK(mkdir_all_in_root(rootfd, dir));
+  UniqueFd dfd = OCL_TRY(open_in_root(rootfd, dir, O_PATH | O_DIRECTORY));
+  std::string name = fs::basename(path);
+  mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+  ::unlinkat(dfd.get(), name.c_str(), 0);
+  if (::mknodat(dfd.get(), name.c_str(), kind | (mode & 07777), makedev(maj, min)) != 0)
+    return Error::last("mknod " + q(path));
+  UniqueFd node = OCL_TRY(open_in_root(rootfd, path, O_PATH));
+  // fchmodat on the O_PATH fd (the umask trimmed the mknod mode).
+  if (::fchmodat(AT_FDCWD, fd_path(node.get()).c_str(), mode & 07777, 0) != 0) return Error::last("chmod " + q(path));
+  if (::fchownat(node.get(), "", uid, gid, AT_EMPTY_PATH) != 0) return Error::last("chown " + q(path));
+  return ok();
+}
+
+static Status setup_dev(int rootfd, const RootfsParams& p) {
+  const auto& c = *p.config;
+  for (const auto& d : kDefaultDevs) {
+    std::string path = std::string("/dev/") + d.name;
+    bool overridden = false;
+    if (c.linux)
+      for (const auto& ld : c.linux->devices)
+        if (fs::clean_abs(ld.path) == path) overridden = true;
+    if (!overridden) OCL_CHECK(make_device(rootfd, path, 'c', d.maj, d.min, 0666, 0, 0, p.new_userns));
+  }
+  UniqueFd dev = OCL_TRY(open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY));
+  struct {
+    const char* target;
+    const char* link;
+  } links[] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+               {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}, {"pts/ptmx", "ptmx"}};
+  for (auto& l : links) {
+    if (std::string(l.link) == "core" && !fs::exists("/proc/kcore")) continue;
+    if (std::string(l.link) == "ptmx") ::unlinkat(dev.get(), "ptmx", 0);
+    if (::symlinkat(l.target, dev.get(), l.link) != 0 && errno != EEXIST) return Error::last("symlink \"/dev/" + std::string(l.link) + "\"");
+  }
+  return ok();
+}
+
+static Status setup_devices(int rootfd, const RootfsParams& p) {
+  if (!p.config->linux) return ok();
+  for (const auto& d : p.config->linux->devices) {
+    std::string path = fs::clean_abs(d.path);
+    char t = d.type == "u" ? 'c' : d.type[0];
+    OCL_CHECK(make_device(rootfd, path, t, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
+                          d.file_mode.value_or(0666), d.uid.value_or(0), d.gid.value_or(0), p.new_userns));
+  }
+  return ok();
+}
+
+Status prepare_rootfs_in_child(const RootfsParams& p) {
+  const auto& c = *p.config;
+  std::string prop = c.linux ? c.linux->rootfs_propagation : "";
+  // Nothing we mount may propagate back to the host: make "/" a slave (or private) first.
+  unsigned long rootprop = (prop == "private" || prop == "rprivate") ? (MS_PRIVATE | MS_REC) : (MS_SLAVE | MS_REC);
+  OCL_CHECK(sys_mount("", "/", nullptr, rootprop, "", "make \"/\" " + std::string(rootprop & MS_PRIVATE ? "private" : "slave")));
+  // pivot_root needs the new root to be a mount point.
+  OCL_CHECK(sys_mount(p.rootfs, p.rootfs, nullptr, MS_BIND | MS_REC, "", "bind rootfs " + q(p.rootfs)));
+  UniqueFd rootfd(::open(p.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd.valid()) return Error::last("open rootfs " + q(p.rootfs));
+  bool dev_ro = false;
+  for (const auto& m : c.mounts) OCL_CHECK(mount_one(rootfd.get(), p, m, dev_ro));
+  if (wants_setup_dev(c)) OCL_CHECK(setup_dev(rootfd.get(), p));
+  OCL_CHECK(setup_devices(rootfd.get(), p));
+  return ok();
+}
+
+Status pivot_root_in_child(const RootfsParams& p) {
+  if (p.no_pivot) {
+    if (::chdir(p.rootfs.c_str()) != 0) return Error::last("chdir to rootfs " + q(p.rootfs));
+    OCL_CHECK(sys_mount(p.rootfs, "/", nullptr, MS_MOVE, "", "move rootfs to \"/\""));
+    if (::chroot(".") != 0) return Error::last("chroot to rootfs");
+    if (::chdir("/") != 0) return Error::last("chdir \"/\"");
+    return ok();
+  }
+  // pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then drops it
+  // without needing a directory for it inside the rootfs.
+  UniqueFd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  UniqueFd newroot(::open(p.rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!oldroot.valid() || !newroot.valid()) return Error::last("open roots for pivot_root");
+  if (::fchdir(newroot.get()) != 0) return Error::last("chdir to rootfs " + q(p.rootfs));
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return Error::last("pivot_root to " + q(p.rootfs));
+  if (::fchdir(oldroot.get()) != 0) return Error::last("chdir to old root");
+  OCL_CHECK(sys_mount("", ".", nullptr, MS_SLAVE | MS_REC, "", "make old root a slave"));
+  if (::umount2(".", MNT_DETACH) != 0) return Error::last("unmount old root");
+  if (::chdir("/") != 0) return Error::last("chdir \"/\"");
+  return ok();
+}
+
+static Status readonly_path(const std::string& path) {
+  if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    if (errno == ENOENT) return ok();
+    return Error::last("bind read-only path " + q(path));
+  }
+  unsigned long f = locked_flags(path) | MS_RDONLY;
+  if (::mount(nullptr, path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_REC | f, nullptr) != 0)
+    return Error::last("remount " + q(path) + " read-only");
+  return ok();
+}
+
+static Status masked_path(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ok();  // nothing there to hide
+  if (S_ISDIR(st.st_mode)) {
+    if (::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, nullptr) != 0) return Error::last("mask " + q(path));
+  } else if (::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    return Error::last("mask " + q(path));
+  }
+  return ok();
+}
+
+Status finalize_rootfs_in_child(const RootfsParams& p) {
+  const auto& c = *p.config;
+  if (c.linux) {
+    for (const auto& [k, v] : c.linux->sysctl) {
+      std::string path = "/proc/sys/" + k;
+      for (size_t i = 10; i < path.size(); ++i)
+        if (path[i] == '.') path[i] = '/';
+      OCL_CHECK_CTX(fs::write_existing(path, v), "set sysctl " + q(k));
+    }
+    for (const auto& r : c.linux->readonly_paths) OCL_CHECK(readonly_path(r));
+    for (const auto& m : c.linux->masked_paths) OCL_CHECK(masked_path(m));
+  }
+  for (const auto& m : c.mounts) {
+    if (fs::clean_abs(m.destination) != "/dev") continue;
+    auto o = parse_mount_options(m.options);
+    if (o && (o->flags & MS_RDONLY) && !is_bind_mount(m, *o))
+      OCL_CHECK(sys_mount("", "/dev", nullptr, MS_REMOUNT | MS_RDONLY | (o->flags & ~MS_RDONLY), o->data, "remount \"/dev\" read-only"));
+  }
+  if (c.root && c.root->readonly)
+    OCL_CHECK(sys_mount("", "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), "", "remount \"/\" read-only"));
+  if (c.linux && !c.linux->rootfs_propagation.empty()) {
+    auto o = parse_mount_options({c.linux->rootfs_propagation});
+    if (o && o->propagation) OCL_CHECK(sys_mount("", "/", nullptr, o->propagation, "", "set rootfs propagation"));
+  }
+  return ok();
+}
+
+Status mount_console_in_child(const std::string& slave_path) {
+  int fd = ::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno != EEXIST) return Error::last("create \"/dev/console\"");
+  if (fd >= 0) ::close(fd);
+  return sys_mount(slave_path, "/dev/console", nullptr, MS_BIND, "", "bind " + q(slave_path) + " on \"/dev/console\"");
+}
+
+}  // namespace ocelot::ns

@@ -1,0 +1,42 @@
+// The container's root filesystem, set up by the container init inside its new mount namespace:
+// mounts in config order (destinations resolved inside the rootfs), /dev with the default devices
+// and symlinks of config-linux.md, linux.devices, then pivot_root (or MS_MOVE + chroot for
+// --no-pivot), then sysctls, read-only and masked paths, and a read-only root. Runs only in the child
+// (the `_in_child` functions); every failure names the step and path.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/base/error.h"
+#include "spec/config.h"
+
+namespace ocelot::ns {
+
+// How to present one cgroup hierarchy under a "cgroup" mount: mounted afresh (with a cgroup
+// namespace, the container sees its own cgroup as root) or bind-mounted from the host.
+struct CgroupMount {
+  std::string name;         // "memory", "cpu,cpuacct", "unified", "" for a pure v2 host
+  std::string fstype;       // "cgroup" or "cgroup2"
+  std::string data;         // controllers for v1 ("memory", "none,name=systemd")
+  std::string host_source;  // the container's cgroup dir on the host, for bind mounts
+};
+
+struct RootfsParams {
+  const spec::Config* config = nullptr;
+  std::string bundle;  // for relative mount sources
+  std::string rootfs;  // absolute host path
+  bool no_pivot = false;
+  bool new_userns = false;  // devices are bind-mounted from the host instead of mknod
+  bool cgroupns = false;
+  std::vector<CgroupMount> cgroup_mounts;
+};
+
+Status prepare_rootfs_in_child(const RootfsParams& p);
+Status pivot_root_in_child(const RootfsParams& p);
+// After pivot: sysctls, read-only and masked paths, read-only /dev and root.
+Status finalize_rootfs_in_child(const RootfsParams& p);
+// Bind-mounts the terminal's slave onto /dev/console (after pivot).
+Status mount_console_in_child(const std::string& slave_path);
+
+}  // namespace ocelot::ns

@@ -1,0 +1,28 @@
+// Small file helpers that return Result instead of throwing: whole-file read and write, atomic
+// replace (write a temp file, fsync-free rename), mkdir -p. Used by every layer.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "runtime/base/error.h"
+
+namespace ocelot::fs {
+
+Result<std::string> read_file(const std::string& path);
+// Writes without O_CREAT|O_TRUNC surprises for kernel files: O_WRONLY only.
+Status write_existing(const std::string& path, std::string_view data);
+Status write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
+// write to "<path>.tmp-<pid>" then rename over path, so readers never see half a file.
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+Status mkdir_p(const std::string& path, mode_t mode = 0755);
+bool exists(const std::string& path);
+std::string join(std::string_view a, std::string_view b);
+// Lexically clean an absolute path: collapse "//", ".", "..", never climbing above "/".
+std::string clean_abs(std::string_view path);
+std::string dirname(std::string_view path);
+std::string basename(std::string_view path);
+
+}  // namespace ocelot::fs

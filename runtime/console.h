@@ -1,0 +1,26 @@
+// The container's terminal: a pty opened inside the container (so it belongs to the container's
+// devpts), its master sent to the caller's --console-socket in one SCM_RIGHTS message as runc does,
+// its slave made the controlling terminal and stdio of the process.
+#pragma once
+
+#include <string>
+
+#include "runtime/base/error.h"
+#include "runtime/base/unique_fd.h"
+#include "spec/config.h"
+
+namespace ocelot::runtime {
+
+Result<UniqueFd> connect_console_socket(const std::string& path);
+Status send_fd(int sock, int fd, const std::string& name);
+Result<UniqueFd> recv_fd(int sock);
+
+struct Pty {
+  UniqueFd master, slave;
+  std::string slave_path;
+};
+Result<Pty> open_pty_in_child(const std::optional<spec::ConsoleSize>& size);
+// setsid must have run: the slave becomes the controlling tty and fds 0, 1 and 2.
+Status attach_pty_in_child(const Pty& p);
+
+}  // namespace ocelot::runtime

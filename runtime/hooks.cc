@@ -1,0 +1,101 @@
+#include "runtime/hooks.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "runtime/base/unique_fd.h"
+
+namespace ocelot::runtime {
+
+static std::vector<char*> cstrs(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+static int64_t now_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Status run_hook(const spec::Hook& h, const std::string& state_json, const std::string& kind, size_t index) {
+  std::string what = "hook " + kind + "[" + std::to_string(index) + "] \"" + h.path + "\"";
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return Error::last(what + ": pipe");
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(in[0]);
+    ::close(in[1]);
+    return Error::last(what + ": pipe");
+  }
+  UniqueFd in_r(in[0]), in_w(in[1]), out_r(out[0]), out_w(out[1]);
+  std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
+  auto argv = cstrs(args);
+  auto envp = cstrs(h.env);
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::last(what + ": fork");
+  if (pid == 0) {
+    ::dup2(in_r.get(), 0);
+    ::dup2(out_w.get(), 1);
+    ::dup2(out_w.get(), 2);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execve(h.path.c_str(), argv.data(), envp.data());
+    ::_exit(127);
+  }
+  in_r.reset();
+  out_w.reset();
+  // A hook that does not read its stdin must not block us: ignore EPIPE.
+  signal(SIGPIPE, SIG_IGN);
+  (void)!::write(in_w.get(), state_json.data(), state_json.size());
+  in_w.reset();
+  std::string output;
+  int64_t deadline = h.timeout ? now_ms() + int64_t{*h.timeout} * 1000 : -1;
+  bool timed_out = false;
+  for (;;) {
+    int wait = deadline < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - now_ms()));
+    struct pollfd p = {out_r.get(), POLLIN, 0};
+    int n = ::poll(&p, 1, wait);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    char buf[4096];
+    ssize_t r = ::read(out_r.get(), buf, sizeof buf);
+    if (r <= 0) break;
+    if (output.size() < 4096) output.append(buf, static_cast<size_t>(r));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) return Error::sys(ETIMEDOUT, what + ": timed out after " + std::to_string(*h.timeout) + "s");
+  auto first_line = [&] {
+    auto nl = output.find('\n');
+    std::string l = output.substr(0, nl);
+    return l.empty() ? std::string() : ": " + l;
+  };
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && ::access(h.path.c_str(), X_OK) != 0)
+    return Error::sys(ENOENT, what + ": cannot execute");
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+    return Error::make(what + " exited with status " + std::to_string(WEXITSTATUS(status)) + first_line());
+  if (WIFSIGNALED(status))
+    return Error::make(what + " killed by signal " + std::to_string(WTERMSIG(status)) + first_line());
+  return ok();
+}
+
+Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& state_json, const std::string& kind) {
+  for (size_t i = 0; i < hooks.size(); ++i) OCL_CHECK(run_hook(hooks[i], state_json, kind, i));
+  return ok();
+}
+
+}  // namespace ocelot::runtime

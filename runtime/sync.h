@@ -1,0 +1,35 @@
+// Typed messages on the SOCK_SEQPACKET socket between the runtime (parent) and the process it
+// cloned (container init or exec'd process). Each side's calls carry the numbered step of
+// docs/handshake.md. After clone() the child reports failures as {errno, step} here and exits;
+// only the parent turns them into an Error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "runtime/base/error.h"
+
+namespace ocelot::runtime {
+
+enum class Msg : uint32_t {
+  go = 1,           // parent -> child: cgroup joined, id maps written; go on
+  mounts_ready = 2, // child -> parent: mounts done, run prestart/createRuntime hooks
+  hooks_done = 3,   // parent -> child: hooks ran; payload: state JSON for createContainer hooks
+  ready = 4,        // child -> parent: blocked before exec, waiting for start
+  error = 5,        // child -> parent: {errno, message}
+};
+
+struct Message {
+  Msg type{};
+  int32_t err = 0;
+  std::string payload;
+};
+
+Status send_msg(int fd, Msg type, int32_t err = 0, std::string_view payload = {}) noexcept;
+// EOF (the other side exited or exec'd) is an Error with code 0 and msg "eof".
+Result<Message> recv_msg(int fd);
+// Child side: send {errno, message} and leave. Never returns.
+[[noreturn]] void child_fail(int fd, const Error& e) noexcept;
+
+}  // namespace ocelot::runtime

@@ -1,0 +1,196 @@
+#include "spec/validate.h"
+
+#include <set>
+
+#include "spec/json_read.h"
+#include "spec/names.h"
+
+namespace ocelot::spec {
+
+using jr::index_path;
+using jr::key_path;
+
+static std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+static Status need_abs(const std::string& path, const std::string& value) {
+  if (value.empty() || value[0] != '/')
+    return Error::make(path + ": must be an absolute path, got " + quote(value));
+  return ok();
+}
+
+static Status check_caps(const std::vector<std::string>& caps, const std::string& path) {
+  for (size_t i = 0; i < caps.size(); ++i)
+    if (!capability_number(caps[i]))
+      return Error::make(index_path(path, i) + ": unknown capability " + quote(caps[i]));
+  return ok();
+}
+
+Status validate_process(const Process& p, const std::string& path) {
+  if (p.args.empty()) return Error::make(key_path(path, "args") + ": must not be empty");
+  OCL_CHECK(need_abs(key_path(path, "cwd"), p.cwd));
+  for (size_t i = 0; i < p.env.size(); ++i)
+    if (p.env[i].find('=') == std::string::npos)
+      return Error::make(index_path(key_path(path, "env"), i) + ": expected \"KEY=value\", got " + quote(p.env[i]));
+  if (p.capabilities) {
+    auto cp = key_path(path, "capabilities");
+    OCL_CHECK(check_caps(p.capabilities->bounding, key_path(cp, "bounding")));
+    OCL_CHECK(check_caps(p.capabilities->effective, key_path(cp, "effective")));
+    OCL_CHECK(check_caps(p.capabilities->inheritable, key_path(cp, "inheritable")));
+    OCL_CHECK(check_caps(p.capabilities->permitted, key_path(cp, "permitted")));
+    OCL_CHECK(check_caps(p.capabilities->ambient, key_path(cp, "ambient")));
+  }
+  std::set<std::string> seen;
+  for (size_t i = 0; i < p.rlimits.size(); ++i) {
+    auto rp = index_path(key_path(path, "rlimits"), i);
+    const auto& r = p.rlimits[i];
+    if (!rlimit_number(r.type)) return Error::make(rp + ".type: unknown rlimit " + quote(r.type));
+    if (!seen.insert(r.type).second) return Error::make(rp + ".type: duplicate rlimit " + quote(r.type));
+    if (r.soft > r.hard)
+      return Error::make(rp + ": soft limit " + std::to_string(r.soft) + " exceeds hard limit " +
+                         std::to_string(r.hard));
+  }
+  if (p.oom_score_adj && (*p.oom_score_adj < -1000 || *p.oom_score_adj > 1000))
+    return Error::make(key_path(path, "oomScoreAdj") + ": must be between -1000 and 1000, got " +
+                       std::to_string(*p.oom_score_adj));
+  if (p.scheduler) {
+    static const std::set<std::string> pol = {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
+                                              "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE"};
+    if (!pol.count(p.scheduler->policy))
+      return Error::make(key_path(path, "scheduler.policy") + ": unknown policy " + quote(p.scheduler->policy));
+  }
+  if (p.io_priority) {
+    static const std::set<std::string> cls = {"IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"};
+    if (!cls.count(p.io_priority->io_class))
+      return Error::make(key_path(path, "ioPriority.class") + ": unknown class " + quote(p.io_priority->io_class));
+    if (p.io_priority->priority < 0 || p.io_priority->priority > 7)
+      return Error::make(key_path(path, "ioPriority.priority") + ": must be between 0 and 7, got " +
+                         std::to_string(p.io_priority->priority));
+  }
+  if (p.console_size && !p.terminal)
+    return Error::make(key_path(path, "consoleSize") + ": set without process.terminal");
+  return ok();
+}
+
+Status validate_seccomp(const Seccomp& s, const std::string& path) {
+  static const std::set<std::string> actions = {
+      "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
+      "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"};
+  static const std::set<std::string> ops = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",
+                                            "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
+  if (!actions.count(s.default_action))
+    return Error::make(key_path(path, "defaultAction") + ": unknown action " + quote(s.default_action));
+  if (s.default_action == "SCMP_ACT_NOTIFY")
+    return Error::make(key_path(path, "defaultAction") + ": SCMP_ACT_NOTIFY cannot be the default action");
+  bool notify = false;
+  for (size_t i = 0; i < s.syscalls.size(); ++i) {
+    auto sp = index_path(key_path(path, "syscalls"), i);
+    const auto& sc = s.syscalls[i];
+    if (!actions.count(sc.action)) return Error::make(sp + ".action: unknown action " + quote(sc.action));
+    if (sc.action == "SCMP_ACT_NOTIFY") notify = true;
+    if (sc.names.empty()) return Error::make(sp + ".names: must not be empty");
+    for (size_t a = 0; a < sc.args.size(); ++a) {
+      auto ap = index_path(sp + ".args", a);
+      if (!ops.count(sc.args[a].op)) return Error::make(ap + ".op: unknown operator " + quote(sc.args[a].op));
+      if (sc.args[a].index > 5) return Error::make(ap + ".index: must be between 0 and 5");
+    }
+  }
+  if (notify && s.listener_path.empty())
+    return Error::make(key_path(path, "listenerPath") + ": required when an action is SCMP_ACT_NOTIFY");
+  return ok();
+}
+
+static Status validate_linux(const Config& c, const Linux& l) {
+  std::set<std::string> types;
+  for (size_t i = 0; i < l.namespaces.size(); ++i) {
+    auto np = index_path("linux.namespaces", i);
+    const auto& n = l.namespaces[i];
+    if (!namespace_flag(n.type)) return Error::make(np + ".type: unknown namespace type " + quote(n.type));
+    if (!types.insert(n.type).second)
+      return Error::make(np + ".type: duplicate namespace type " + quote(n.type));
+    if (!n.path.empty()) OCL_CHECK(need_abs(np + ".path", n.path));
+  }
+  const Namespace* user = l.find_namespace("user");
+  bool has_maps = !l.uid_mappings.empty() || !l.gid_mappings.empty();
+  if (has_maps && !user)
+    return Error::make("linux.uidMappings: set without a user namespace in linux.namespaces");
+  if (user && user->path.empty() && (l.uid_mappings.empty() || l.gid_mappings.empty()))
+    return Error::make("linux.namespaces: a new user namespace needs linux.uidMappings and linux.gidMappings");
+  if (!l.time_offsets_secs.empty()) {
+    if (!l.find_namespace("time")) return Error::make("linux.timeOffsets: set without a time namespace");
+    for (auto& [k, v] : l.time_offsets_secs)
+      if (k != "monotonic" && k != "boottime")
+        return Error::make("linux.timeOffsets." + k + ": unknown clock, expected \"monotonic\" or \"boottime\"");
+  }
+  for (size_t i = 0; i < l.devices.size(); ++i) {
+    auto dp = index_path("linux.devices", i);
+    const auto& d = l.devices[i];
+    if (d.type != "c" && d.type != "b" && d.type != "u" && d.type != "p")
+      return Error::make(dp + ".type: unknown device type " + quote(d.type) + ", expected c, b, u or p");
+    OCL_CHECK(need_abs(dp + ".path", d.path));
+  }
+  if (l.resources) {
+    for (size_t i = 0; i < l.resources->devices.size(); ++i) {
+      auto dp = index_path("linux.resources.devices", i);
+      const auto& d = l.resources->devices[i];
+      if (!d.type.empty() && d.type != "a" && d.type != "c" && d.type != "b")
+        return Error::make(dp + ".type: unknown device type " + quote(d.type) + ", expected a, c or b");
+      for (char ch : d.access)
+        if (ch != 'r' && ch != 'w' && ch != 'm')
+          return Error::make(dp + ".access: expected letters of \"rwm\", got " + quote(d.access));
+    }
+  }
+  static const std::set<std::string> props = {"", "shared", "slave", "private", "unbindable",
+                                              "rshared", "rslave", "rprivate", "runbindable"};
+  if (!props.count(l.rootfs_propagation))
+    return Error::make("linux.rootfsPropagation: unknown propagation " + quote(l.rootfs_propagation));
+  for (auto& [k, v] : l.sysctl) {
+    if (k.rfind("net.", 0) == 0 && !l.find_namespace("network"))
+      return Error::make("linux.sysctl." + k + ": needs a network namespace");
+    if ((k == "kernel.hostname" || k == "kernel.domainname") && !l.find_namespace("uts"))
+      return Error::make("linux.sysctl." + k + ": needs a uts namespace");
+  }
+  for (size_t i = 0; i < l.masked_paths.size(); ++i) OCL_CHECK(need_abs(index_path("linux.maskedPaths", i), l.masked_paths[i]));
+  for (size_t i = 0; i < l.readonly_paths.size(); ++i)
+    OCL_CHECK(need_abs(index_path("linux.readonlyPaths", i), l.readonly_paths[i]));
+  if (l.seccomp) OCL_CHECK(validate_seccomp(*l.seccomp, "linux.seccomp"));
+  if (l.personality && l.personality->domain != "LINUX" && l.personality->domain != "LINUX32")
+    return Error::make("linux.personality.domain: unknown domain " + quote(l.personality->domain) +
+                       ", expected \"LINUX\" or \"LINUX32\"");
+  if (!c.hostname.empty() && !l.find_namespace("uts"))
+    return Error::make("hostname: set without a uts namespace");
+  if (!c.domainname.empty() && !l.find_namespace("uts"))
+    return Error::make("domainname: set without a uts namespace");
+  return ok();
+}
+
+Status validate(const Config& c) {
+  if (c.oci_version.empty()) return Error::make("ociVersion: must not be empty");
+  if (c.oci_version.rfind("1.", 0) != 0)
+    return Error::make("ociVersion: unsupported version " + quote(c.oci_version) + ", expected 1.x");
+  if (!c.root) return Error::make("root: missing required field");
+  if (c.root->path.empty()) return Error::make("root.path: must not be empty");
+  if (c.process) OCL_CHECK(validate_process(*c.process, "process"));
+  for (size_t i = 0; i < c.mounts.size(); ++i)
+    if (c.mounts[i].destination.empty())
+      return Error::make(index_path("mounts", i) + ".destination: must not be empty");
+  auto hooks = [&](const std::vector<Hook>& hs, const char* name) -> Status {
+    for (size_t i = 0; i < hs.size(); ++i) {
+      OCL_CHECK(need_abs(index_path(std::string("hooks.") + name, i) + ".path", hs[i].path));
+      if (hs[i].timeout && *hs[i].timeout <= 0)
+        return Error::make(index_path(std::string("hooks.") + name, i) + ".timeout: must be positive, got " +
+                           std::to_string(*hs[i].timeout));
+    }
+    return ok();
+  };
+  OCL_CHECK(hooks(c.hooks.prestart, "prestart"));
+  OCL_CHECK(hooks(c.hooks.create_runtime, "createRuntime"));
+  OCL_CHECK(hooks(c.hooks.create_container, "createContainer"));
+  OCL_CHECK(hooks(c.hooks.start_container, "startContainer"));
+  OCL_CHECK(hooks(c.hooks.poststart, "poststart"));
+  OCL_CHECK(hooks(c.hooks.poststop, "poststop"));
+  if (c.linux) OCL_CHECK(validate_linux(c, *c.linux));
+  else if (!c.hostname.empty()) return Error::make("hostname: set without a uts namespace");
+  return ok();
+}
+
+}  // namespace ocelot::spec
