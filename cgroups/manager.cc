@@ -186,7 +186,7 @@ Status Manager::write_plan(const Plan& p, bool v2) {
   return ok();
 }
 
-Status Manager::apply(const spec::Resources& r) {
+Status Manager::apply(const spec::Resources& r, const std::vector<spec::DeviceCgroup>& extra_allowed) {
   bool any_v1 = false;
   for (auto& [c, h] : layout_.v1)
     if (c.rfind("name=", 0) != 0) any_v1 = true;
@@ -207,6 +207,7 @@ Status Manager::apply(const spec::Resources& r) {
       std::string d = paths_.v1.at("devices");
       std::vector<spec::DeviceCgroup> rules = r.devices;
       for (auto& x : default_allowed_devices()) rules.push_back(x);
+      for (auto& x : extra_allowed) rules.push_back(x);
       for (const auto& rule : rules) {
         std::string f = fs::join(d, rule.allow ? "devices.allow" : "devices.deny");
         OCL_CHECK_CTX(fs::write_existing(f, v1_device_rule(rule)), "set device rule \"" + v1_device_rule(rule) + "\"");

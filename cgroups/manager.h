@@ -38,7 +38,8 @@ class Manager {
   Status create();
   Status add_process(pid_t pid);
   // Writes the plan for r into the hierarchy of each controller. Warnings go to log::warn.
-  Status apply(const spec::Resources& r);
+  // extra_allowed: device rules added after the defaults (runc allows linux.devices nodes).
+  Status apply(const spec::Resources& r, const std::vector<spec::DeviceCgroup>& extra_allowed = {});
   Status freeze(bool frozen);
   bool is_frozen() const;
   Result<std::vector<pid_t>> pids() const;

@@ -6,6 +6,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
+#include <deque>
+#include <vector>
+
 #include "runtime/base/fs.h"
 
 namespace ocelot::ns {
@@ -25,8 +29,52 @@ Result<UniqueFd> open_in_root(int rootfd, const std::string& path, int flags) {
   }
 }
 
+static std::deque<std::string> split_path(const std::string& p) {
+  std::deque<std::string> out;
+  size_t i = 0;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    if (j > i) out.push_back(p.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+Result<std::string> resolve_in_root(int rootfd, const std::string& path) {
+  std::vector<std::string> done;
+  std::deque<std::string> todo = split_path(path);
+  int links = 0;
+  while (!todo.empty()) {
+    std::string c = todo.front();
+    todo.pop_front();
+    if (c == ".") continue;
+    if (c == "..") {
+      if (!done.empty()) done.pop_back();
+      continue;
+    }
+    std::string rel;
+    for (const auto& d : done) rel += d + "/";
+    rel += c;
+    char buf[PATH_MAX];
+    ssize_t n = ::readlinkat(rootfd, rel.c_str(), buf, sizeof buf);
+    if (n < 0) {  // not a symlink, or not there yet
+      done.push_back(c);
+      continue;
+    }
+    if (++links > 255) return Error::sys(ELOOP, "resolve \"" + path + "\" in rootfs");
+    std::string target(buf, static_cast<size_t>(n));
+    if (!target.empty() && target[0] == '/') done.clear();
+    auto parts = split_path(target);
+    todo.insert(todo.begin(), parts.begin(), parts.end());
+  }
+  std::string out;
+  for (const auto& d : done) out += "/" + d;
+  return out.empty() ? std::string("/") : out;
+}
+
 Status mkdir_all_in_root(int rootfd, const std::string& path) {
-  std::string clean = fs::clean_abs(path);
+  std::string clean = OCL_TRY(resolve_in_root(rootfd, path));
   if (clean == "/") return ok();
   // Walk from the top: each component is created in its (already safely opened) parent.
   UniqueFd parent = OCL_TRY(open_in_root(rootfd, "/", O_PATH | O_DIRECTORY));
@@ -51,7 +99,7 @@ Status mkdir_all_in_root(int rootfd, const std::string& path) {
 }
 
 Status create_file_in_root(int rootfd, const std::string& path, mode_t mode) {
-  std::string clean = fs::clean_abs(path);
+  std::string clean = OCL_TRY(resolve_in_root(rootfd, path));
   std::string dir = fs::dirname(clean);
   OCL_CHECK(mkdir_all_in_root(rootfd, dir));
   auto exists = open_in_root(rootfd, clean, O_PATH);

@@ -14,6 +14,9 @@
 namespace ocelot::ns {
 
 Result<UniqueFd> open_in_root(int rootfd, const std::string& path, int flags);
+// Resolves every symlink of path as if rootfd were "/" (absolute links restart at the root, ".."
+// stops there), also through components that do not exist yet: the path a mount will land on.
+Result<std::string> resolve_in_root(int rootfd, const std::string& path);
 // Creates every missing directory of path (mode 0755) inside root.
 Status mkdir_all_in_root(int rootfd, const std::string& path);
 // Creates the parent directories and an empty regular file (for file bind mounts and devices).

@@ -77,7 +77,7 @@ struct CreateCleanup {
   const StateStore* store = nullptr;
   std::string id;
   pid_t child = 0;
-  cgroups::Manager* cg = nullptr;
+  std::optional<cgroups::Manager> cg;  // owned here: it must outlive the undo
   bool armed = true;
   ~CreateCleanup() {
     if (!armed) return;
@@ -220,10 +220,23 @@ Result<Launched> create_container(const Globals& g, const CreateOptions& o, Laun
   auto own_text = fs::read_file("/proc/self/cgroup");
   auto own = cgroups::parse_proc_cgroup(own_text ? *own_text : "");
   auto paths = OCL_TRY(cgroups::resolve_paths(layout, cfg.linux->cgroups_path, o.id, own));
-  cgroups::Manager cg(layout, paths);
+  cleanup.cg.emplace(layout, paths);
+  cgroups::Manager& cg = *cleanup.cg;
   OCL_CHECK_CTX(cg.create(), "create cgroup");
-  cleanup.cg = &cg;
-  if (cfg.linux->resources) OCL_CHECK_CTX(cg.apply(*cfg.linux->resources), "apply cgroup resources");
+  if (cfg.linux->resources) {
+    std::vector<spec::DeviceCgroup> dev_allow;
+    for (const auto& d : cfg.linux->devices) {
+      if (d.type == "p") continue;
+      spec::DeviceCgroup rule;
+      rule.allow = true;
+      rule.type = d.type == "u" ? "c" : d.type;
+      rule.major = d.major;
+      rule.minor = d.minor;
+      rule.access = "rwm";
+      dev_allow.push_back(rule);
+    }
+    OCL_CHECK_CTX(cg.apply(*cfg.linux->resources, dev_allow), "apply cgroup resources");
+  }
 
   std::string fifo = store.fifo(o.id);
   if (::mkfifo(fifo.c_str(), 0600) != 0) return Error::last("create \"" + fifo + "\"");

@@ -41,11 +41,11 @@ Result<cgroups::Manager> manager_for(const Stored& s) {
 Status signal_init(const Stored& s, int sig) {
   int pfd = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));
   if (pfd < 0) {
-    if (errno == ESRCH) return Error::sys(ESRCH, "container not running");
+    if (errno == ESRCH) return Error{ESRCH, "container not running"};
     return Error::last("pidfd_open " + std::to_string(s.pid));
   }
   UniqueFd fd(pfd);
-  if (!process_alive(s.pid, s.pid_start)) return Error::sys(ESRCH, "container not running");
+  if (!process_alive(s.pid, s.pid_start)) return Error{ESRCH, "container not running"};
   if (::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) != 0)
     return Error::last("send signal " + std::to_string(sig) + " to pid " + std::to_string(s.pid));
   return ok();

@@ -54,7 +54,7 @@ Result<UniqueFd> StateStore::create_dir(const std::string& id) {
   OCL_CHECK(fs::mkdir_p(root_, 0711));
   std::string d = dir(id);
   if (::mkdir(d.c_str(), 0711) != 0) {
-    if (errno == EEXIST) return Error::sys(EEXIST, "container with id exists: " + id);
+    if (errno == EEXIST) return Error{EEXIST, "container with id exists: " + id};
     return Error::last("create state directory \"" + d + "\"");
   }
   UniqueFd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -67,12 +67,12 @@ Result<UniqueFd> StateStore::lock(const std::string& id) const {
   std::string d = dir(id);
   UniqueFd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {
-    if (errno == ENOENT) return Error::sys(ENOENT, "container does not exist");
+    if (errno == ENOENT) return Error{ENOENT, "container does not exist"};
     return Error::last("open \"" + d + "\"");
   }
   if (::flock(fd.get(), LOCK_EX) != 0) return Error::last("lock \"" + d + "\"");
   // Deleted while we waited for the lock?
-  if (!fs::exists(d + "/state.json")) return Error::sys(ENOENT, "container does not exist");
+  if (!fs::exists(d + "/state.json")) return Error{ENOENT, "container does not exist"};
   return fd;
 }
 
@@ -96,7 +96,7 @@ Result<Stored> StateStore::load(const std::string& id) const {
   OCL_CHECK(validate_id(id));
   auto t = fs::read_file(dir(id) + "/state.json");
   if (!t) {
-    if (t.error().code == ENOENT) return Error::sys(ENOENT, "container does not exist");
+    if (t.error().code == ENOENT) return Error{ENOENT, "container does not exist"};
     return std::move(t).error();
   }
   json j = json::parse(*t, nullptr, false);

@@ -1,0 +1,163 @@
+"""Shared pieces of the integration tests: run the real ocelot binary as root on generated bundles.
+
+Every test gets its own --root and temp dir; tearDown force-deletes what the test made and then
+asserts that nothing is left: no state dir, no cgroup in any hierarchy, no mount under the test's
+directories. A busybox rootfs (with the static probe) is built once per run and shared read-only.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+OCELOT = os.environ.get("OCELOT", "build/ocelot")
+PROBE = os.environ.get("OCELOT_PROBE", "build/ocelot-probe")
+_shared = {}
+
+
+def shared_rootfs():
+    """A busybox rootfs with /bin/ocelot-probe, built once."""
+    if "rootfs" not in _shared:
+        d = tempfile.mkdtemp(prefix="ocelot-rootfs-")
+        os.chmod(d, 0o755)  # a root mapped to another uid must reach it
+        r = os.path.join(d, "rootfs")
+        for sub in ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "home/user"]:
+            os.makedirs(os.path.join(r, sub), exist_ok=True)
+        shutil.copy("/bin/busybox", os.path.join(r, "bin/busybox"))
+        applets = subprocess.run(["/bin/busybox", "--list"], capture_output=True, text=True, check=True).stdout.split()
+        for a in applets:
+            p = os.path.join(r, "bin", a)
+            if not os.path.exists(p):
+                os.link(os.path.join(r, "bin/busybox"), p)
+        shutil.copy(PROBE, os.path.join(r, "bin/ocelot-probe"))
+        with open(os.path.join(r, "etc/passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n")
+        with open(os.path.join(r, "etc/group"), "w") as f:
+            f.write("root:x:0:\nuser:x:1000:\n")
+        os.chmod(os.path.join(r, "tmp"), 0o1777)
+        _shared["dir"] = d
+        _shared["rootfs"] = r
+    return _shared["rootfs"]
+
+
+def default_spec():
+    if "spec" not in _shared:
+        d = tempfile.mkdtemp(prefix="ocelot-spec-")
+        subprocess.run([OCELOT, "spec", "--bundle", d], check=True)
+        with open(os.path.join(d, "config.json")) as f:
+            _shared["spec"] = json.load(f)
+        shutil.rmtree(d)
+    return json.loads(json.dumps(_shared["spec"]))
+
+
+def cleanup_shared():
+    if "dir" in _shared:
+        shutil.rmtree(_shared["dir"], ignore_errors=True)
+
+
+def cgroup_dirs_named(name):
+    """Every directory called `name` under any cgroup hierarchy's ocelot/ parent."""
+    found = []
+    for base in ["/sys/fs/cgroup"] + [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")]:
+        p = os.path.join(base, "ocelot", name)
+        if os.path.isdir(p):
+            found.append(p)
+    return found
+
+
+def mounts_under(path):
+    with open("/proc/self/mountinfo") as f:
+        return [l for l in f if path in l.split()[4]]
+
+
+def probe_report(text):
+    """'key: value' lines -> {key: [values]}"""
+    out = {}
+    for line in text.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            out.setdefault(k, []).append(v.strip())
+    return out
+
+
+class OcelotTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="ocelot-it-")
+        os.chmod(self.tmp, 0o755)
+        self.root = os.path.join(self.tmp, "root")
+        self.ids = []
+        self.rootfs = shared_rootfs()
+
+    def tearDown(self):
+        for cid in self.ids:
+            self.ocelot("delete", "--force", cid, check=False)
+        leftovers = []
+        if os.path.isdir(self.root):
+            leftovers += [os.path.join(self.root, e) for e in os.listdir(self.root)]
+        for cid in self.ids:
+            leftovers += cgroup_dirs_named(cid)
+        leftovers += mounts_under(self.tmp)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(leftovers, [], "left behind after the test")
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def ocelot(self, *args, check=True, input=None, timeout=60, root=None, env=None, pass_fds=()):
+        """Runs ocelot; output goes through files, not pipes: a detached container keeps our
+        stdio open (as with runc), and a pipe would never reach EOF."""
+        cmd = [OCELOT, "--root", root or self.root] + list(args)
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            p = subprocess.run(cmd, stdout=out, stderr=err, input=input.encode() if input else None,
+                               stdin=None if input else subprocess.DEVNULL, timeout=timeout, env=env, pass_fds=pass_fds)
+            out.seek(0)
+            err.seek(0)
+            p.stdout = out.read().decode(errors="replace")
+            p.stderr = err.read().decode(errors="replace")
+        if check and p.returncode != 0:
+            self.fail("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.strip()))
+        return p
+
+    def config(self, args, **top):
+        c = default_spec()
+        c["process"]["terminal"] = False
+        c["process"]["args"] = list(args)
+        c["root"] = {"path": self.rootfs, "readonly": True}
+        c.update(top)
+        return c
+
+    def bundle(self, config, name="bundle"):
+        d = os.path.join(self.tmp, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(config, f)
+        return d
+
+    def new_id(self, prefix="t"):
+        cid = "%s-%d-%d" % (prefix, os.getpid(), len(self.ids) + int(time.monotonic_ns() % 100000))
+        self.ids.append(cid)
+        return cid
+
+    def run_config(self, config, check=True, **kw):
+        cid = self.new_id()
+        b = self.bundle(config, "bundle-" + cid)
+        return self.ocelot("run", "--bundle", b, cid, check=check, **kw)
+
+    def probe(self, config_mods=None, args=("report",), **kw):
+        c = self.config(["/bin/ocelot-probe"] + list(args))
+        if config_mods:
+            config_mods(c)
+        p = self.run_config(c, **kw)
+        return probe_report(p.stdout), p
+
+    def state(self, cid):
+        return json.loads(self.ocelot("state", cid).stdout)
+
+    def wait_status(self, cid, status, timeout=5.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            p = self.ocelot("state", cid, check=False)
+            if p.returncode == 0 and json.loads(p.stdout)["status"] == status:
+                return
+            time.sleep(0.02)
+        self.fail("container %s never reached %s (is %s)" % (cid, status, self.state(cid)["status"]))

@@ -1,0 +1,125 @@
+"""linux.resources held by the kernel on this (hybrid) host: memory, pids, cpu, hugetlb on cgroup2,
+freeze, update, delete."""
+import json
+import os
+import stat
+import time
+
+from harness import OcelotTest
+
+
+def cg_file(state_dir, controller, name):
+    with open(os.path.join(state_dir, "state.json")) as f:
+        paths = json.load(f)["cgroupPaths"]
+    d = paths["v1"].get(controller) or paths["v2"]
+    with open(os.path.join(d, name)) as f:
+        return f.read().strip()
+
+
+class Cgroups(OcelotTest):
+    def test_memory_limit_is_enforced(self):
+        c = self.config(["/bin/ocelot-probe", "alloc", "64"])
+        c["linux"]["resources"]["memory"] = {"limit": 16 * 1024 * 1024, "swap": 16 * 1024 * 1024}
+        p = self.run_config(c, check=False)
+        self.assertEqual(p.returncode, 137, p.stdout + p.stderr)  # OOM-killed
+        c["process"]["args"] = ["/bin/ocelot-probe", "alloc", "4"]
+        self.assertEqual(self.run_config(c).returncode, 0)
+
+    def test_pids_limit_stops_fork(self):
+        c = self.config(["/bin/ocelot-probe", "fork", "20"])
+        c["linux"]["resources"]["pids"] = {"limit": 5}
+        out = self.run_config(c, check=False).stdout
+        self.assertIn("forked 4 of 20", out)
+
+    def test_limits_land_in_the_files_and_update_changes_them(self):
+        c = self.config(["sleep", "30"])
+        c["linux"]["resources"].update({"memory": {"limit": 64 << 20}, "pids": {"limit": 42},
+                                        "cpu": {"shares": 512, "quota": 20000, "period": 100000}})
+        c["linux"]["cgroupsPath"] = "/ocelot-test-abs/%d" % os.getpid()
+        cid = self.new_id()
+        self.ocelot("run", "-d", "--bundle", self.bundle(c), cid)
+        sd = os.path.join(self.root, cid)
+        self.assertEqual(cg_file(sd, "memory", "memory.limit_in_bytes"), str(64 << 20))
+        self.assertEqual(cg_file(sd, "pids", "pids.max"), "42")
+        self.assertEqual(cg_file(sd, "cpu", "cpu.cfs_quota_us"), "20000")
+        self.assertEqual(cg_file(sd, "cpu", "cpu.shares"), "512")
+        pid = self.state(cid)["pid"]
+        self.assertIn("memory:/ocelot-test-abs/%d" % os.getpid(), open("/proc/%d/cgroup" % pid).read())
+        self.ocelot("update", "--memory", "32m", "--pids-limit", "7", "--cpu-quota", "30000", cid)
+        self.assertEqual(cg_file(sd, "memory", "memory.limit_in_bytes"), str(32 << 20))
+        self.assertEqual(cg_file(sd, "pids", "pids.max"), "7")
+        self.assertEqual(cg_file(sd, "cpu", "cpu.cfs_quota_us"), "30000")
+        res = os.path.join(self.tmp, "res.json")
+        json.dump({"pids": {"limit": 9}}, open(res, "w"))
+        self.ocelot("update", "--resources", res, cid)
+        self.assertEqual(cg_file(sd, "pids", "pids.max"), "9")
+        paths = json.load(open(os.path.join(sd, "state.json")))["cgroupPaths"]
+        self.ocelot("delete", "-f", cid)
+        for d in list(paths["v1"].values()) + [paths["v2"]]:
+            self.assertFalse(os.path.exists(d), d)
+        for base in ["memory", "pids", "cpu"]:
+            try:
+                os.rmdir("/sys/fs/cgroup/%s/ocelot-test-abs" % base)
+            except OSError:
+                pass
+
+    def test_relative_cgroups_path_is_under_our_own_cgroup(self):
+        c = self.config(["cat", "/proc/self/cgroup"])
+        c["linux"]["cgroupsPath"] = "ocelot-rel-%d" % os.getpid()
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "cgroup"]
+        own = {l.split(":")[1]: l.split(":")[2].strip() for l in open("/proc/self/cgroup")}
+        out = self.run_config(c).stdout
+        mem = [l for l in out.splitlines() if ":memory:" in l][0].split(":")[2]
+        self.assertEqual(mem, os.path.join(own["memory"], "ocelot-rel-%d" % os.getpid()))
+
+    def test_hugetlb_goes_to_cgroup2_on_a_hybrid_host(self):
+        if not os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers") or \
+                "hugetlb" not in open("/sys/fs/cgroup/unified/cgroup.controllers").read():
+            self.skipTest("no hybrid host with hugetlb on cgroup2")
+        c = self.config(["sleep", "30"])
+        c["linux"]["resources"]["hugepageLimits"] = [{"pageSize": "2MB", "limit": 4 << 20}]
+        cid = self.new_id()
+        self.ocelot("run", "-d", "--bundle", self.bundle(c), cid)
+        paths = json.load(open(os.path.join(self.root, cid, "state.json")))["cgroupPaths"]
+        self.assertEqual(open(os.path.join(paths["v2"], "hugetlb.2MB.max")).read().strip(), str(4 << 20))
+
+    def test_pause_resume(self):
+        cid = self.new_id()
+        self.ocelot("run", "-d", "--bundle", self.bundle(self.config(["sleep", "30"])), cid)
+        self.ocelot("pause", cid)
+        self.assertEqual(self.state(cid)["status"], "paused")
+        pid = self.state(cid)["pid"]
+        st = [l for l in open("/proc/%d/status" % pid) if l.startswith("State:")][0]
+        self.assertIn("(stopped)", st) if "T" in st else self.assertIn("S", st)
+        self.assertEqual(cg_file(os.path.join(self.root, cid), "freezer", "freezer.state"), "FROZEN")
+        p = self.ocelot("exec", cid, "true", check=False)
+        self.assertIn("paused", p.stderr)
+        self.ocelot("resume", cid)
+        self.assertEqual(self.state(cid)["status"], "running")
+        p = self.ocelot("resume", cid, check=False)
+        self.assertIn("container not paused", p.stderr)
+
+    def test_devices_deny_blocks_open(self):
+        # A host node bound in: not among the default devices, so the deny-all rule covers it.
+        node = os.path.join(self.tmp, "fuse-node")
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(10, 229))
+        cmd = ["sh", "-c", "/bin/ocelot-probe open /dev/null; /bin/ocelot-probe open /dev/fuse-bound"]
+        c = self.config(cmd)
+        c["mounts"].append({"destination": "/dev/fuse-bound", "type": "bind", "source": node, "options": ["bind"]})
+        out = self.run_config(c, check=False).stdout
+        self.assertIn("open /dev/null: ok", out)
+        self.assertIn("open /dev/fuse-bound: errno 1 ", out)  # EPERM from the device cgroup
+        c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rw"})
+        out = self.run_config(c, check=False).stdout
+        self.assertNotIn("open /dev/fuse-bound: errno 1 ", out)
+
+    def test_events_stats(self):
+        cid = self.new_id()
+        c = self.config(["sleep", "30"])
+        c["linux"]["resources"]["pids"] = {"limit": 50}
+        self.ocelot("run", "-d", "--bundle", self.bundle(c), cid)
+        ev = json.loads(self.ocelot("events", "--stats", cid).stdout)
+        self.assertEqual(ev["type"], "stats")
+        self.assertEqual(ev["data"]["pids"]["current"], 1)
+        self.assertEqual(ev["data"]["pids"]["limit"], 50)
+        self.assertGreater(ev["data"]["memory"]["usage"]["usage"], 0)
