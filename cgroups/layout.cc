@@ -1,5 +1,6 @@
 #include "cgroups/layout.h"
 
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -97,14 +98,22 @@ Result<Layout> parse_layout(std::string_view mountinfo, std::string_view v2_cont
 }
 
 Result<Layout> detect_layout() {
+  // One ocelot process sees one host: detect once (run = create + start + delete).
+  static std::optional<Layout> cached;
+  if (cached) return *cached;
   auto mi = fs::read_file("/proc/self/mountinfo");
   if (!mi) return std::move(mi).error();
   // Find the cgroup2 mount first to read its controllers.
   auto l = parse_layout(*mi, "");
   if (!l) return l;
-  if (l->v2_mount.empty()) return l;
+  if (l->v2_mount.empty()) {
+    cached = *l;
+    return l;
+  }
   auto ctl = fs::read_file(fs::join(l->v2_mount, "cgroup.controllers"));
-  return parse_layout(*mi, ctl ? *ctl : "");
+  auto full = parse_layout(*mi, ctl ? *ctl : "");
+  if (full) cached = *full;
+  return full;
 }
 
 std::map<std::string, std::string> parse_proc_cgroup(std::string_view text) {

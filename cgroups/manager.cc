@@ -311,6 +311,8 @@ Status Manager::kill_all(int sig) {
 }
 
 static Status rmdir_tree(const std::string& dir) {
+  // Most cgroups have no children: try the rmdir before listing.
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return ok();
   if (DIR* d = ::opendir(dir.c_str())) {
     std::vector<std::string> kids;
     while (auto* e = ::readdir(d))
@@ -327,8 +329,13 @@ static Status rmdir_tree(const std::string& dir) {
 }
 
 Status Manager::destroy() {
-  auto p = pids();
-  if (p && !p->empty()) (void)kill_all(SIGKILL);
+  std::string procs_dir = dir_for("pids").empty() ? (paths_.v2.empty() ? "" : paths_.v2) : dir_for("pids");
+  auto procs = procs_dir.empty() ? Result<std::string>(std::string()) : fs::read_file(fs::join(procs_dir, "cgroup.procs"));
+  // Anything left (or nested cgroups we cannot see from here) is killed first.
+  if (!procs || !procs->empty()) {
+    auto p = pids();
+    if (p && !p->empty()) (void)kill_all(SIGKILL);
+  }
   Status first;
   for (const auto& d : all_dirs()) {
     auto st = rmdir_tree(d);

@@ -1,6 +1,7 @@
 #include "cli/flags.h"
 
 #define CXXOPTS_VECTOR_DELIMITER '\0'  // "-e A=1,2" is one value, not two
+#define CXXOPTS_NO_REGEX 1            // std::regex costs ~1M instructions at start-up
 #include <cxxopts.hpp>
 
 #include <cmath>

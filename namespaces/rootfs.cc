@@ -116,7 +116,10 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
   auto o = parse_mount_options(m.options);
   if (!o) return std::move(o).error().wrap("mount " + q(dest));
   if (o->idmap) return Error::make("mount " + q(dest) + ": idmapped mounts are not supported");
-  if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(rootfd, p, dest, *o);
+  if (m.type == "cgroup" || m.type == "cgroup2") {
+    if (p.before_cgroup_mount) OCL_CHECK(p.before_cgroup_mount(p.before_cgroup_mount_ctx));
+    return mount_cgroup(rootfd, p, dest, *o);
+  }
 
   if (is_bind_mount(m, *o)) {
     std::string src = m.source.empty() || m.source[0] == '/' ? m.source : fs::join(p.bundle, m.source);

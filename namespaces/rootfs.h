@@ -30,6 +30,11 @@ struct RootfsParams {
   bool new_userns = false;  // devices are bind-mounted from the host instead of mknod
   bool cgroupns = false;
   std::vector<CgroupMount> cgroup_mounts;
+  // Called once before the first cgroup mount (and by the caller after the mounts if there was
+  // none): the container init waits here until the parent has moved it into its cgroups, so that
+  // the parent's slow cgroup v1 migration overlaps the mounts before it.
+  Status (*before_cgroup_mount)(void* ctx) = nullptr;
+  void* before_cgroup_mount_ctx = nullptr;
 };
 
 Status prepare_rootfs_in_child(const RootfsParams& p);

@@ -74,6 +74,8 @@ Result<std::string> resolve_in_root(int rootfd, const std::string& path) {
 }
 
 Status mkdir_all_in_root(int rootfd, const std::string& path) {
+  // Common case first: the directory is already there (one openat2 instead of a walk).
+  if (open_in_root(rootfd, path, O_PATH | O_DIRECTORY)) return ok();
   std::string clean = OCL_TRY(resolve_in_root(rootfd, path));
   if (clean == "/") return ok();
   // Walk from the top: each component is created in its (already safely opened) parent.

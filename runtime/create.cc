@@ -302,8 +302,8 @@ Result<Launched> create_container(const Globals& g, const CreateOptions& o, Laun
   fifo_fd.reset();  // the init holds its copy; ours would keep the fifo "open" after we exit
   console.reset();
 
-  // sync 2: join the cgroup, set the OOM score, write the id maps, then let the init go.
-  OCL_CHECK(cg.add_process(static_cast<pid_t>(pid)));
+  // sync 2: id maps and OOM score first, then let the init go; it mounts while we move it into
+  // its cgroups (a cgroup v1 migration waits for an RCU grace period: milliseconds).
   if (proc.oom_score_adj)
     OCL_CHECK_CTX(fs::write_existing("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*proc.oom_score_adj)),
                   "set oom_score_adj");
@@ -311,6 +311,9 @@ Result<Launched> create_container(const Globals& g, const CreateOptions& o, Laun
   hook_state.pid = static_cast<pid_t>(pid);
   hook_state.status = "running";
   OCL_CHECK(send_msg(parent_sock.get(), Msg::go, 0, spec::state_to_hook_json(hook_state)));
+  // sync 2b: in every cgroup now.
+  OCL_CHECK(cg.add_process(static_cast<pid_t>(pid)));
+  OCL_CHECK(send_msg(parent_sock.get(), Msg::cgroup_joined));
 
   for (;;) {
     auto m = recv_msg(parent_sock.get());

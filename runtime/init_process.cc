@@ -78,8 +78,7 @@ static Status init_steps(const InitArgs& a) {
       ::syscall(SYS_setresuid, 0, 0, 0);
     }
   }
-  // The cgroup namespace is made only now, so that its root is the container's cgroup.
-  if (a.unshare_flags && ::unshare(a.unshare_flags) != 0) return Error::last("create namespaces");
+  if (int f = a.unshare_flags & ~CLONE_NEWCGROUP; f && ::unshare(f) != 0) return Error::last("create namespaces");
   if (::setsid() < 0) return Error::last("setsid");
   if (!a.no_new_keyring) {
     std::string name = "_ses." + a.id;
@@ -91,7 +90,27 @@ static Status init_steps(const InitArgs& a) {
   if (!c.domainname.empty() && ::setdomainname(c.domainname.data(), c.domainname.size()) != 0)
     return Error::last("set domainname \"" + c.domainname + "\"");
 
-  OCL_CHECK(ns::prepare_rootfs_in_child(a.rootfs));
+  // sync 2b: mounts go ahead while the parent moves us into our cgroups; we wait for that only
+  // before the first cgroup mount (or after the mounts), then make the cgroup namespace, whose
+  // root is the cgroup we are in at that moment.
+  struct Joined {
+    const InitArgs* a;
+    bool done = false;
+  } joined{&a};
+  ns::RootfsParams rp = a.rootfs;
+  rp.before_cgroup_mount_ctx = &joined;
+  rp.before_cgroup_mount = [](void* ctx) -> Status {
+    auto* j = static_cast<Joined*>(ctx);
+    if (j->done) return ok();
+    j->done = true;
+    auto m = recv_msg(j->a->sync_fd);
+    if (!m || m->type != Msg::cgroup_joined) ::_exit(1);
+    if ((j->a->unshare_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
+      return Error::last("create cgroup namespace");
+    return ok();
+  };
+  OCL_CHECK(ns::prepare_rootfs_in_child(rp));
+  OCL_CHECK(rp.before_cgroup_mount(&joined));
 
   // sync 3: mounts are ready; the parent runs prestart and createRuntime hooks.
   if (a.sync_hooks) {
@@ -101,7 +120,7 @@ static Status init_steps(const InitArgs& a) {
     OCL_CHECK(run_hooks(c.hooks.create_container, m->payload, "createContainer"));
   }
 
-  OCL_CHECK(ns::pivot_root_in_child(a.rootfs));
+  OCL_CHECK(ns::pivot_root_in_child(rp));
 
   if (p.terminal) {
     auto pty = OCL_TRY(open_pty_in_child(p.console_size));
@@ -112,7 +131,7 @@ static Status init_steps(const InitArgs& a) {
     OCL_CHECK(attach_pty_in_child(pty));
   }
 
-  OCL_CHECK(ns::finalize_rootfs_in_child(a.rootfs));
+  OCL_CHECK(ns::finalize_rootfs_in_child(rp));
   OCL_CHECK(apply_rlimits_in_child(p.rlimits));
   if (c.linux && c.linux->personality) OCL_CHECK(apply_personality_in_child(*c.linux->personality));
   OCL_CHECK(apply_sched_in_child(p));

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <vector>
+#include <memory>
 
 namespace ocelot::runtime {
 
@@ -14,7 +14,7 @@ struct Header {
   int32_t err;
   uint32_t len;
 };
-constexpr size_t kMax = 256 * 1024;
+constexpr size_t kMax = 64 * 1024;
 }  // namespace
 
 Status send_msg(int fd, Msg type, int32_t err, std::string_view payload) noexcept {
@@ -32,19 +32,19 @@ Status send_msg(int fd, Msg type, int32_t err, std::string_view payload) noexcep
 }
 
 Result<Message> recv_msg(int fd) {
-  std::vector<char> buf(kMax);
+  std::unique_ptr<char[]> buf(new char[kMax]);  // not zero-filled: recv writes what we read
   ssize_t n;
-  do n = ::recv(fd, buf.data(), buf.size(), 0);
+  do n = ::recv(fd, buf.get(), kMax, 0);
   while (n < 0 && errno == EINTR);
   if (n < 0) return Error::last("receive sync message");
   if (n == 0) return Error{0, "eof"};
   if (static_cast<size_t>(n) < sizeof(Header)) return Error::make("short sync message");
   Header h;
-  std::memcpy(&h, buf.data(), sizeof h);
+  std::memcpy(&h, buf.get(), sizeof h);
   Message m;
   m.type = static_cast<Msg>(h.type);
   m.err = h.err;
-  m.payload.assign(buf.data() + sizeof h, std::min<size_t>(h.len, static_cast<size_t>(n) - sizeof h));
+  m.payload.assign(buf.get() + sizeof h, std::min<size_t>(h.len, static_cast<size_t>(n) - sizeof h));
   return m;
 }
 

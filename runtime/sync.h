@@ -13,11 +13,12 @@
 namespace ocelot::runtime {
 
 enum class Msg : uint32_t {
-  go = 1,           // parent -> child: cgroup joined, id maps written; go on
+  go = 1,           // parent -> child: id maps written; go on (payload: state JSON)
   mounts_ready = 2, // child -> parent: mounts done, run prestart/createRuntime hooks
   hooks_done = 3,   // parent -> child: hooks ran; payload: state JSON for createContainer hooks
   ready = 4,        // child -> parent: blocked before exec, waiting for start
   error = 5,        // child -> parent: {errno, message}
+  cgroup_joined = 6,  // parent -> child: in every cgroup now; make the cgroup namespace
 };
 
 struct Message {

@@ -386,7 +386,8 @@ static Result<jr::json> parse_json(std::string_view text) {
   jr::json j = jr::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_discarded()) return j;
   try {
-    (void)jr::json::parse(text);
+    auto again = jr::json::parse(text);  // throws the parse_error that names the byte
+    (void)again;
   } catch (const jr::json::parse_error& e) {
     std::string what = e.what();
     auto pos = what.find(": ");

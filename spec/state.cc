@@ -44,7 +44,7 @@ std::string rfc3339_nano(int64_t sec, long nsec) {
   strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::string out = buf;
   if (nsec > 0) {
-    char frac[16];
+    char frac[32];
     snprintf(frac, sizeof frac, ".%09ld", nsec);
     std::string f = frac;
     while (f.back() == '0') f.pop_back();

@@ -68,7 +68,7 @@ static void report() {
     int dfd = dirfd(d);
     while (struct dirent* e = readdir(d)) {
       if (e->d_name[0] == '.' || atoi(e->d_name) == dfd) continue;
-      char path[64], target[4096];
+      char path[300], target[4096];
       snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
       ssize_t len = readlink(path, target, sizeof target - 1);
       target[len > 0 ? len : 0] = 0;
