@@ -5,7 +5,7 @@ WERROR   ?= ON
 OCELOT   := $(BUILD)/ocelot
 BUNDLE   ?= $(BUILD)/demo-bundle
 DEPS     := g++ cmake make pkg-config nlohmann-json3-dev libseccomp-dev libcap-dev libcxxopts-dev \
-            doctest-dev busybox-static python3 procps
+            doctest-dev busybox-static python3 procps golang-github-containers-common
 BENCH_DEPS := runc hyperfine
 
 .PHONY: all deps build demo test unit integration bench clean format

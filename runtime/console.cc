@@ -20,7 +20,7 @@ Result<UniqueFd> connect_console_socket(const std::string& path) {
   if (path.size() >= sizeof a.sun_path) return Error::make("console socket \"" + path + "\": path too long");
   std::memcpy(a.sun_path, path.c_str(), path.size());
   if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-    return Error::last("connect to console socket \"" + path + "\"");
+    return Error::last("connect to \"" + path + "\"");
   return s;
 }
 

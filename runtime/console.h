@@ -11,6 +11,7 @@
 
 namespace ocelot::runtime {
 
+// Connects to a unix stream socket (the console socket, or a seccomp listener).
 Result<UniqueFd> connect_console_socket(const std::string& path);
 Status send_fd(int sock, int fd, const std::string& name);
 Result<UniqueFd> recv_fd(int sock);

@@ -331,6 +331,18 @@ Result<Launched> create_container(const Globals& g, const CreateOptions& o, Laun
       OCL_CHECK(send_msg(parent_sock.get(), Msg::hooks_done, 0, sj));
       continue;
     }
+    if (m->type == Msg::seccomp_fd) {
+      // runtime-spec "seccomp notify": the listener gets the fd and the container process state.
+      UniqueFd nfd = OCL_TRY(recv_fd(parent_sock.get()));
+      const auto& sc = *cfg.linux->seccomp;
+      nlohmann::ordered_json st = nlohmann::json::parse(spec::state_to_hook_json(hook_state));
+      st["status"] = "creating";
+      nlohmann::ordered_json msg = {{"ociVersion", spec::kOciVersion}, {"fds", {"seccompFd"}}, {"pid", pid},
+                                    {"metadata", sc.listener_metadata}, {"state", st}};
+      UniqueFd l = OCL_TRY(connect_console_socket(sc.listener_path));
+      OCL_CHECK_CTX(send_fd(l.get(), nfd.get(), msg.dump()), "send seccomp fd to \"" + sc.listener_path + "\"");
+      continue;
+    }
     if (m->type == Msg::ready) break;
   }
 

@@ -140,7 +140,18 @@ static Status init_steps(const InitArgs& a) {
   std::string exe = OCL_TRY(find_executable_in_child(p.args[0], env));
 
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it.
-  if (a.seccomp && !p.no_new_privileges) (void)OCL_TRY(a.seccomp->load_in_child());
+  // A filter with SCMP_ACT_NOTIFY is loaded before "ready" in any case, so that the parent is
+  // still there to hand its listener fd on.
+  bool early_seccomp = a.seccomp && (!p.no_new_privileges || a.seccomp->uses_notify());
+  if (early_seccomp && p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
+  if (early_seccomp) {
+    int nfd = OCL_TRY(a.seccomp->load_in_child());
+    if (nfd >= 0) {
+      OCL_CHECK(send_msg(sync, Msg::seccomp_fd));
+      OCL_CHECK(send_fd(sync, nfd, "seccompFd"));
+      ::close(nfd);
+    }
+  }
   OCL_CHECK(enter_cwd_in_child(p.cwd));
   OCL_CHECK(switch_user_and_caps_in_child(p, true));
   ::umask(p.user.umask.value_or(022));
@@ -164,7 +175,7 @@ static Status init_steps(const InitArgs& a) {
     ::dprintf(2, "ocelot: %s\n", hooks.error().msg.c_str());
     ::_exit(1);
   }
-  if (a.seccomp && p.no_new_privileges) {
+  if (a.seccomp && !early_seccomp) {
     auto l = a.seccomp->load_in_child();
     if (!l) {
       ::dprintf(2, "ocelot: %s\n", l.error().msg.c_str());

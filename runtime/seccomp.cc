@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <cstdlib>
 #include <set>
 
 namespace ocelot::runtime {
@@ -68,8 +69,17 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s) {
     else if (fl == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") seccomp_attr_set(f.ctx_, SCMP_FLTATR_CTL_SSB, 1);
     else return Error::make("linux.seccomp.flags: unsupported flag \"" + fl + "\"");
   }
+  int max_named = -1;
+  std::set<int> named;
   for (size_t i = 0; i < s.syscalls.size(); ++i) {
     const auto& sc = s.syscalls[i];
+    for (const auto& name : sc.names) {
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr >= 0) {
+        named.insert(nr);
+        max_named = std::max(max_named, nr);
+      }
+    }
     uint32_t act = OCL_TRY(seccomp_action(sc.action, sc.errno_ret ? sc.errno_ret : s.default_errno_ret));
     if (sc.action == "SCMP_ACT_NOTIFY") f.notify_ = true;
     if (act == def) continue;  // libseccomp refuses rules that repeat the default
@@ -99,6 +109,20 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s) {
       } else {
         OCL_CHECK(add(static_cast<unsigned>(cmps.size()), cmps.data()));
       }
+    }
+  }
+  // Syscalls newer than everything the profile names must fail with ENOSYS, not the default
+  // errno, so that libc falls back (glibc's clone3 -> clone, moby#42680): the profile cannot
+  // have meant to deny a syscall its author did not know of.
+  bool denies = s.default_action != "SCMP_ACT_ALLOW" && s.default_action != "SCMP_ACT_LOG";
+  if (denies && max_named >= 0 && def != SCMP_ACT_ERRNO(ENOSYS)) {
+    for (int nr = max_named + 1; nr < 1024; ++nr) {
+      char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+      if (!name) continue;
+      free(name);
+      if (named.count(nr)) continue;
+      int rc = seccomp_rule_add(f.ctx_, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+      if (rc != 0 && rc != -EEXIST) return Error::sys(-rc, "seccomp: add ENOSYS rule for syscall " + std::to_string(nr));
     }
   }
   return f;

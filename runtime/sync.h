@@ -19,6 +19,7 @@ enum class Msg : uint32_t {
   ready = 4,        // child -> parent: blocked before exec, waiting for start
   error = 5,        // child -> parent: {errno, message}
   cgroup_joined = 6,  // parent -> child: in every cgroup now; make the cgroup namespace
+  seccomp_fd = 7,     // child -> parent: the seccomp notify fd follows in an SCM_RIGHTS message
 };
 
 struct Message {

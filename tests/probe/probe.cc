@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -86,7 +87,7 @@ static void report() {
 
 static int usage() {
   fputs("usage: ocelot-probe report | read PATH | write PATH | open PATH | exists PATH | alloc MIB | fork N |"
-        " sleep SECS | exit CODE | echo WORDS... | cat\n",
+        " sleep SECS | exit CODE | echo WORDS... | cat | syscall NR\n",
         stderr);
   return 2;
 }
@@ -163,6 +164,13 @@ int main(int argc, char** argv) {
     printf("forked %d of %d\n", made, n);
     fflush(stdout);
     kill(0, SIGKILL);
+    return 0;
+  }
+  if (!strcmp(cmd, "syscall")) {  // raw syscall NR with zero arguments: what does the filter say?
+    long nr = atol(arg);
+    errno = 0;
+    long r = syscall(nr, 0, 0, 0, 0, 0, 0);
+    printf("syscall %ld: ret %ld errno %d\n", nr, r, r < 0 ? errno : 0);
     return 0;
   }
   if (!strcmp(cmd, "sleep")) {
