@@ -22,6 +22,7 @@
 #include "runtime/base/fs.h"
 #include "runtime/base/log.h"
 #include "runtime/console.h"
+#include "runtime/exec_trampoline.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
 #include "runtime/init_process.h"
@@ -204,7 +205,7 @@ Result<Launched> create_container(const Globals& g, const CreateOptions& o, Laun
   NsSetup nss = OCL_TRY(plan_namespaces(cfg));
   std::optional<SeccompFilter> filter;
   if (cfg.linux->seccomp) {
-    filter.emplace(OCL_TRY(SeccompFilter::build(*cfg.linux->seccomp)));
+    filter.emplace(OCL_TRY(SeccompFilter::build(*cfg.linux->seccomp, seccomp_cache_dir())));
     for (const auto& s : filter->skipped) log::debug("seccomp: syscall \"" + s + "\" unknown to libseccomp, skipped");
   }
 
@@ -260,6 +261,8 @@ Result<Launched> create_container(const Globals& g, const CreateOptions& o, Laun
     }
   }
 
+  UniqueFd trampoline = OCL_TRY(make_exec_trampoline());
+
   spec::State hook_state;
   hook_state.id = o.id;
   hook_state.bundle = bundle;
@@ -275,6 +278,7 @@ Result<Launched> create_container(const Globals& g, const CreateOptions& o, Laun
   a.fifo_fd = fifo_fd.get();
   a.console_fd = console.get();
   a.listen_fds = count_listen_fds();
+  a.trampoline_fd = trampoline.get();
   a.preserve_fds = a.listen_fds + o.preserve_fds;
   a.new_userns = nss.new_userns;
   a.no_new_keyring = o.no_new_keyring;

@@ -19,6 +19,7 @@
 #include "cgroups/manager.h"
 #include "runtime/base/fs.h"
 #include "runtime/console.h"
+#include "runtime/exec_trampoline.h"
 #include "runtime/container.h"
 #include "runtime/init_process.h"
 #include "runtime/process_setup.h"
@@ -40,6 +41,7 @@ struct ExecChildArgs {
   std::vector<std::pair<int, int>> join;
   const SeccompFilter* seccomp = nullptr;
   int preserve_fds = 0;
+  int trampoline_fd = -1;
 };
 
 Status exec_steps(const ExecChildArgs& a) {
@@ -72,12 +74,7 @@ Status exec_steps(const ExecChildArgs& a) {
   OCL_CHECK(prepare_fds_for_exec_in_child(a.preserve_fds));
   if (a.seccomp && p.no_new_privileges) (void)OCL_TRY(a.seccomp->load_in_child());
   reset_signals_in_child();
-  std::vector<char*> argv, envp;
-  for (auto& s : p.args) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  for (auto& s : env) envp.push_back(const_cast<char*>(s.c_str()));
-  envp.push_back(nullptr);
-  ::execve(exe.c_str(), argv.data(), envp.data());
+  exec_via_trampoline(a.trampoline_fd, exe, p.args, env);
   return Error::last("exec \"" + exe + "\"");
 }
 
@@ -176,7 +173,7 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
     return Error::make("cannot use console socket if ocelot will not detach or allocate tty");
 
   std::optional<SeccompFilter> filter;
-  if (cfg->linux && cfg->linux->seccomp) filter.emplace(OCL_TRY(SeccompFilter::build(*cfg->linux->seccomp)));
+  if (cfg->linux && cfg->linux->seccomp) filter.emplace(OCL_TRY(SeccompFilter::build(*cfg->linux->seccomp, seccomp_cache_dir())));
 
   // Open every namespace of the init before anyone moves: user first, mount last.
   std::string base = "/proc/" + std::to_string(s.pid) + "/ns/";
@@ -218,6 +215,8 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
   a.parent_sync_fd = parent_sock.get();
   a.console_fd = console.get();
   a.seccomp = filter ? &*filter : nullptr;
+  UniqueFd trampoline = OCL_TRY(make_exec_trampoline());
+  a.trampoline_fd = trampoline.get();
   const char* lf = ::getenv("LISTEN_FDS");
   a.preserve_fds = o.preserve_fds + (lf ? std::max(0, std::atoi(lf)) : 0);
 

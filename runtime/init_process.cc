@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "runtime/console.h"
+#include "runtime/exec_trampoline.h"
 #include "runtime/hooks.h"
 #include "runtime/process_setup.h"
 #include "runtime/sync.h"
@@ -44,13 +45,6 @@ void reset_signals_in_child() noexcept {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-static std::vector<char*> cstrs(const std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
 }
 
 // Each step returns Status; the first failure goes to the parent as {errno, message}.
@@ -183,9 +177,7 @@ static Status init_steps(const InitArgs& a) {
     }
   }
   reset_signals_in_child();
-  auto argv = cstrs(p.args);
-  auto envp = cstrs(env);
-  ::execve(exe.c_str(), argv.data(), envp.data());
+  exec_via_trampoline(a.trampoline_fd, exe, p.args, env);
   // Past start there is no one to report to but the workload's own stderr.
   ::dprintf(2, "ocelot: exec \"%s\": %s\n", exe.c_str(), errno_name(errno).c_str());
   ::_exit(127);

@@ -24,6 +24,7 @@ struct InitArgs {
   int console_fd = -1;      // console socket (the caller's or our own socketpair), -1 if none
   int preserve_fds = 0;     // fds 3.. kept open across exec (LISTEN_FDS + --preserve-fds)
   int listen_fds = 0;
+  int trampoline_fd = -1;   // sealed memfd of the exec trampoline (CVE-2019-5736)
   bool new_userns = false;
   bool no_new_keyring = false;
   int unshare_flags = 0;                       // namespaces the child creates itself

@@ -1,5 +1,16 @@
 #include "runtime/seccomp.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "runtime/base/fs.h"
+#include "runtime/base/unique_fd.h"
+
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -48,26 +59,102 @@ std::vector<std::string> seccomp_known_archs() {
           "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"};
 }
 
-Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s) {
+std::string seccomp_cache_dir() {
+  if (::geteuid() == 0) return "/var/cache/ocelot/seccomp";
+  const char* x = ::getenv("XDG_CACHE_HOME");
+  if (x && *x) return std::string(x) + "/ocelot/seccomp";
+  const char* h = ::getenv("HOME");
+  return std::string(h && *h ? h : "/tmp") + "/.cache/ocelot/seccomp";
+}
+
+std::string seccomp_cache_key(const spec::Seccomp& s) {
+  const struct scmp_version* v = seccomp_version();
+  std::string k = "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                  std::to_string(v->micro) + "\n" + s.default_action + " " +
+                  std::to_string(s.default_errno_ret ? int64_t{*s.default_errno_ret} : -1) + "\n";
+  for (const auto& a : s.architectures) k += "arch " + a + "\n";
+  for (const auto& f : s.flags) k += "flag " + f + "\n";
+  for (const auto& sc : s.syscalls) {
+    k += "rule " + sc.action + " " + std::to_string(sc.errno_ret ? int64_t{*sc.errno_ret} : -1);
+    for (const auto& n : sc.names) k += " " + n;
+    for (const auto& a : sc.args)
+      k += " [" + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " + std::to_string(a.value_two) + "]";
+    k += "\n";
+  }
+  return k;
+}
+
+namespace {
+
+struct Ctx {
+  scmp_filter_ctx c = nullptr;
+  ~Ctx() {
+    if (c) seccomp_release(c);
+  }
+};
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ULL;
+  return h;
+}
+
+std::string cache_path(const std::string& dir, const std::string& key) {
+  char name[32];
+  snprintf(name, sizeof name, "%016llx.bpf", static_cast<unsigned long long>(fnv1a(key)));
+  return dir + "/" + name;
+}
+
+// Cache file: "ocelot-seccomp 1\n" <key length> "\n" <key> <bpf bytes>.
+std::optional<std::string> read_cache(const std::string& path, const std::string& key) {
+  auto t = fs::read_file(path);
+  if (!t) return std::nullopt;
+  const std::string magic = "ocelot-seccomp 1\n";
+  if (t->compare(0, magic.size(), magic) != 0) return std::nullopt;
+  size_t nl = t->find('\n', magic.size());
+  if (nl == std::string::npos) return std::nullopt;
+  size_t klen = std::strtoull(t->c_str() + magic.size(), nullptr, 10);
+  if (t->size() < nl + 1 + klen || t->compare(nl + 1, klen, key) != 0) return std::nullopt;
+  std::string bpf = t->substr(nl + 1 + klen);
+  if (bpf.empty() || bpf.size() % sizeof(struct sock_filter) != 0) return std::nullopt;
+  return bpf;
+}
+
+}  // namespace
+
+Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::string& cache_dir) {
   SeccompFilter f;
   uint32_t def = OCL_TRY(seccomp_action(s.default_action, s.default_errno_ret));
-  f.ctx_ = seccomp_init(def);
-  if (!f.ctx_) return Error::make("seccomp: cannot initialise a filter");
-  // We set no_new_privs ourselves, when the config asks for it.
-  seccomp_attr_set(f.ctx_, SCMP_FLTATR_CTL_NNP, 0);
+  for (const auto& fl : s.flags) {
+    if (fl == "SECCOMP_FILTER_FLAG_TSYNC") continue;  // single-threaded at load time
+    if (fl == "SECCOMP_FILTER_FLAG_LOG") f.flags_ |= SECCOMP_FILTER_FLAG_LOG;
+    else if (fl == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") f.flags_ |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else return Error::make("linux.seccomp.flags: unsupported flag \"" + fl + "\"");
+  }
+  for (const auto& sc : s.syscalls)
+    if (sc.action == "SCMP_ACT_NOTIFY") f.notify_ = true;
+  if (f.notify_) f.flags_ |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  std::string key, path;
+  if (!cache_dir.empty()) {
+    key = seccomp_cache_key(s);
+    path = cache_path(cache_dir, key);
+    if (auto cached = read_cache(path, key)) {
+      f.bpf_ = std::move(*cached);
+      f.from_cache_ = true;
+      return f;
+    }
+  }
+  Ctx ctx;
+  ctx.c = seccomp_init(def);
+  if (!ctx.c) return Error::make("seccomp: cannot initialise a filter");
+  auto* fctx = ctx.c;
   for (const auto& a : s.architectures) {
     std::string n = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
     std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
     uint32_t arch = seccomp_arch_resolve_name(n.c_str());
     if (arch == 0) continue;  // unknown to this libseccomp: nothing to filter for it
-    int rc = seccomp_arch_add(f.ctx_, arch);
+    int rc = seccomp_arch_add(fctx, arch);
     if (rc != 0 && rc != -EEXIST) return Error::sys(-rc, "seccomp: add architecture " + a);
-  }
-  for (const auto& fl : s.flags) {
-    if (fl == "SECCOMP_FILTER_FLAG_TSYNC") continue;  // single-threaded at load time
-    if (fl == "SECCOMP_FILTER_FLAG_LOG") seccomp_attr_set(f.ctx_, SCMP_FLTATR_CTL_LOG, 1);
-    else if (fl == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") seccomp_attr_set(f.ctx_, SCMP_FLTATR_CTL_SSB, 1);
-    else return Error::make("linux.seccomp.flags: unsupported flag \"" + fl + "\"");
   }
   int max_named = -1;
   std::set<int> named;
@@ -81,7 +168,6 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s) {
       }
     }
     uint32_t act = OCL_TRY(seccomp_action(sc.action, sc.errno_ret ? sc.errno_ret : s.default_errno_ret));
-    if (sc.action == "SCMP_ACT_NOTIFY") f.notify_ = true;
     if (act == def) continue;  // libseccomp refuses rules that repeat the default
     std::vector<scmp_arg_cmp> cmps;
     std::set<uint32_t> idx;
@@ -98,7 +184,7 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s) {
         continue;
       }
       auto add = [&](unsigned n, const scmp_arg_cmp* c) -> Status {
-        int rc = seccomp_rule_add_array(f.ctx_, act, nr, n, c);
+        int rc = seccomp_rule_add_array(fctx, act, nr, n, c);
         if (rc != 0) return Error::sys(-rc, "seccomp: add rule for \"" + name + "\"");
         return ok();
       };
@@ -121,20 +207,33 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s) {
       if (!name) continue;
       free(name);
       if (named.count(nr)) continue;
-      int rc = seccomp_rule_add(f.ctx_, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+      int rc = seccomp_rule_add(fctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
       if (rc != 0 && rc != -EEXIST) return Error::sys(-rc, "seccomp: add ENOSYS rule for syscall " + std::to_string(nr));
     }
+  }
+  // Export the program; seccomp(2) gets it directly, with the flags above.
+  UniqueFd mfd(static_cast<int>(::syscall(SYS_memfd_create, "ocelot-bpf", MFD_CLOEXEC)));
+  if (!mfd.valid()) return Error::last("seccomp: memfd_create");
+  int rc = seccomp_export_bpf(fctx, mfd.get());
+  if (rc != 0) return Error::sys(-rc, "seccomp: export the filter");
+  off_t size = ::lseek(mfd.get(), 0, SEEK_END);
+  f.bpf_.resize(static_cast<size_t>(size));
+  if (::pread(mfd.get(), f.bpf_.data(), f.bpf_.size(), 0) != size) return Error::last("seccomp: read the filter");
+  if (!path.empty()) {
+    (void)fs::mkdir_p(cache_dir, 0700);
+    std::string blob = "ocelot-seccomp 1\n" + std::to_string(key.size()) + "\n" + key + f.bpf_;
+    (void)fs::write_file_atomic(path, blob, 0600);  // a cache: failing to write it is not an error
   }
   return f;
 }
 
 Result<int> SeccompFilter::load_in_child() const {
-  int rc = seccomp_load(ctx_);
-  if (rc != 0) return Error::sys(-rc, "load seccomp filter");
-  if (!notify_) return -1;
-  int fd = seccomp_notify_fd(ctx_);
-  if (fd < 0) return Error::sys(-fd, "get seccomp notify fd");
-  return fd;
+  struct sock_fprog prog;
+  prog.len = static_cast<unsigned short>(bpf_.size() / sizeof(struct sock_filter));
+  prog.filter = reinterpret_cast<struct sock_filter*>(const_cast<char*>(bpf_.data()));
+  long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags_, &prog);
+  if (rc < 0) return Error::last("load seccomp filter");
+  return notify_ ? static_cast<int>(rc) : -1;
 }
 
 }  // namespace ocelot::runtime

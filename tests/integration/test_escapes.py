@@ -1,0 +1,110 @@
+"""Regression tests for the known runtime escape classes. Each one fails if its protection is
+removed (see the comments for what each depends on)."""
+import os
+import shutil
+import stat
+
+from harness import OcelotTest, probe_report
+
+
+class Escapes(OcelotTest):
+    def running(self, args=("sleep", "30"), created_only=False, **mods):
+        c = self.config(list(args))
+        c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["exec"]})
+        c.update(mods)
+        cid = self.new_id()
+        self.ocelot("create" if created_only else "run", *([] if created_only else ["-d"]), "--bundle",
+                    self.bundle(c, "b-" + cid), cid)
+        return cid
+
+    def test_cve_2019_5736_runtime_exe_is_out_of_reach(self):
+        # While the init waits for start it is still ocelot: PR_SET_DUMPABLE=0 keeps its
+        # /proc/1/exe closed to the container's processes.
+        cid = self.running(created_only=True)
+        for action in ("read", "write", "open"):
+            p = self.ocelot("exec", cid, "/bin/ocelot-probe", action, "/proc/1/exe", check=False)
+            self.assertNotIn(": ok", p.stdout)
+            self.assertRegex(p.stdout, r"errno (13|1|26) ", p.stdout)  # EACCES / EPERM / ETXTBSY
+        # The last execve goes through the sealed trampoline: /proc/self/exe is never the host binary.
+        # (Kernels since about 6.x also refuse this exec with ENOENT when the binary lies outside the
+        # container's mounts; the trampoline covers older ones.)
+        p = self.ocelot("exec", cid, "/proc/self/exe", "--version", check=False)
+        self.assertNotIn("ocelot version", p.stdout + p.stderr)
+        self.ocelot("start", cid)
+        self.ocelot("exec", cid, "sh", "-c", "printf '#!/proc/self/exe\\n' > /tmp/evil; chmod +x /tmp/evil")
+        p = self.ocelot("exec", cid, "/tmp/evil", "--version", check=False)
+        # What the host binary would print had it run inside the container:
+        self.assertNotIn("ocelot version", p.stdout + p.stderr)
+        self.assertNotIn("no such command", p.stdout + p.stderr)
+        c = self.config(["/proc/self/exe", "--version"])
+        p = self.run_config(c, check=False)
+        self.assertNotIn("ocelot version", p.stdout + p.stderr)
+
+    def test_cve_2024_21626_no_host_fd_and_no_cwd_outside(self):
+        host_dir = os.open("/", os.O_RDONLY | os.O_DIRECTORY)  # a host directory fd in our process
+        try:
+            os.set_inheritable(host_dir, True)
+            r, _ = self.probe(pass_fds=(host_dir,))
+            self.assertEqual(sorted(int(x.split()[0]) for x in r["fd"]), [0, 1, 2])
+            for n in range(3, 12):
+                def mods(c, n=n):
+                    c["process"]["cwd"] = "/proc/self/fd/%d" % n
+                rep, p = self.probe(mods, check=False, pass_fds=(host_dir,))
+                if p.returncode == 0:
+                    self.assertTrue(rep["cwd"][0].startswith("/"), rep["cwd"])
+                    self.assertNotIn(rep["cwd"][0], ("/etc", "/usr", "/root"))
+                    self.assertFalse(os.path.samefile("/", os.path.join(self.rootfs, rep["cwd"][0].lstrip("/")))
+                                     if os.path.exists(os.path.join(self.rootfs, rep["cwd"][0].lstrip("/"))) else False)
+            # exec with --cwd through a leaked fd: refused or inside the container
+            cid = self.running()
+            p = self.ocelot("exec", "--cwd", "/proc/self/fd/3", cid, "pwd", check=False, pass_fds=(host_dir,))
+            self.assertTrue(p.returncode != 0 or p.stdout.strip().startswith("/proc/") is False, p.stdout)
+        finally:
+            os.close(host_dir)
+
+    def test_cve_2021_30465_symlinked_mount_destination_stays_inside(self):
+        rootfs = os.path.join(self.tmp, "rootfs")
+        os.makedirs(os.path.join(rootfs, "bin"))
+        shutil.copy(os.path.join(self.rootfs, "bin/busybox"), os.path.join(rootfs, "bin/sh"))
+        host_target = os.path.join(self.tmp, "host")
+        os.makedirs(host_target)
+        os.symlink(host_target, os.path.join(rootfs, "link"))
+        os.symlink("/../../../../../../../../" + host_target.lstrip("/"), os.path.join(rootfs, "dots"))
+        c = self.config(["sh", "-c", "true"])
+        c["root"] = {"path": rootfs, "readonly": False}
+        c["mounts"] += [{"destination": "/link/a", "type": "tmpfs", "source": "tmpfs"},
+                        {"destination": "/dots/b", "type": "bind", "source": "/etc", "options": ["bind"]}]
+        self.run_config(c)
+        self.assertEqual(os.listdir(host_target), [])
+
+    def test_masked_readonly_and_sys(self):
+        c = self.config(["sh", "-c", "/bin/ocelot-probe read /proc/keys; /bin/ocelot-probe write /proc/sys/kernel/hostname;"
+                         " touch /sys/ocelot-test; echo touch=$?; ls /sys/firmware | wc -l"])
+        p = self.run_config(c, check=False)
+        out = p.stdout
+        self.assertIn("read /proc/keys: 0 bytes", out)  # masked with /dev/null
+        self.assertIn("write /proc/sys/kernel/hostname: errno 30", out)  # read-only path
+        self.assertIn("touch=1", out)
+        self.assertIn("Read-only file system", p.stderr)  # /sys is mounted read-only
+        self.assertIn("\n0\n", out)  # /sys/firmware masked by an empty tmpfs
+
+    def test_no_new_privs_stops_setuid_root(self):
+        rootfs = os.path.join(self.tmp, "suid-rootfs")
+        os.makedirs(os.path.join(rootfs, "bin"))
+        suid = os.path.join(rootfs, "bin/suid-probe")
+        shutil.copy(os.path.join(self.rootfs, "bin/ocelot-probe"), suid)
+        os.chown(suid, 0, 0)
+        os.chmod(suid, 0o4755 | stat.S_IXGRP | stat.S_IXOTH)
+        results = {}
+        for nnp in (True, False):
+            c = self.config(["/bin/suid-probe", "report"])
+            c["root"] = {"path": rootfs, "readonly": True}
+            c["process"]["user"] = {"uid": 1000, "gid": 1000}
+            c["process"]["noNewPrivileges"] = nnp
+            c["mounts"] = [m for m in c["mounts"] if m["destination"] in ("/proc",)]
+            c["linux"]["maskedPaths"] = []
+            c["linux"]["readonlyPaths"] = []
+            r = probe_report(self.run_config(c).stdout)
+            results[nnp] = r["Uid"][0].split()
+        self.assertEqual(results[True], ["1000", "1000", "1000", "1000"])
+        self.assertEqual(results[False][1], "0")  # the control: without no_new_privs setuid works
