@@ -3,6 +3,7 @@
 #include "cgroups/layout.h"
 #include "cli/commands.h"
 #include "namespaces/mount_options.h"
+#include "runtime/lsm.h"
 #include "runtime/seccomp.h"
 #include "spec/names.h"
 #include "spec/state.h"
@@ -29,13 +30,24 @@ OCELOT_COMMAND(cmd_features) {
                   {"archs", runtime::seccomp_known_archs()},
                   {"knownFlags", runtime::seccomp_known_flags()},
                   {"supportedFlags", runtime::seccomp_known_flags()}};
-  l["apparmor"] = {{"enabled", false}};
-  l["selinux"] = {{"enabled", false}};
+  l["apparmor"] = {{"enabled", runtime::apparmor_enabled()}};
+  l["selinux"] = {{"enabled", runtime::selinux_enabled()}};
   l["intelRdt"] = {{"enabled", false}};
   l["mountExtensions"] = {{"idmap", {{"enabled", false}}}};
   j["linux"] = l;
+  // What this host has, per hierarchy, and what ocelot does with it.
+  std::string v1, v2;
+  if (layout) {
+    for (const auto& [c, h] : layout->v1)
+      if (c.rfind("name=", 0) != 0) v1 += (v1.empty() ? "" : ",") + c;
+    for (const auto& c : layout->v2_controllers) v2 += (v2.empty() ? "" : ",") + c;
+  }
   j["annotations"] = {{"org.ocelot.cgroup.mode", layout ? cgroups::mode_name(layout->mode) : "unknown"},
                       {"org.ocelot.cgroup.hybrid", "true"},
+                      {"org.ocelot.cgroup.v1.controllers", v1},
+                      {"org.ocelot.cgroup.v2.controllers", v2},
+                      {"org.ocelot.cgroup.v2.devices", "false"},
+                      {"org.ocelot.seccomp.bpfCache", "true"},
                       {"org.ocelot.isolation", "container"}};
   print(j.dump(4) + "\n");
   return 0;

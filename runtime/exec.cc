@@ -22,6 +22,7 @@
 #include "runtime/exec_trampoline.h"
 #include "runtime/container.h"
 #include "runtime/init_process.h"
+#include "runtime/lsm.h"
 #include "runtime/process_setup.h"
 #include "runtime/seccomp.h"
 #include "runtime/state_store.h"
@@ -72,6 +73,7 @@ Status exec_steps(const ExecChildArgs& a) {
   ::umask(p.user.umask.value_or(022));
   if (p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
   OCL_CHECK(prepare_fds_for_exec_in_child(a.preserve_fds));
+  OCL_CHECK(set_exec_lsm_in_child(p.apparmor_profile, p.selinux_label));
   if (a.seccomp && p.no_new_privileges) (void)OCL_TRY(a.seccomp->load_in_child());
   reset_signals_in_child();
   exec_via_trampoline(a.trampoline_fd, exe, p.args, env);

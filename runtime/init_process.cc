@@ -12,6 +12,7 @@
 #include "runtime/console.h"
 #include "runtime/exec_trampoline.h"
 #include "runtime/hooks.h"
+#include "runtime/lsm.h"
 #include "runtime/process_setup.h"
 #include "runtime/sync.h"
 #include "spec/names.h"
@@ -151,6 +152,7 @@ static Status init_steps(const InitArgs& a) {
   ::umask(p.user.umask.value_or(022));
   if (p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
   OCL_CHECK(prepare_fds_for_exec_in_child(a.preserve_fds));
+  OCL_CHECK(set_exec_lsm_in_child(p.apparmor_profile, p.selinux_label));
 
   // sync 4: ready. From here the parent may exit: we must outlive it.
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cgroups/manager.h"
+#include "cgroups/stats.h"
 #include "runtime/base/fs.h"
 #include "runtime/base/log.h"
 #include "runtime/container.h"
@@ -187,6 +188,13 @@ Status update_container(const Globals& g, const std::string& id, const spec::Res
   Loaded l = OCL_TRY(load_locked(store, id));
   if (l.status == "stopped") return Error::make("container not running");
   auto m = OCL_TRY(manager_for(l.s));
+  if (r.memory && r.memory->check_before_update.value_or(false) && r.memory->limit && *r.memory->limit >= 0) {
+    // runtime-spec: refuse a limit below what the container already uses.
+    auto usage = cgroups::read_stats(m).mem_usage;
+    if (static_cast<uint64_t>(*r.memory->limit) < usage)
+      return Error::make("memory limit " + std::to_string(*r.memory->limit) + " is below the current usage " +
+                         std::to_string(usage));
+  }
   return m.apply(r);
 }
 

@@ -50,7 +50,8 @@ std::vector<std::string> seccomp_known_ops() {
   return {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
 }
 std::vector<std::string> seccomp_known_flags() {
-  return {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"};
+  return {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+          "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
 }
 std::vector<std::string> seccomp_known_archs() {
   return {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
@@ -129,6 +130,7 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
     if (fl == "SECCOMP_FILTER_FLAG_TSYNC") continue;  // single-threaded at load time
     if (fl == "SECCOMP_FILTER_FLAG_LOG") f.flags_ |= SECCOMP_FILTER_FLAG_LOG;
     else if (fl == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") f.flags_ |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else if (fl == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") f.flags_ |= (1U << 5);  // Linux 5.19
     else return Error::make("linux.seccomp.flags: unsupported flag \"" + fl + "\"");
   }
   for (const auto& sc : s.syscalls)

@@ -3,6 +3,7 @@ freeze, update, delete."""
 import json
 import os
 import stat
+import subprocess
 import time
 
 from harness import OcelotTest
@@ -53,6 +54,11 @@ class Cgroups(OcelotTest):
         json.dump({"pids": {"limit": 9}}, open(res, "w"))
         self.ocelot("update", "--resources", res, cid)
         self.assertEqual(cg_file(sd, "pids", "pids.max"), "9")
+        json.dump({"memory": {"limit": 4096, "checkBeforeUpdate": True}}, open(res, "w"))
+        p = self.ocelot("update", "--resources", res, cid, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("is below the current usage", p.stderr)
+        self.assertEqual(cg_file(sd, "memory", "memory.limit_in_bytes"), str(32 << 20))
         paths = json.load(open(os.path.join(sd, "state.json")))["cgroupPaths"]
         self.ocelot("delete", "-f", cid)
         for d in list(paths["v1"].values()) + [paths["v2"]]:
@@ -112,6 +118,26 @@ class Cgroups(OcelotTest):
         c["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "major": 10, "minor": 229, "access": "rw"})
         out = self.run_config(c, check=False).stdout
         self.assertNotIn("open /dev/fuse-bound: errno 1 ", out)
+
+    def test_oom_event_is_reported(self):
+        c = self.config(["sh", "-c", "while true; do /bin/ocelot-probe alloc 64; sleep 0.2; done"])
+        c["linux"]["resources"]["memory"] = {"limit": 16 << 20, "swap": 16 << 20}
+        cid = self.new_id()
+        self.ocelot("run", "-d", "--bundle", self.bundle(c), cid)
+        out = os.path.join(self.tmp, "events.out")
+        with open(out, "w") as f:
+            ev = subprocess.Popen([os.environ["OCELOT"], "--root", self.root, "events", "--interval", "1s", cid], stdout=f)
+        try:
+            deadline = time.time() + 15
+            kinds = []
+            while time.time() < deadline and "oom" not in kinds:
+                time.sleep(0.2)
+                kinds = [json.loads(l)["type"] for l in open(out).read().splitlines() if l.strip()]
+            self.assertIn("stats", kinds)
+            self.assertIn("oom", kinds)
+        finally:
+            ev.kill()
+            ev.wait()
 
     def test_events_stats(self):
         cid = self.new_id()
