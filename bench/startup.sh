@@ -17,10 +17,12 @@ hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/result.json" "${cmd
 python3 - "$work/result.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-o = r["ocelot"]["mean"]
-print("ocelot run /bin/true: mean %.2f ms (min %.2f, sd %.2f)" % (o * 1e3, r["ocelot"]["min"] * 1e3, r["ocelot"]["stddev"] * 1e3))
+o = r["ocelot"]
+print("ocelot run /bin/true: mean %.2f ms, median %.2f ms (min %.2f, sd %.2f)"
+      % (o["mean"] * 1e3, o["median"] * 1e3, o["min"] * 1e3, o["stddev"] * 1e3))
 for other in ("runc", "crun"):
     if other in r:
-        m = r[other]["mean"]
-        print("%-6s run /bin/true: mean %.2f ms -> %s/ocelot = %.2fx" % (other, m * 1e3, other, m / o))
+        m = r[other]
+        print("%-6s run /bin/true: mean %.2f ms, median %.2f ms -> %s/ocelot = %.2fx (mean), %.2fx (median)"
+              % (other, m["mean"] * 1e3, m["median"] * 1e3, other, m["mean"] / o["mean"], m["median"] / o["median"]))
 PY
