@@ -86,7 +86,10 @@ Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, co
 
 std::string Manager::dir_for(const std::string& c) const {
   std::string w = layout_.where(c);
-  if (w == "v1") return paths_.v1.at(c);
+  if (w == "v1") {
+    auto it = paths_.v1.find(c);
+    return it == paths_.v1.end() ? "" : it->second;
+  }
   if (w == "v2") return paths_.v2;
   return "";
 }

@@ -154,6 +154,8 @@ static std::string main_help() {
       "  --debug              enable debug logging\n"
       "  --systemd-cgroup     accept systemd slice:prefix:name cgroup paths\n"
       "  --rootless value     true, false or auto (default: auto)\n"
+      "  --isolation value    container or vm (default: container; also the annotation org.ocelot.isolation)\n"
+      "  --vm-kernel value    guest kernel for VM isolation (default: the one `make vm-setup` prepared)\n"
       "  -v, --version        print the version\n"
       "  -h, --help           show help\n";
   return out;
@@ -194,7 +196,7 @@ int run(int argc, char** argv) {
     }
     return false;
   };
-  std::string log_format = "text", criu, isolation = "container";
+  std::string log_format = "text", criu, isolation;
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a.empty() || a[0] != '-') break;
@@ -207,7 +209,7 @@ int run(int argc, char** argv) {
       return 0;
     }
     if (value(a, "root", ctx.globals.root) || value(a, "log", log.path) || value(a, "log-format", log_format) ||
-        value(a, "criu", criu) || value(a, "isolation", isolation) || boolean(a, "debug", log.debug) ||
+        value(a, "criu", criu) || value(a, "isolation", isolation) || value(a, "vm-kernel", ctx.vm_kernel) || boolean(a, "debug", log.debug) ||
         boolean(a, "systemd-cgroup", ctx.globals.systemd_cgroup))
       continue;
     if (a == "--rootless" || a == "-rootless") {
@@ -225,10 +227,15 @@ int run(int argc, char** argv) {
   log.json = log_format == "json";
   init_logging(log);
   ctx.debug = log.debug;
-  if (isolation != "container") {
-    report_error("--isolation \"" + isolation + "\": only \"container\" is supported yet");
+  std::string self = argc > 0 ? argv[0] : "ocelot";
+  // Invoked as ocelot-vm: VM isolation unless --isolation says otherwise.
+  if (isolation.empty())
+    isolation = self.size() >= 9 && self.compare(self.size() - 9, 9, "ocelot-vm") == 0 ? "vm" : "container";
+  if (isolation != "container" && isolation != "vm") {
+    report_error("--isolation \"" + isolation + "\": expected container or vm");
     return 1;
   }
+  ctx.vm = isolation == "vm";
   if (i >= args.size()) {
     print(main_help());
     return 0;

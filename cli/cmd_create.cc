@@ -1,6 +1,7 @@
 #include <charconv>
 
 #include "cli/commands.h"
+#include "vm/vm_container.h"
 
 namespace ocelot::cli {
 
@@ -23,6 +24,10 @@ Result<runtime::CreateOptions> create_options(const Flags& f, const char* comman
 
 OCELOT_COMMAND(cmd_create) {
   auto o = OCL_TRY(create_options(f, "create"));
+  if (ctx.vm || vm::bundle_wants_vm(o.bundle)) {
+    OCL_CHECK(vm::vm_create(ctx.globals, o, {ctx.vm_kernel}));
+    return 0;
+  }
   auto r = runtime::create_container(ctx.globals, o, runtime::LaunchMode::detached);
   if (!r) return std::move(r).error();
   return 0;

@@ -1,6 +1,7 @@
 #include <charconv>
 
 #include "cli/commands.h"
+#include "vm/vm_container.h"
 
 namespace ocelot::cli {
 
@@ -8,6 +9,7 @@ OCELOT_COMMAND(cmd_exec) {
   runtime::ExecOptions o;
   if (f.args.empty()) return Error::make("exec: container id cannot be empty");
   o.id = f.args[0];
+  if (vm::is_vm_container(ctx.globals, o.id)) return Error::make("exec: not supported for VM-isolated containers yet");
   o.args.assign(f.args.begin() + 1, f.args.end());
   o.process_file = f.get("process");
   if (o.process_file.empty() && o.args.empty()) return Error::make("exec: no command given (need args or --process)");

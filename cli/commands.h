@@ -13,6 +13,8 @@ namespace ocelot::cli {
 struct Context {
   runtime::Globals globals;
   bool debug = false;
+  bool vm = false;  // --isolation=vm, or invoked as ocelot-vm
+  std::string vm_kernel;  // --vm-kernel
 };
 
 struct Command {

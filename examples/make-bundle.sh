@@ -20,13 +20,11 @@ chmod 1777 "$bundle/rootfs/tmp"
 "$ocelot" spec --bundle "$bundle"
 args=("$@")
 [ ${#args[@]} -gt 0 ] || args=(echo "hello from an ocelot container")
-json_args=$(printf '"%s",' "${args[@]}")
-json_args="[${json_args%,}]"
-# Not interactive: no terminal, and the requested command.
+# Not interactive: no terminal, and the requested command (python3 writes the JSON: any quoting).
 sed -i -e 's/"terminal": true/"terminal": false/' "$bundle/config.json"
-python3 - "$bundle/config.json" "$json_args" <<'PY' 2>/dev/null || sed -i -e "s|\"sh\"|${json_args:1:-1}|" "$bundle/config.json"
+python3 - "$bundle/config.json" "${args[@]}" <<'PY'
 import json, sys
-p, args = sys.argv[1], json.loads(sys.argv[2])
+p, args = sys.argv[1], sys.argv[2:]
 c = json.load(open(p))
 c["process"]["args"] = args
 json.dump(c, open(p, "w"), indent="\t")

@@ -1,0 +1,168 @@
+"""VM-isolated mode (--isolation=vm, the org.ocelot.isolation annotation, the ocelot-vm name): the
+same bundle inside a QEMU guest, under TCG on hosts without a usable /dev/kvm. Boots cost about
+2 s each under TCG, so each test that boots checks several things of one guest.
+
+Needs qemu-system-x86 and the guest kernel (`make vm-setup`, which `make test` runs); they are
+not skipped when missing: a missing piece is a failure here.
+"""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from harness import OcelotTest, cgroup_dirs_named, OCELOT
+
+KERNEL_DIR = "/var/cache/ocelot/vm/kernel"
+
+
+def host_kernel():
+    return os.uname().release
+
+
+def guest_kernel():
+    with open(os.path.join(KERNEL_DIR, "version")) as f:
+        return f.read().strip()
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class VmIsolation(OcelotTest):
+    def vm_config(self, args):
+        c = self.config(args)
+        c["annotations"] = {"org.ocelot.isolation": "vm"}
+        return c
+
+    def log_args(self):
+        # ocelot's own messages (the one-time TCG notice) go to --log: stderr is the workload's.
+        return ["--log", os.path.join(self.tmp, "ocelot.log")]
+
+    def test_output_exit_code_guest_kernel_and_shares(self):
+        data = os.path.join(self.tmp, "data")
+        os.makedirs(data)
+        c = self.vm_config(["/bin/sh", "-c",
+                            "uname -r; cat /proc/self/cgroup; grep -c ' / / ' /proc/self/mountinfo; "
+                            "echo from-guest > /tmp/written; echo to-stderr >&2; exit 7"])
+        c["mounts"].append({"destination": "/tmp", "type": "bind", "source": data, "options": ["rbind", "rw"]})
+        cid = self.new_id("vm")
+        b = self.bundle(c, "bundle-" + cid)
+        p = self.ocelot(*self.log_args(), "run", "--bundle", b, cid, check=False)
+        self.assertEqual(p.returncode, 7, p.stderr)
+        self.assertEqual(p.stderr, "to-stderr\n")  # nothing of the guest kernel or QEMU mixed in
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0], guest_kernel())
+        self.assertNotEqual(lines[0], host_kernel())
+        self.assertEqual(lines[1], "0::/")  # cgroup v2 only, and a cgroup namespace
+        with open(os.path.join(data, "written")) as f:
+            self.assertEqual(f.read(), "from-guest\n")  # the bind mount's source is shared read-write
+        self.assertEqual(os.listdir(self.root), [])
+
+    def test_cgroup_v2_limits_are_enforced_in_the_guest(self):
+        c = self.vm_config(["/bin/sh", "-c",
+                            "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; "
+                            "/bin/ocelot-probe fork 20; /bin/ocelot-probe alloc 96; echo alloc-exit=$?"])
+        c["linux"]["resources"]["memory"] = {"limit": 32 << 20}
+        c["linux"]["resources"]["pids"] = {"limit": 8}
+        cid = self.new_id("vm")
+        b = self.bundle(c, "bundle-" + cid)
+        out = os.path.join(self.tmp, "out")
+        with open(out, "w") as f:
+            subprocess.run([OCELOT, "--root", self.root] + self.log_args() + ["create", "--bundle", b, cid],
+                           stdout=f, stderr=f, check=True, timeout=120)
+        # On the host, the VMM runs in the container's cgroup, limited to guest RAM plus QEMU.
+        st = self.state(cid)
+        mem = [d for d in cgroup_dirs_named(cid) if "/memory/" in d]
+        self.assertEqual(len(mem), 1)
+        with open(os.path.join(mem[0], "memory.limit_in_bytes")) as f:
+            self.assertEqual(int(f.read()), (32 + 96 + 160) << 20)  # limit + guest headroom + QEMU
+        with open(os.path.join(mem[0], "cgroup.procs")) as f:
+            self.assertIn(str(st["pid"]), f.read().split())
+        self.ocelot("start", cid)
+        self.wait_status(cid, "stopped", timeout=60)
+        self.ocelot("delete", cid)
+        lines = open(out).read().splitlines()
+        self.assertEqual(lines[0], str(32 << 20))  # in the guest's cgroup2 files
+        self.assertEqual(lines[1], "8")
+        forked = int(lines[2].split()[1])
+        self.assertLess(forked, 8, lines)  # pids.max stopped the forks
+        self.assertIn("alloc-exit=137", lines)  # the guest's memory cgroup OOM-killed the allocation
+
+    def test_create_start_state_kill_delete_leave_nothing(self):
+        c = self.config(["/bin/sh", "-c", "trap 'echo got-term; exit 3' TERM; echo up; while :; do sleep 0.05; done"])
+        cid = self.new_id("vm")
+        b = self.bundle(c, "bundle-" + cid)
+        pidfile = os.path.join(self.tmp, "pid")
+        vm_binary = os.path.join(os.path.dirname(OCELOT), "ocelot-vm")  # the name selects VM isolation
+        out = os.path.join(self.tmp, "out")
+        with open(out, "w") as f:
+            subprocess.run([vm_binary, "--root", self.root] + self.log_args() +
+                           ["create", "--bundle", b, "--pid-file", pidfile, cid], stdout=f, stderr=f, check=True, timeout=120)
+        st = self.state(cid)
+        self.assertEqual(st["status"], "created")
+        with open(pidfile) as f:
+            vmm = int(f.read())
+        self.assertEqual(st["pid"], vmm)
+        with open("/proc/%d/cmdline" % vmm) as f:
+            self.assertIn("qemu-system-x86_64", f.read())
+        sockets = [os.path.join(self.root, cid, s) for s in ("vm.sock", "sig.sock")]
+        self.assertTrue(all(os.path.exists(s) for s in sockets))
+        self.assertNotEqual(self.ocelot("start", cid).returncode, None)
+        self.assertEqual(self.state(cid)["status"], "running")
+        self.assertIn("cannot start an already running container", self.ocelot("start", cid, check=False).stderr)
+        self.assertIn("not stopped", self.ocelot("delete", cid, check=False).stderr)
+        end = time.time() + 30
+        while "up" not in open(out).read() and time.time() < end:
+            time.sleep(0.05)
+        self.ocelot("kill", cid, "TERM")
+        self.wait_status(cid, "stopped", timeout=30)
+        self.assertIn("got-term", open(out).read())
+        self.assertIn("container not running", self.ocelot("kill", cid, "TERM", check=False).stderr)
+        self.ocelot("delete", cid)
+        self.assertFalse(alive(vmm))
+        self.assertFalse(any(os.path.exists(s) for s in sockets))
+        self.assertEqual(cgroup_dirs_named(cid), [])
+
+    def test_run_forwards_signals_and_kill_before_start_stops_the_vm(self):
+        c = self.config(["/bin/sh", "-c", "trap 'echo got-int; exit 4' INT; echo up; while :; do sleep 0.05; done"])
+        cid = self.new_id("vm")
+        b = self.bundle(c, "bundle-" + cid)
+        out = os.path.join(self.tmp, "run-out")
+        with open(out, "w") as f:
+            p = subprocess.Popen([OCELOT, "--root", self.root, "--isolation=vm"] + self.log_args() + ["run", "--bundle", b, cid],
+                                 stdout=f, stderr=subprocess.STDOUT)
+            end = time.time() + 60
+            while "up" not in open(out).read() and time.time() < end:
+                time.sleep(0.05)
+            p.send_signal(signal.SIGINT)
+            self.assertEqual(p.wait(timeout=30), 4)
+        self.assertIn("got-int", open(out).read())
+        self.assertFalse(os.path.exists(os.path.join(self.root, cid)))  # run deletes
+
+        # kill of a created container: the guest powers off, the container is stopped.
+        cid2 = self.new_id("vm")
+        self.ocelot("--isolation=vm", *self.log_args(), "create", "--bundle", b, cid2)
+        vmm = self.state(cid2)["pid"]
+        self.ocelot("kill", cid2, "KILL")
+        self.wait_status(cid2, "stopped", timeout=30)
+        self.ocelot("delete", cid2)
+        self.assertFalse(alive(vmm))
+
+    def test_missing_kernel_or_qemu_is_one_clear_line(self):
+        c = self.vm_config(["/bin/true"])
+        cid = self.new_id("vm")
+        b = self.bundle(c, "bundle-" + cid)
+        p = self.ocelot("--vm-kernel", "/nonexistent/vmlinux", "run", "--bundle", b, cid, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr, 'ocelot: --vm-kernel: "/nonexistent/vmlinux" does not exist\n')
+        env = dict(os.environ, PATH="/nonexistent")
+        p = self.ocelot("run", "--bundle", b, cid, check=False, env=env)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.count("\n"), 1, p.stderr)
+        self.assertIn("apt-get install qemu-system-x86", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, cid)))

@@ -1,0 +1,46 @@
+// What the guest runs: the bundle's config.json rewritten for the guest, and the host directories
+// shared into it over virtio-9p. Pure (unit-tested): no kernel, no files.
+//
+// The guest sees host paths only through 9p shares, so the planner:
+//   - shares the rootfs as tag "rootfs" (read-only when root.readonly) and points root.path at it;
+//   - shares every bind mount's source (its directory, or the parent directory of a file source)
+//     as tag "m<N>", read-only when the mount says ro, and points the mount's source at it;
+//   - drops namespace paths (a host /proc/PID/ns/* or /run/netns/* file means nothing in the guest:
+//     the container gets new namespaces there) and hooks (host programs): each with a warning;
+//   - keeps every other field as the bundle wrote it, unknown ones included.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/base/error.h"
+
+namespace ocelot::vm {
+
+// Where the agent mounts the shares and writes the rewritten bundle.
+inline constexpr const char* kGuestBase = "/run/ocelot-vm";
+
+struct Share {
+  std::string tag;         // 9p mount_tag
+  std::string host_path;   // directory shared by QEMU
+  std::string guest_path;  // where the agent mounts it
+  bool readonly = false;
+};
+
+struct GuestPlan {
+  std::string config_json;  // config.json for the guest's bundle
+  std::vector<Share> shares;
+  std::vector<std::string> warnings;
+};
+
+// config_text: the bundle's config.json; bundle: its absolute directory (relative root.path and
+// mount sources are resolved against it, as the runtime does). is_dir says whether a host path is a
+// directory (injected so the planner stays pure).
+Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& bundle,
+                             bool (*is_dir)(const std::string&));
+
+// The message the host sends the agent: the shares to mount, then the config.
+std::string encode_guest_plan(const GuestPlan& p);
+Result<GuestPlan> decode_guest_plan(const std::string& text);
+
+}  // namespace ocelot::vm

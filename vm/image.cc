@@ -1,0 +1,141 @@
+#include "vm/image.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+
+#include "runtime/base/fs.h"
+#include "vm/cpio.h"
+
+namespace ocelot::vm {
+
+namespace {
+
+bool is_dir(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string kvm_marker() { return std::string(kVmCache) + "/kvm-unusable"; }
+
+}  // namespace
+
+Result<GuestKernel> find_kernel(const std::string& requested) {
+  std::string where = requested;
+  if (where.empty()) {
+    const char* env = ::getenv("OCELOT_VM_KERNEL_DIR");
+    where = env && *env ? env : std::string(kVmCache) + "/kernel";
+  }
+  GuestKernel k;
+  if (is_dir(where)) {
+    k.image = where + "/vmlinux";
+    if (is_dir(where + "/modules")) k.modules_dir = where + "/modules";
+  } else {
+    k.image = where;
+    std::string m = fs::dirname(where) + "/modules";
+    if (!requested.empty() && is_dir(m)) k.modules_dir = m;
+  }
+  if (!fs::exists(k.image)) {
+    if (requested.empty())
+      return Error::make("VM isolation needs a guest kernel: \"" + k.image +
+                         "\" does not exist (run `make vm-setup`: it unpacks Debian's linux-image-amd64 there)");
+    return Error::make("--vm-kernel: \"" + k.image + "\" does not exist");
+  }
+  return k;
+}
+
+Result<std::string> find_qemu() {
+  const char* p = ::getenv("PATH");
+  std::istringstream in(p && *p ? p : "/usr/local/bin:/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(in, dir, ':')) {
+    std::string q = dir + "/qemu-system-x86_64";
+    if (!dir.empty() && ::access(q.c_str(), X_OK) == 0) return q;
+  }
+  return Error::make("VM isolation needs qemu-system-x86_64, which is not installed (apt-get install qemu-system-x86)");
+}
+
+Result<std::string> initramfs(const std::string& agent, const GuestKernel& k) {
+  auto agent_bytes = fs::read_file(agent);
+  if (!agent_bytes) return Error::make("VM isolation needs the guest agent \"" + agent + "\", which is missing (build it with `make`)");
+  std::vector<std::pair<std::string, std::string>> modules;  // load order
+  std::string order_text;
+  if (!k.modules_dir.empty()) {
+    auto order = fs::read_file(k.modules_dir + "/order");
+    if (!order) return std::move(order).error().wrap("guest kernel modules");
+    order_text = *order;
+    std::istringstream in(*order);
+    std::string m;
+    while (in >> m) {
+      auto bytes = fs::read_file(k.modules_dir + "/" + m + ".ko");
+      if (!bytes) return std::move(bytes).error().wrap("guest kernel module " + m);
+      modules.emplace_back(m, std::move(*bytes));
+    }
+  }
+  size_t h = std::hash<std::string_view>{}(*agent_bytes);
+  for (const auto& [name, bytes] : modules) h = h * 31 + std::hash<std::string_view>{}(name) * 7 + std::hash<std::string_view>{}(bytes);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016zx", h);
+  std::string name = std::string("initramfs-") + hex + ".cpio";
+  std::string path = std::string(kVmCache) + "/" + name;
+  if (fs::exists(path)) return path;
+
+  CpioWriter w;
+  for (const char* d : {"dev", "proc", "sys", "run", "tmp", "newroot", "lib", "lib/modules"}) w.dir(d);
+  w.file("init", *agent_bytes, 0755);
+  w.file("lib/modules/order", order_text);
+  for (const auto& [m, bytes] : modules) w.file("lib/modules/" + m + ".ko", bytes);
+  OCL_CHECK(fs::mkdir_p(kVmCache, 0755));
+  OCL_CHECK(fs::write_file_atomic(path, w.finish(), 0644));
+  // Older images (of an earlier agent or kernel) are never used again.
+  if (DIR* d = ::opendir(kVmCache)) {
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n.rfind("initramfs-", 0) == 0 && n != name) ::unlink((std::string(kVmCache) + "/" + n).c_str());
+    }
+    ::closedir(d);
+  }
+  return path;
+}
+
+bool kvm_usable() {
+  if (const char* a = ::getenv("OCELOT_VM_ACCEL"); a && *a) return std::string(a) == "kvm";
+  if (fs::exists(kvm_marker())) return false;
+  int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::ioctl(fd, KVM_GET_API_VERSION, 0) == KVM_API_VERSION;
+  if (ok) {
+    int vm = ::ioctl(fd, KVM_CREATE_VM, 0);
+    ok = vm >= 0;
+    if (vm >= 0) ::close(vm);
+  }
+  ::close(fd);
+  return ok;
+}
+
+void remember_kvm_broken(const std::string& why) {
+  (void)fs::mkdir_p(kVmCache, 0755);
+  (void)fs::write_file(kvm_marker(), why + "\n");
+}
+
+unsigned long host_tsc_khz() {
+  // The kernel's own calibration, when it exports it; else the first "cpu MHz" of /proc/cpuinfo.
+  if (auto t = fs::read_file("/sys/devices/system/cpu/cpu0/tsc_freq_khz")) return std::strtoul(t->c_str(), nullptr, 10);
+  auto t = fs::read_file("/proc/cpuinfo");
+  if (!t) return 0;
+  auto p = t->find("cpu MHz");
+  if (p == std::string::npos) return 0;
+  p = t->find(':', p);
+  if (p == std::string::npos) return 0;
+  return static_cast<unsigned long>(std::strtod(t->c_str() + p + 1, nullptr) * 1000);
+}
+
+}  // namespace ocelot::vm

@@ -1,0 +1,52 @@
+#include "vm/qemu.h"
+
+namespace ocelot::vm {
+
+// QEMU splits option values at ',' and reads ",," as a literal comma.
+static std::string esc(const std::string& v) {
+  std::string o;
+  for (char c : v) o += c == ',' ? std::string(",,") : std::string(1, c);
+  return o;
+}
+
+std::string kernel_cmdline(const VmPlan& p) {
+  // No console unless debugging: kernel messages must never mix with the workload's output.
+  // pci=off: microvm has no PCI bus, probing it only costs time. audit=0: nothing reads it.
+  std::string c = p.console_log.empty() ? "quiet loglevel=0" : "console=ttyS0 loglevel=7 ocelot.trace=1";
+  c += " panic=-1 rdinit=/init pci=off audit=0 no_timer_check";
+  // Without tsc_early_khz the guest hangs calibrating its TSC under TCG.
+  if (!p.kvm && p.tsc_khz) c += " tsc_early_khz=" + std::to_string(p.tsc_khz);
+  if (!p.extra_cmdline.empty()) c += " " + p.extra_cmdline;
+  return c;
+}
+
+std::vector<std::string> qemu_argv(const VmPlan& p) {
+  std::vector<std::string> a = {p.qemu,    "-nodefaults", "-no-user-config", "-nographic", "-monitor", "none",
+                                "-serial", p.console_log.empty() ? "none" : "file:" + esc(p.console_log),
+                                "-no-reboot"};
+  // microvm: no PCI, no firmware; acpi=on (virtio-mmio devices are found through ACPI), rtc=on
+  // (off costs about a second under TCG).
+  a.insert(a.end(), {"-M", "microvm,acpi=on,rtc=on"});
+  if (p.kvm) a.insert(a.end(), {"-accel", "kvm", "-cpu", "host"});
+  // tb-size bounds the translation cache (its default is 1 GiB) so the VMM's memory stays near the
+  // guest's.
+  else a.insert(a.end(), {"-accel", "tcg,tb-size=64", "-cpu", "max"});
+  a.insert(a.end(), {"-m", std::to_string(p.memory_mib), "-smp", std::to_string(p.cpus)});
+  a.insert(a.end(), {"-kernel", p.kernel, "-initrd", p.initrd, "-append", kernel_cmdline(p)});
+  a.insert(a.end(), {"-device", "virtio-serial-device"});
+  auto port = [&](const std::string& id, const std::string& chardev, const char* name) {
+    a.insert(a.end(), {"-chardev", chardev, "-device", "virtserialport,chardev=" + id + ",name=" + name});
+  };
+  port("ctl", "socket,id=ctl,path=" + esc(p.ctl_socket) + ",server=on,wait=off", kCtlPort);
+  port("sig", "socket,id=sig,path=" + esc(p.sig_socket) + ",server=on,wait=off", kSigPort);
+  port("out", "file,id=out,path=" + esc(p.stdout_path) + ",append=on", kOutPort);
+  port("err", "file,id=err,path=" + esc(p.stderr_path) + ",append=on", kErrPort);
+  for (const auto& s : p.shares) {
+    std::string fsdev = "local,id=" + s.tag + ",path=" + esc(s.host_path) + ",security_model=passthrough";
+    if (s.readonly) fsdev += ",readonly=on";
+    a.insert(a.end(), {"-fsdev", fsdev, "-device", "virtio-9p-device,fsdev=" + s.tag + ",mount_tag=" + s.tag});
+  }
+  return a;
+}
+
+}  // namespace ocelot::vm

@@ -1,0 +1,34 @@
+// The VMM command line, as plain data (unit-tested): qemu-system-x86_64 with the smallest device
+// set that works, KVM where /dev/kvm is usable, else TCG. Facts it relies on (measured here):
+// microvm needs rtc=on under TCG and acpi=on (Debian's kernel finds virtio-mmio through ACPI), and
+// tsc_early_khz under TCG or the guest hangs calibrating its clock; the kernel is the uncompressed
+// vmlinux booted through its PVH entry (decompressing the bzImage costs seconds under TCG).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vm/guest_config.h"
+#include "vm/protocol.h"
+
+namespace ocelot::vm {
+
+struct VmPlan {
+  std::string qemu = "qemu-system-x86_64";
+  bool kvm = false;
+  std::string kernel, initrd;
+  unsigned memory_mib = 256;
+  unsigned cpus = 1;
+  unsigned long tsc_khz = 0;
+  std::vector<Share> shares;             // virtio-9p, one device each
+  std::string ctl_socket, sig_socket;    // unix sockets (QEMU is the server)
+  std::string stdout_path, stderr_path;  // where the workload's output goes
+  std::string extra_cmdline;
+  std::string console_log;  // debugging: the guest kernel's console goes to this file
+};
+
+std::vector<std::string> qemu_argv(const VmPlan& p);
+// The kernel command line of the plan (part of qemu_argv).
+std::string kernel_cmdline(const VmPlan& p);
+
+}  // namespace ocelot::vm
