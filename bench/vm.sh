@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 command -v hyperfine >/dev/null || { echo "bench/vm.sh: needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 "$here/examples/make-bundle.sh" "$ocelot" "$work/bundle" /bin/true >/dev/null
 # One run first: builds the cached initramfs and shows which accelerator is used.
-"$ocelot" --root "$work/root" --debug --isolation=vm run --bundle "$work/bundle" warm 2>&1 | grep -io "tcg\|kvm" | head -1 | sed 's/^/accelerator: /' || true
+"$ocelot" --root "$work/root" --debug --isolation=vm run --bundle "$work/bundle" warm 2>&1 | grep -o "created in .*" || true
 hyperfine -N --warmup 1 --runs "$vm_runs" --export-json "$work/vm.json" \
   -n vm "$ocelot --root $work/root --log $work/log --isolation=vm run --bundle $work/bundle bench-vm" >&2
 hyperfine -N --warmup 5 --runs "$ct_runs" --export-json "$work/ct.json" \

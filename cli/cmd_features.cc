@@ -2,6 +2,7 @@
 
 #include "cgroups/layout.h"
 #include "cli/commands.h"
+#include "vm/image.h"
 #include "namespaces/mount_options.h"
 #include "runtime/lsm.h"
 #include "runtime/seccomp.h"
@@ -48,7 +49,12 @@ OCELOT_COMMAND(cmd_features) {
                       {"org.ocelot.cgroup.v2.controllers", v2},
                       {"org.ocelot.cgroup.v2.devices", "false"},
                       {"org.ocelot.seccomp.bpfCache", "true"},
-                      {"org.ocelot.isolation", "container"}};
+                      {"org.ocelot.isolation", "container,vm"}};
+  // VM isolation: whether this host can run it now, and with which accelerator.
+  auto qemu = vm::find_qemu();
+  auto kernel = vm::find_kernel("");
+  j["annotations"]["org.ocelot.vm.available"] = qemu && kernel ? "true" : "false";
+  j["annotations"]["org.ocelot.vm.accelerator"] = vm::kvm_usable() ? "kvm" : "tcg";
   print(j.dump(4) + "\n");
   return 0;
 }

@@ -223,6 +223,7 @@ Result<Booted> boot(const runtime::Globals& g, const runtime::CreateOptions& o, 
     undo.vmm = pid;
     Booted b;
     b.vmm = pid;
+    int64_t t0 = now_ms();
     auto vmm_error = [&](const std::string& what) {
       auto log = fs::read_file(log_path);
       std::string first = log ? log->substr(0, log->find('\n')) : "";
@@ -247,7 +248,11 @@ Result<Booted> boot(const runtime::Globals& g, const runtime::CreateOptions& o, 
     OCL_CHECK(send_line(b.ctl.get(), enc));
     std::string l = read_line(b.ctl.get(), ready_timeout_ms, pid);
     if (l.rfind("error ", 0) == 0) return Error::make("in the VM: " + l.substr(6));
-    if (l == "ready") return b;
+    if (l == "ready") {
+      log::debug("VM " + o.id + ": guest booted and container created in " + std::to_string(now_ms() - t0) + " ms (" +
+                 (pl.kvm ? "KVM" : "TCG") + ")");
+      return b;
+    }
     pid_t r = ::waitpid(pid, nullptr, WNOHANG);
     if (r == pid || (r < 0 && errno == ECHILD)) {
       undo.vmm = 0;

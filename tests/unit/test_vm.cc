@@ -1,0 +1,111 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "vm/cpio.h"
+#include "vm/guest_config.h"
+#include "vm/qemu.h"
+
+using namespace ocelot;
+using nlohmann::json;
+
+static bool dirs_only(const std::string& p) { return p.find(".conf") == std::string::npos; }
+
+static bool has_pair(const std::vector<std::string>& a, const std::string& k, const std::string& v) {
+  for (size_t i = 0; i + 1 < a.size(); ++i)
+    if (a[i] == k && a[i + 1] == v) return true;
+  return false;
+}
+
+TEST_CASE("the guest plan shares the rootfs and bind sources and rewrites their paths") {
+  std::string cfg = R"({"ociVersion":"1.2.0","root":{"path":"rootfs","readonly":true},
+    "process":{"args":["sh"],"cwd":"/"},"x-unknown":{"kept":1},
+    "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+              {"destination":"/data","type":"bind","source":"/srv/data","options":["rbind","ro"]},
+              {"destination":"/etc/app.conf","source":"/etc/app.conf","options":["bind"]},
+              {"destination":"/rel","type":"bind","source":"vol"}],
+    "linux":{"namespaces":[{"type":"pid"},{"type":"network","path":"/run/netns/x"}]},
+    "hooks":{"prestart":[{"path":"/bin/true"}]}})";
+  auto p = vm::plan_guest(cfg, "/b/bundle", dirs_only);
+  REQUIRE(p);
+  REQUIRE(p->shares.size() == 4);
+  CHECK(p->shares[0].tag == "rootfs");
+  CHECK(p->shares[0].host_path == "/b/bundle/rootfs");
+  CHECK(p->shares[0].guest_path == "/run/ocelot-vm/rootfs");
+  CHECK(p->shares[0].readonly);
+  CHECK(p->shares[1].host_path == "/srv/data");
+  CHECK(p->shares[1].readonly);
+  CHECK(p->shares[2].host_path == "/etc");  // a file: its directory is shared
+  CHECK(!p->shares[2].readonly);
+  CHECK(p->shares[3].host_path == "/b/bundle/vol");
+  json c = json::parse(p->config_json);
+  CHECK(c["root"]["path"] == "/run/ocelot-vm/rootfs");
+  CHECK(c["mounts"][0]["source"] == "proc");
+  CHECK(c["mounts"][1]["source"] == "/run/ocelot-vm/m1");
+  CHECK(c["mounts"][2]["source"] == "/run/ocelot-vm/m2/app.conf");
+  CHECK(c["x-unknown"]["kept"] == 1);
+  CHECK(!c["linux"]["namespaces"][1].contains("path"));
+  CHECK(!c.contains("hooks"));
+  CHECK(p->warnings.size() == 2);
+}
+
+TEST_CASE("the guest plan survives its encoding and rejects what is not a config") {
+  auto p = vm::plan_guest(R"({"root":{"path":"/r"},"process":{"args":["x"],"cwd":"/"}})", "/b", dirs_only);
+  REQUIRE(p);
+  auto back = vm::decode_guest_plan(vm::encode_guest_plan(*p));
+  REQUIRE(back);
+  CHECK(back->config_json == p->config_json);
+  REQUIRE(back->shares.size() == 1);
+  CHECK(back->shares[0].guest_path == "/run/ocelot-vm/rootfs");
+  CHECK(!back->shares[0].readonly);
+  CHECK(vm::plan_guest("[1]", "/b", dirs_only).error().msg == "config.json: not a JSON object");
+  CHECK(vm::plan_guest("{}", "/b", dirs_only).error().msg == "config.json: root.path: missing required field");
+  CHECK(vm::decode_guest_plan("{\"config\":1}").error().msg == "malformed guest plan from the host");
+}
+
+TEST_CASE("the VMM command line: microvm, TCG facts, 9p shares, no console mixed into the output") {
+  vm::VmPlan p;
+  p.kernel = "/k/vmlinux";
+  p.initrd = "/k/initrd";
+  p.tsc_khz = 2100000;
+  p.memory_mib = 288;
+  p.ctl_socket = "vm.sock";
+  p.sig_socket = "sig.sock";
+  p.stdout_path = "/proc/self/fd/3";
+  p.stderr_path = "/proc/self/fd/4";
+  p.shares = {{"rootfs", "/b/root,fs", "/run/ocelot-vm/rootfs", true}};
+  auto a = vm::qemu_argv(p);
+  CHECK(has_pair(a, "-M", "microvm,acpi=on,rtc=on"));
+  CHECK(has_pair(a, "-accel", "tcg,tb-size=64"));
+  CHECK(has_pair(a, "-m", "288"));
+  CHECK(has_pair(a, "-serial", "none"));
+  CHECK(has_pair(a, "-fsdev", "local,id=rootfs,path=/b/root,,fs,security_model=passthrough,readonly=on"));
+  std::string cmdline = vm::kernel_cmdline(p);
+  CHECK(cmdline.find("tsc_early_khz=2100000") != std::string::npos);
+  CHECK(cmdline.find("quiet loglevel=0") != std::string::npos);
+  CHECK(cmdline.find("console=") == std::string::npos);
+  CHECK(cmdline.find("mitigations=off") != std::string::npos);
+  p.kvm = true;
+  a = vm::qemu_argv(p);
+  CHECK(has_pair(a, "-accel", "kvm"));
+  CHECK(has_pair(a, "-cpu", "host"));
+  CHECK(vm::kernel_cmdline(p).find("tsc_early_khz") == std::string::npos);
+  CHECK(vm::kernel_cmdline(p).find("mitigations=off") == std::string::npos);  // only under TCG
+}
+
+TEST_CASE("cpio newc entries are 4-byte aligned with a trailer") {
+  vm::CpioWriter w;
+  w.dir("lib");
+  w.file("init", "abc", 0755);
+  std::string a = w.finish();
+  CHECK(a.size() % 4 == 0);
+  CHECK(a.rfind("070701", 0) == 0);
+  CHECK(a.find("TRAILER!!!") != std::string::npos);
+  // init's header: mode 0100755, size 3.
+  auto at = a.find("init");
+  REQUIRE(at != std::string::npos);
+  std::string hdr = a.substr(at - 110, 110);
+  CHECK(hdr.substr(14, 8) == "000081ED");
+  CHECK(hdr.substr(54, 8) == "00000003");
+}
