@@ -9,7 +9,6 @@ OCELOT_COMMAND(cmd_exec) {
   runtime::ExecOptions o;
   if (f.args.empty()) return Error::make("exec: container id cannot be empty");
   o.id = f.args[0];
-  if (vm::is_vm_container(ctx.globals, o.id)) return Error::make("exec: not supported for VM-isolated containers yet");
   o.args.assign(f.args.begin() + 1, f.args.end());
   o.process_file = f.get("process");
   if (o.process_file.empty() && o.args.empty()) return Error::make("exec: no command given (need args or --process)");
@@ -34,6 +33,7 @@ OCELOT_COMMAND(cmd_exec) {
   o.process_label = f.get("process-label");
   if (f.has("preserve-fds")) o.preserve_fds = std::atoi(f.get("preserve-fds").c_str());
   if (f.has("cgroup")) return Error::make("exec: --cgroup is not supported yet");
+  if (vm::is_vm_container(ctx.globals, o.id)) return vm::vm_exec(ctx.globals, o);
   return runtime::exec_in_container(ctx.globals, o);
 }
 

@@ -23,6 +23,7 @@
 
 #include "runtime/base/fs.h"
 #include "runtime/container.h"
+#include "vm/exec_request.h"
 #include "vm/guest_config.h"
 #include "vm/protocol.h"
 
@@ -179,6 +180,98 @@ void mount_shares(const GuestPlan& plan) {
     fail("write the guest's config.json");
 }
 
+// Writes all of data to a port, waiting for room (a port's queue fills when the host reads slowly).
+bool write_port(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t w = ::write(fd, data.data() + off, data.size() - off);
+    if (w > 0) {
+      off += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno != EAGAIN && errno != EINTR) return false;
+    struct pollfd p = {fd, POLLOUT, 0};
+    if (::poll(&p, 1, 5000) <= 0 || (p.revents & POLLHUP)) return false;
+  }
+  return true;
+}
+
+// One `ocelot exec` at a time (the port serves one host connection): a child of ours runs
+// runtime::exec_in_container with its stdout/stderr on pipes that we frame onto the port.
+struct Exec {
+  pid_t pid = -1;
+  int out = -1, err = -1, fail = -1;  // read ends; fail carries a setup error message
+  int code = -1;
+  std::string fail_msg;
+  bool active() const { return pid > 0; }
+};
+
+void start_exec(Exec& e, const std::string& json, int port_fd, const runtime::Globals& g) {
+  auto req = vm::decode_exec(json);
+  if (!req) {
+    write_port(port_fd, "error " + req.error().msg + "\n");
+    return;
+  }
+  runtime::ExecOptions o = req->options;
+  if (!req->process_text.empty()) {
+    std::string path = std::string(kGuestBase) + "/exec-process.json";
+    if (!fs::write_file(path, req->process_text, 0600)) {
+      write_port(port_fd, "error write the exec process file\n");
+      return;
+    }
+    o.process_file = path;
+  }
+  int po[2], pe[2], pf[2];
+  if (::pipe2(po, O_CLOEXEC) != 0 || ::pipe2(pe, O_CLOEXEC) != 0 || ::pipe2(pf, O_CLOEXEC) != 0) {
+    write_port(port_fd, "error pipe: " + errno_name(errno) + "\n");
+    return;
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int nul = ::open("/dev/null", O_RDONLY);
+    ::dup2(nul, 0);
+    ::dup2(po[1], 1);
+    ::dup2(pe[1], 2);
+    auto r = runtime::exec_in_container(g, o);
+    if (!r) {
+      (void)!::write(pf[1], r.error().msg.data(), r.error().msg.size());
+      ::_exit(255);
+    }
+    ::_exit(*r);
+  }
+  ::close(po[1]);
+  ::close(pe[1]);
+  ::close(pf[1]);
+  if (pid < 0) {
+    ::close(po[0]);
+    ::close(pe[0]);
+    ::close(pf[0]);
+    write_port(port_fd, "error fork: " + errno_name(errno) + "\n");
+    return;
+  }
+  e = Exec{};
+  e.pid = pid;
+  e.out = po[0];
+  e.err = pe[0];
+  e.fail = pf[0];
+}
+
+// Moves what a pipe has onto the port as a frame; false at EOF.
+bool pump_frame(int& fd, char tag, int port_fd) {
+  char buf[16384];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  if (n <= 0) {
+    ::close(fd);
+    fd = -1;
+    return false;
+  }
+  write_port(port_fd, std::string(1, tag) + " " + std::to_string(n) + "\n" + std::string(buf, static_cast<size_t>(n)));
+  return true;
+}
+
 }  // namespace
 
 int main() {
@@ -193,7 +286,7 @@ int main() {
   trace("modules loaded, root switched, file systems mounted");
 
   std::map<std::string, std::string> ports;
-  for (int i = 0; i < 1000 && (ports = find_ports()).size() < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 1000 && (ports = find_ports()).size() < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (!ports.count(vm::kCtlPort)) {
     trace("error: no control port");
     power_off();
@@ -201,6 +294,8 @@ int main() {
   Port ctl, sig;
   ctl.fd = g_ctl = ::open(ports[vm::kCtlPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
   sig.fd = ports.count(vm::kSigPort) ? ::open(ports[vm::kSigPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
+  Port xp;  // exec
+  xp.fd = ports.count(vm::kExecPort) ? ::open(ports[vm::kExecPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
   int out = ::open(ports.count(vm::kOutPort) ? ports[vm::kOutPort].c_str() : "/dev/null", O_WRONLY);
   int err = ::open(ports.count(vm::kErrPort) ? ports[vm::kErrPort].c_str() : "/dev/null", O_WRONLY);
   int devnull = ::open("/dev/null", O_RDONLY);
@@ -233,12 +328,20 @@ int main() {
   int sfd = ::signalfd(-1, &set, SFD_CLOEXEC);
   bool started = false;
   int code = -1;
+  Exec ex;
   while (code < 0) {
-    struct pollfd p[3] = {{sfd, POLLIN, 0}, {ctl.host_gone ? -1 : ctl.fd, POLLIN, 0}, {sig.host_gone ? -1 : sig.fd, POLLIN, 0}};
+    struct pollfd p[7] = {{sfd, POLLIN, 0},
+                          {ctl.host_gone ? -1 : ctl.fd, POLLIN, 0},
+                          {sig.host_gone ? -1 : sig.fd, POLLIN, 0},
+                          {xp.host_gone ? -1 : xp.fd, POLLIN, 0},
+                          {ex.out, POLLIN, 0},
+                          {ex.err, POLLIN, 0},
+                          {ex.fail, POLLIN, 0}};
     // A port whose host has gone reports POLLHUP until one connects again: look again now and then.
-    int n = ::poll(p, 3, (ctl.host_gone || sig.host_gone) ? 20 : -1);
+    bool gone = ctl.host_gone || sig.host_gone || xp.host_gone;
+    int n = ::poll(p, 7, gone ? 20 : -1);
     if (n == 0) {
-      ctl.host_gone = sig.host_gone = false;
+      ctl.host_gone = sig.host_gone = xp.host_gone = false;
       continue;
     }
     if (n < 0) continue;
@@ -247,22 +350,47 @@ int main() {
       (void)!::read(sfd, &si, sizeof si);
       int status;
       pid_t r;
-      while ((r = ::waitpid(-1, &status, WNOHANG)) > 0)
-        if (r == launched->pid) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      while ((r = ::waitpid(-1, &status, WNOHANG)) > 0) {
+        int c = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (r == launched->pid) code = c;
+        if (r == ex.pid) ex.code = c;
+      }
     }
-    for (Port* port : {&ctl, &sig}) {
-      int i = port == &ctl ? 1 : 2;
+    if (p[4].revents & (POLLIN | POLLHUP)) pump_frame(ex.out, 'o', xp.fd);
+    if (p[5].revents & (POLLIN | POLLHUP)) pump_frame(ex.err, 'e', xp.fd);
+    if (p[6].revents & (POLLIN | POLLHUP)) {
+      char b[1024];
+      ssize_t r = ::read(ex.fail, b, sizeof b);
+      if (r > 0) ex.fail_msg.append(b, static_cast<size_t>(r));
+      else {
+        ::close(ex.fail);
+        ex.fail = -1;
+      }
+    }
+    if (ex.active() && ex.code >= 0 && ex.out < 0 && ex.err < 0 && ex.fail < 0) {
+      write_port(xp.fd, ex.fail_msg.empty() ? "exit " + std::to_string(ex.code) + "\n" : "error " + ex.fail_msg + "\n");
+      ex = Exec{};
+    }
+    for (Port* port : {&ctl, &sig, &xp}) {
+      int i = port == &ctl ? 1 : port == &sig ? 2 : 3;
       if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
       port->pull();
       std::string l;
       while (port->line(l)) {
         if (l.rfind("kill ", 0) == 0) {
-          ::kill(launched->pid, std::atoi(l.c_str() + 5));
+          if (port == &xp) {
+            if (ex.active()) ::kill(ex.pid, std::atoi(l.c_str() + 5));
+          } else {
+            ::kill(launched->pid, std::atoi(l.c_str() + 5));
+          }
         } else if (l == "start" && port == &ctl && !started) {
           if (auto st = runtime::start_container(g, o.id); !st) fail(st.error().msg);
           started = true;
           trace("container started");
           say("started");
+        } else if (l.rfind("exec ", 0) == 0 && port == &xp) {
+          if (ex.active()) write_port(xp.fd, "error another exec is running\n");
+          else start_exec(ex, l.substr(5), xp.fd, g);
         }
       }
     }

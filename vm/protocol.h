@@ -11,6 +11,12 @@
 //     host  -> agent  "kill <signal>"          (run forwards the signals it receives this way)
 //   port "ocelot.sig" (socket sig.sock; short connections from `ocelot kill`):
 //     host  -> agent  "kill <signal>"
+//   port "ocelot.exec" (socket exec.sock; one `ocelot exec` at a time, others wait their turn):
+//     host  -> agent  "exec <json>"            vm/exec_request.h
+//     agent -> host   "o <N>\n" + N bytes      the process's stdout
+//     agent -> host   "e <N>\n" + N bytes      its stderr
+//     agent -> host   "exit <code>" | "error <msg>"
+//     host  -> agent  "kill <signal>"          (exec forwards the signals it receives)
 //   ports "ocelot.out" and "ocelot.err": the workload's stdout and stderr, bytes only.
 //
 // The guest never sees a host path: sockets and output files are opened by QEMU on the host.
@@ -22,7 +28,9 @@ inline constexpr const char* kCtlPort = "ocelot.ctl";
 inline constexpr const char* kSigPort = "ocelot.sig";
 inline constexpr const char* kOutPort = "ocelot.out";
 inline constexpr const char* kErrPort = "ocelot.err";
+inline constexpr const char* kExecPort = "ocelot.exec";
 inline constexpr const char* kCtlSocket = "vm.sock";
 inline constexpr const char* kSigSocket = "sig.sock";
+inline constexpr const char* kExecSocket = "exec.sock";
 
 }  // namespace ocelot::vm

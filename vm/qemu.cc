@@ -48,6 +48,7 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
   };
   port("ctl", "socket,id=ctl,path=" + esc(p.ctl_socket) + ",server=on,wait=off", kCtlPort);
   port("sig", "socket,id=sig,path=" + esc(p.sig_socket) + ",server=on,wait=off", kSigPort);
+  if (!p.exec_socket.empty()) port("exec", "socket,id=exec,path=" + esc(p.exec_socket) + ",server=on,wait=off", kExecPort);
   port("out", "file,id=out,path=" + esc(p.stdout_path) + ",append=on", kOutPort);
   port("err", "file,id=err,path=" + esc(p.stderr_path) + ",append=on", kErrPort);
   for (const auto& s : p.shares) {

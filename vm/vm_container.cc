@@ -24,6 +24,7 @@
 #include "spec/parse.h"
 #include "spec/state.h"
 #include "vm/channel.h"
+#include "vm/exec_request.h"
 #include "vm/guest_config.h"
 #include "vm/image.h"
 #include "vm/qemu.h"
@@ -163,6 +164,7 @@ Result<Booted> boot(const runtime::Globals& g, const runtime::CreateOptions& o, 
   plan.shares = gp.shares;
   plan.ctl_socket = kCtlSocket;  // relative: QEMU runs in the state dir
   plan.sig_socket = kSigSocket;
+  plan.exec_socket = kExecSocket;
   plan.stdout_path = "/proc/self/fd/3";
   plan.stderr_path = "/proc/self/fd/4";
   plan.extra_cmdline = "ocelot.id=" + o.id;
@@ -398,6 +400,65 @@ Result<int> vm_run(const runtime::Globals& g, const runtime::CreateOptions& o, c
   if (!keep) (void)runtime::delete_container(g, o.id, true);
   if (code < 0) return Error::make("the VM stopped without reporting the container's exit status");
   return code;
+}
+
+Result<int> vm_exec(const runtime::Globals& g, const runtime::ExecOptions& o) {
+  if (o.tty) return Error::make("exec: --tty is not supported for VM-isolated containers yet");
+  if (o.detach) return Error::make("exec: --detach is not supported for VM-isolated containers yet");
+  if (!o.pid_file.empty()) return Error::make("exec: --pid-file is not supported for VM-isolated containers (the process is in the guest)");
+  if (o.preserve_fds > 0) return Error::make("exec: --preserve-fds is not supported for VM-isolated containers");
+  if (!o.console_socket.empty()) return Error::make("exec: --console-socket is not supported for VM-isolated containers yet");
+  runtime::StateStore store(g.root);
+  auto s = OCL_TRY(store.load(o.id));
+  std::string status = runtime::container_status(store, s);
+  if (status != "running" && !(status == "paused" && o.ignore_paused))
+    return Error::make(status == "paused" ? "cannot exec in a paused container (use --ignore-paused to override)"
+                                           : "cannot exec in a stopped container");
+  std::string process_text;
+  if (!o.process_file.empty()) process_text = OCL_TRY(fs::read_file(o.process_file));
+  runtime::SignalBlock signals;
+  UniqueFd c = OCL_TRY(connect_socket(store.dir(o.id), kExecSocket));
+  OCL_CHECK(send_line(c.get(), "exec " + encode_exec(o, process_text)));
+  UniqueFd sfd(::signalfd(-1, &signals.set(), SFD_CLOEXEC));
+  // Frames: "o N\n" / "e N\n" + N bytes, then "exit C" or "error MSG".
+  std::string buf;
+  for (;;) {
+    size_t nl = buf.find('\n');
+    if (nl != std::string::npos) {
+      std::string head = buf.substr(0, nl);
+      if (head.rfind("exit ", 0) == 0) return std::atoi(head.c_str() + 5);
+      if (head.rfind("error ", 0) == 0) return Error::make("in the VM: " + head.substr(6));
+      if (head.size() > 2 && (head[0] == 'o' || head[0] == 'e') && head[1] == ' ') {
+        size_t n = std::strtoul(head.c_str() + 2, nullptr, 10);
+        if (buf.size() >= nl + 1 + n) {
+          int fd = head[0] == 'o' ? 1 : 2;
+          const char* d = buf.data() + nl + 1;
+          for (size_t off = 0; off < n;) {
+            ssize_t w = ::write(fd, d + off, n - off);
+            if (w <= 0) break;
+            off += static_cast<size_t>(w);
+          }
+          buf.erase(0, nl + 1 + n);
+          continue;
+        }
+      } else {
+        return Error::make("unexpected message from the guest: \"" + head + "\"");
+      }
+    }
+    struct pollfd p[2] = {{c.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0 && errno != EINTR) return Error::last("poll");
+    if (p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (::read(sfd.get(), &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
+        (void)send_line(c.get(), "kill " + std::to_string(si.ssi_signo));
+    }
+    if (p[0].revents & (POLLIN | POLLHUP)) {
+      char tmp[16384];
+      ssize_t r = ::read(c.get(), tmp, sizeof tmp);
+      if (r <= 0) return Error::make("the VM stopped before the exec'd process exited");
+      buf.append(tmp, static_cast<size_t>(r));
+    }
+  }
 }
 
 Status vm_kill(const runtime::Globals& g, const std::string& id, int sig) {

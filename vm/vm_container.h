@@ -22,6 +22,8 @@ struct VmOptions {
 Status vm_create(const runtime::Globals& g, const runtime::CreateOptions& o, const VmOptions& vo);
 Status vm_start(const runtime::Globals& g, const std::string& id);
 Result<int> vm_run(const runtime::Globals& g, const runtime::CreateOptions& o, const VmOptions& vo, bool detach, bool keep);
+// Runs the process in the guest's container; its stdout/stderr and exit code come back here.
+Result<int> vm_exec(const runtime::Globals& g, const runtime::ExecOptions& o);
 Status vm_kill(const runtime::Globals& g, const std::string& id, int sig);
 // The bundle asks for VM isolation through its annotation.
 bool bundle_wants_vm(const std::string& bundle);

@@ -93,7 +93,7 @@ class VmIsolation(OcelotTest):
         self.assertLess(forked, 8, lines)  # pids.max stopped the forks
         self.assertIn("alloc-exit=137", lines)  # the guest's memory cgroup OOM-killed the allocation
 
-    def test_create_start_state_kill_delete_leave_nothing(self):
+    def test_create_start_state_exec_kill_delete_leave_nothing(self):
         c = self.config(["/bin/sh", "-c", "trap 'echo got-term; exit 3' TERM; echo up; while :; do sleep 0.05; done"])
         cid = self.new_id("vm")
         b = self.bundle(c, "bundle-" + cid)
@@ -119,6 +119,15 @@ class VmIsolation(OcelotTest):
         end = time.time() + 30
         while "up" not in open(out).read() and time.time() < end:
             time.sleep(0.05)
+        # exec runs in the guest's container: output, exit code, env and cwd come back.
+        p = self.ocelot("exec", "-e", "FOO=bar", "--cwd", "/tmp", cid, "/bin/sh", "-c",
+                        "echo $FOO $(pwd) $(cat /proc/1/cmdline | tr '\\0' ' '); echo oops >&2; exit 5", check=False)
+        self.assertEqual(p.returncode, 5, p.stderr)
+        self.assertEqual(p.stdout, "bar /tmp /bin/sh -c " + c["process"]["args"][2] + " \n")
+        self.assertEqual(p.stderr, "oops\n")
+        p = self.ocelot("exec", cid, "/nonexistent", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('"/nonexistent"', p.stderr)
         self.ocelot("kill", cid, "TERM")
         self.wait_status(cid, "stopped", timeout=30)
         self.assertIn("got-term", open(out).read())
