@@ -123,7 +123,7 @@ class VmIsolation(OcelotTest):
         p = self.ocelot("exec", "-e", "FOO=bar", "--cwd", "/tmp", cid, "/bin/sh", "-c",
                         "echo $FOO $(pwd) $(cat /proc/1/cmdline | tr '\\0' ' '); echo oops >&2; exit 5", check=False)
         self.assertEqual(p.returncode, 5, p.stderr)
-        self.assertEqual(p.stdout, "bar /tmp /bin/sh -c " + c["process"]["args"][2] + " \n")
+        self.assertEqual(p.stdout, "bar /tmp /bin/sh -c " + c["process"]["args"][2] + "\n")
         self.assertEqual(p.stderr, "oops\n")
         p = self.ocelot("exec", cid, "/nonexistent", check=False)
         self.assertEqual(p.returncode, 1)
