@@ -286,7 +286,9 @@ int main() {
   trace("modules loaded, root switched, file systems mounted");
 
   std::map<std::string, std::string> ports;
-  for (int i = 0; i < 1000 && (ports = find_ports()).size() < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  size_t want_ports = std::strtoul(cmdline_value("ocelot.ports").c_str(), nullptr, 10);
+  if (want_ports == 0) want_ports = 5;
+  for (int i = 0; i < 1000 && (ports = find_ports()).size() < want_ports; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (!ports.count(vm::kCtlPort)) {
     trace("error: no control port");
     power_off();
@@ -294,6 +296,7 @@ int main() {
   Port ctl, sig;
   ctl.fd = g_ctl = ::open(ports[vm::kCtlPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
   sig.fd = ports.count(vm::kSigPort) ? ::open(ports[vm::kSigPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
+  int tty = ports.count(vm::kTtyPort) ? ::open(ports[vm::kTtyPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
   Port xp;  // exec
   xp.fd = ports.count(vm::kExecPort) ? ::open(ports[vm::kExecPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
   int out = ::open(ports.count(vm::kOutPort) ? ports[vm::kOutPort].c_str() : "/dev/null", O_WRONLY);
@@ -329,17 +332,29 @@ int main() {
   bool started = false;
   int code = -1;
   Exec ex;
+  // process.terminal: the runtime gave us the container pty's master; relay it to the tty port.
+  int master = launched->console_master.valid() ? launched->console_master.get() : -1;
+  if (master >= 0) ::fcntl(master, F_SETFL, O_NONBLOCK);
+  auto relay = [](int from, int to) -> bool {
+    char b[16384];
+    ssize_t n = ::read(from, b, sizeof b);
+    if (n <= 0) return n < 0 && errno == EAGAIN;
+    write_port(to, std::string(b, static_cast<size_t>(n)));
+    return true;
+  };
   while (code < 0) {
-    struct pollfd p[7] = {{sfd, POLLIN, 0},
+    struct pollfd p[9] = {{sfd, POLLIN, 0},
                           {ctl.host_gone ? -1 : ctl.fd, POLLIN, 0},
                           {sig.host_gone ? -1 : sig.fd, POLLIN, 0},
                           {xp.host_gone ? -1 : xp.fd, POLLIN, 0},
                           {ex.out, POLLIN, 0},
                           {ex.err, POLLIN, 0},
-                          {ex.fail, POLLIN, 0}};
+                          {ex.fail, POLLIN, 0},
+                          {tty >= 0 ? master : -1, POLLIN, 0},
+                          {master >= 0 ? tty : -1, POLLIN, 0}};
     // A port whose host has gone reports POLLHUP until one connects again: look again now and then.
     bool gone = ctl.host_gone || sig.host_gone || xp.host_gone;
-    int n = ::poll(p, 7, gone ? 20 : -1);
+    int n = ::poll(p, 9, gone ? 20 : -1);
     if (n == 0) {
       ctl.host_gone = sig.host_gone = xp.host_gone = false;
       continue;
@@ -356,6 +371,8 @@ int main() {
         if (r == ex.pid) ex.code = c;
       }
     }
+    if ((p[7].revents & (POLLIN | POLLHUP)) && !relay(master, tty)) master = -1;
+    if (p[8].revents & POLLIN) relay(tty, master);
     if (p[4].revents & (POLLIN | POLLHUP)) pump_frame(ex.out, 'o', xp.fd);
     if (p[5].revents & (POLLIN | POLLHUP)) pump_frame(ex.err, 'e', xp.fd);
     if (p[6].revents & (POLLIN | POLLHUP)) {
@@ -393,6 +410,12 @@ int main() {
           else start_exec(ex, l.substr(5), xp.fd, g);
         }
       }
+    }
+  }
+  if (master >= 0 && tty >= 0) {
+    // What the workload wrote last is still in the pty.
+    struct pollfd q = {master, POLLIN, 0};
+    while (::poll(&q, 1, 0) > 0 && (q.revents & POLLIN) && relay(master, tty)) {
     }
   }
   trace("container exited: " + std::to_string(code));

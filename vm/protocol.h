@@ -18,6 +18,8 @@
 //     agent -> host   "exit <code>" | "error <msg>"
 //     host  -> agent  "kill <signal>"          (exec forwards the signals it receives)
 //   ports "ocelot.out" and "ocelot.err": the workload's stdout and stderr, bytes only.
+//   port "ocelot.tty" (process.terminal only): the container's pty, bytes both ways; on the host
+//     QEMU holds the slave of a host pty whose master goes to --console-socket (or to `run`).
 //
 // The guest never sees a host path: sockets and output files are opened by QEMU on the host.
 #pragma once
@@ -29,6 +31,7 @@ inline constexpr const char* kSigPort = "ocelot.sig";
 inline constexpr const char* kOutPort = "ocelot.out";
 inline constexpr const char* kErrPort = "ocelot.err";
 inline constexpr const char* kExecPort = "ocelot.exec";
+inline constexpr const char* kTtyPort = "ocelot.tty";
 inline constexpr const char* kCtlSocket = "vm.sock";
 inline constexpr const char* kSigSocket = "sig.sock";
 inline constexpr const char* kExecSocket = "exec.sock";

@@ -23,6 +23,8 @@ std::string kernel_cmdline(const VmPlan& p) {
     // protect nothing there and cost 0.1-0.2 s of boot. Under KVM they stay on.
     c += " mitigations=off";
   }
+  // How many ports the agent waits for (they appear one by one as the driver probes them).
+  c += " ocelot.ports=" + std::to_string(4 + !p.exec_socket.empty() + !p.tty_path.empty());
   if (!p.extra_cmdline.empty()) c += " " + p.extra_cmdline;
   return c;
 }
@@ -51,6 +53,7 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
   if (!p.exec_socket.empty()) port("exec", "socket,id=exec,path=" + esc(p.exec_socket) + ",server=on,wait=off", kExecPort);
   port("out", "file,id=out,path=" + esc(p.stdout_path) + ",append=on", kOutPort);
   port("err", "file,id=err,path=" + esc(p.stderr_path) + ",append=on", kErrPort);
+  if (!p.tty_path.empty()) port("tty", "tty,id=tty,path=" + esc(p.tty_path), kTtyPort);
   for (const auto& s : p.shares) {
     std::string fsdev = "local,id=" + s.tag + ",path=" + esc(s.host_path) + ",security_model=passthrough";
     if (s.readonly) fsdev += ",readonly=on";

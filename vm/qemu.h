@@ -23,6 +23,7 @@ struct VmPlan {
   std::vector<Share> shares;             // virtio-9p, one device each
   std::string ctl_socket, sig_socket, exec_socket;  // unix sockets (QEMU is the server)
   std::string stdout_path, stderr_path;  // where the workload's output goes
+  std::string tty_path;                  // process.terminal: the host pty slave QEMU opens
   std::string extra_cmdline;
   std::string console_log;  // debugging: the guest kernel's console goes to this file
 };

@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #include "cgroups/manager.h"
 #include "runtime/base/fs.h"
 #include "runtime/base/log.h"
+#include "runtime/console.h"
 #include "runtime/state_store.h"
 #include "runtime/supervise.h"
 #include "spec/parse.h"
@@ -83,7 +86,19 @@ void tcg_notice(const std::string& msg) {
 struct Booted {
   pid_t vmm = 0;
   UniqueFd ctl;
+  UniqueFd tty_master;  // process.terminal under `run` without --console-socket: we proxy it
 };
+
+// A host pty for process.terminal: QEMU opens its slave as the guest's "ocelot.tty" port (raw:
+// the line discipline is the guest pty's); the master goes to the console socket.
+Result<std::pair<UniqueFd, std::string>> open_host_pty() {
+  UniqueFd m(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!m.valid()) return Error::last("open a host pty");
+  if (::grantpt(m.get()) != 0 || ::unlockpt(m.get()) != 0) return Error::last("unlock the host pty");
+  char name[128];
+  if (::ptsname_r(m.get(), name, sizeof name) != 0) return Error::last("ptsname");
+  return std::make_pair(std::move(m), std::string(name));
+}
 
 // Undoes a failed create: the VMM, its cgroup and the state dir.
 struct CreateUndo {
@@ -138,7 +153,8 @@ Result<Booted> boot(const runtime::Globals& g, const runtime::CreateOptions& o, 
   if (!text) return std::move(text).error().wrap("config.json");
   auto cfg = OCL_TRY(spec::parse_config(*text));
   if (!cfg.process) return Error::make("config.json: process: missing required field");
-  if (cfg.process->terminal) return Error::make("VM isolation does not support process.terminal yet");
+  if (cfg.process->terminal && !foreground && o.console_socket.empty())
+    return Error::make("cannot allocate tty if ocelot will detach without setting console socket");
   GuestPlan gp = OCL_TRY(plan_guest(*text, bundle, is_dir));
   if (!is_dir(gp.shares[0].host_path)) return Error::sys(ENOENT, "rootfs \"" + gp.shares[0].host_path + "\"");
   for (const auto& w : gp.warnings) log::warn(w);
@@ -167,6 +183,12 @@ Result<Booted> boot(const runtime::Globals& g, const runtime::CreateOptions& o, 
   plan.exec_socket = kExecSocket;
   plan.stdout_path = "/proc/self/fd/3";
   plan.stderr_path = "/proc/self/fd/4";
+  UniqueFd tty_master;
+  if (cfg.process->terminal) {
+    auto pty = OCL_TRY(open_host_pty());
+    tty_master = std::move(pty.first);
+    plan.tty_path = pty.second;
+  }
   plan.extra_cmdline = "ocelot.id=" + o.id;
   if (const char* c = ::getenv("OCELOT_VM_CONSOLE"); c && *c) plan.console_log = c;
   if (const char* c = ::getenv("OCELOT_VM_KERNEL_ARGS"); c && *c) plan.extra_cmdline += std::string(" ") + c;
@@ -293,6 +315,14 @@ Result<Booted> boot(const runtime::Globals& g, const runtime::CreateOptions& o, 
   s.isolation = "vm";
   OCL_CHECK(store.save(s));
   if (!o.pid_file.empty()) OCL_CHECK(fs::write_file_atomic(o.pid_file, std::to_string(booted->vmm)));
+  if (tty_master.valid()) {
+    if (!o.console_socket.empty()) {
+      UniqueFd sock = OCL_TRY(runtime::connect_console_socket(o.console_socket));
+      OCL_CHECK_CTX(runtime::send_fd(sock.get(), tty_master.get(), plan.tty_path), "send the pty to the console socket");
+    } else {
+      booted->tty_master = std::move(tty_master);
+    }
+  }
   undo.armed = false;
   return booted;
 }
@@ -359,9 +389,32 @@ Result<int> vm_run(const runtime::Globals& g, const runtime::CreateOptions& o, c
   int code = -1;
   std::string buf;
   bool vmm_gone = false;
+  // process.terminal without --console-socket: our stdin/stdout <-> the host pty master, raw.
+  int master = b.tty_master.valid() ? b.tty_master.get() : -1;
+  struct termios saved;
+  bool raw = false;
+  if (master >= 0 && ::isatty(0) && ::tcgetattr(0, &saved) == 0) {
+    struct termios t = saved;
+    ::cfmakeraw(&t);
+    raw = ::tcsetattr(0, TCSANOW, &t) == 0;
+  }
+  bool stdin_open = master >= 0;
+  auto pump = [](int from, int to) {
+    char c[16384];
+    ssize_t r = ::read(from, c, sizeof c);
+    if (r <= 0) return false;
+    for (ssize_t off = 0; off < r;) {
+      ssize_t w = ::write(to, c + off, static_cast<size_t>(r - off));
+      if (w <= 0) return false;
+      off += w;
+    }
+    return true;
+  };
   while (code < 0 && !vmm_gone) {
-    struct pollfd p[2] = {{b.ctl.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-    int n = ::poll(p, 2, -1);
+    struct pollfd p[4] = {{b.ctl.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}, {master, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+    int n = ::poll(p, 4, -1);
+    if (master >= 0 && (p[2].revents & (POLLIN | POLLHUP)) && !pump(master, 1)) master = -1;
+    if (stdin_open && (p[3].revents & (POLLIN | POLLHUP)) && !pump(0, master)) stdin_open = false;
     if (n < 0 && errno != EINTR) break;
     if (p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
@@ -396,6 +449,12 @@ Result<int> vm_run(const runtime::Globals& g, const runtime::CreateOptions& o, c
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
+  if (master >= 0) {
+    struct pollfd q = {master, POLLIN, 0};
+    while (::poll(&q, 1, 50) > 0 && (q.revents & POLLIN) && pump(master, 1)) {
+    }
+  }
+  if (raw) ::tcsetattr(0, TCSANOW, &saved);
   seek_stdio_to_end();
   if (!keep) (void)runtime::delete_container(g, o.id, true);
   if (code < 0) return Error::make("the VM stopped without reporting the container's exit status");

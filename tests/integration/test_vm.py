@@ -175,3 +175,49 @@ class VmIsolation(OcelotTest):
         self.assertEqual(p.stderr.count("\n"), 1, p.stderr)
         self.assertIn("apt-get install qemu-system-x86", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.root, cid)))
+
+    def test_terminal_through_the_console_socket(self):
+        import socket
+        import threading
+        sock = os.path.join(self.tmp, "console.sock")
+        result = {}
+
+        def receive():
+            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            srv.bind(sock)
+            srv.listen(1)
+            srv.settimeout(120)
+            try:
+                conn, _ = srv.accept()
+                _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+                result["fds"] = fds
+                conn.close()
+            finally:
+                srv.close()
+
+        t = threading.Thread(target=receive)
+        t.start()
+        c = self.vm_config(["/bin/sh", "-c", "tty; stty size; read line; echo got-$line"])
+        c["process"]["terminal"] = True
+        c["process"]["consoleSize"] = {"height": 30, "width": 100}
+        cid = self.new_id("vm")
+        self.ocelot(*self.log_args(), "create", "--console-socket", sock, "--bundle", self.bundle(c, "b-" + cid), cid)
+        t.join(10)
+        self.assertEqual(len(result.get("fds", [])), 1)
+        master = result["fds"][0]
+        self.ocelot("start", cid)
+        os.write(master, b"typed\n")
+        out = b""
+        end = time.time() + 30
+        while b"got-typed" not in out and time.time() < end:
+            try:
+                out += os.read(master, 4096)
+            except OSError:
+                break
+        os.close(master)
+        self.wait_status(cid, "stopped", timeout=30)
+        text = out.decode(errors="replace")
+        self.assertIn("/dev/pts/0", text)  # the container's own pty, in the guest
+        self.assertIn("30 100", text)
+        self.assertIn("got-typed", text)  # input reaches it, through the guest's line discipline
+        self.ocelot("delete", cid)

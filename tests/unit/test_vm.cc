@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vm/cpio.h"
+#include "vm/exec_request.h"
 #include "vm/guest_config.h"
 #include "vm/qemu.h"
 
@@ -108,4 +109,29 @@ TEST_CASE("cpio newc entries are 4-byte aligned with a trailer") {
   std::string hdr = a.substr(at - 110, 110);
   CHECK(hdr.substr(14, 8) == "000081ED");
   CHECK(hdr.substr(54, 8) == "00000003");
+}
+
+TEST_CASE("exec requests carry the exec options to the agent") {
+  runtime::ExecOptions o;
+  o.id = "c1";
+  o.args = {"sh", "-c", "echo \"hi\""};
+  o.env = {"A=1"};
+  o.cwd = "/tmp";
+  o.user = "1000:1000";
+  o.additional_gids = {5, 6};
+  o.caps = {"CAP_NET_ADMIN"};
+  o.no_new_privs = true;
+  auto r = vm::decode_exec(vm::encode_exec(o, "{\"args\":[\"x\"]}"));
+  REQUIRE(r);
+  CHECK(r->options.id == "c1");
+  CHECK(r->options.args == o.args);
+  CHECK(r->options.env == o.env);
+  CHECK(r->options.cwd == "/tmp");
+  CHECK(r->options.user == "1000:1000");
+  CHECK(r->options.additional_gids == std::vector<uint32_t>{5, 6});
+  CHECK(r->options.caps == o.caps);
+  CHECK(r->options.no_new_privs);
+  CHECK(r->process_text == "{\"args\":[\"x\"]}");
+  CHECK(vm::decode_exec("{\"id\":1}").error().msg == "malformed exec request from the host");
+  CHECK(vm::decode_exec("nope").error().msg == "malformed exec request from the host");
 }
