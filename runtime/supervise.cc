@@ -7,6 +7,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "runtime/base/unique_fd.h"
 
 namespace ocelot::runtime {
@@ -27,7 +29,7 @@ static void copy_winsize(int from, int to) {
   if (::ioctl(from, TIOCGWINSZ, &ws) == 0) ::ioctl(to, TIOCSWINSZ, &ws);
 }
 
-static bool pump(int from, int to) {
+bool pump_fd(int from, int to) {
   char buf[16384];
   ssize_t n = ::read(from, buf, sizeof buf);
   if (n <= 0) return false;
@@ -43,15 +45,29 @@ static bool pump(int from, int to) {
   return true;
 }
 
+RawStdin::RawStdin() {
+  struct termios t;
+  if (!::isatty(0) || ::tcgetattr(0, &t) != 0) return;
+  saved_ = new struct termios(t);
+  ::cfmakeraw(&t);
+  if (::tcsetattr(0, TCSANOW, &t) != 0) {
+    delete saved_;
+    saved_ = nullptr;
+  }
+}
+
+RawStdin::~RawStdin() {
+  if (!saved_) return;
+  ::tcsetattr(0, TCSANOW, saved_);
+  delete saved_;
+}
+
 Result<int> supervise(pid_t child, int master, const SignalBlock& signals) {
   UniqueFd sfd(::signalfd(-1, &signals.set(), SFD_CLOEXEC));
   if (!sfd.valid()) return Error::last("signalfd");
-  struct termios saved;
-  bool raw = false;
-  if (master >= 0 && ::isatty(0) && ::tcgetattr(0, &saved) == 0) {
-    struct termios t = saved;
-    ::cfmakeraw(&t);
-    raw = ::tcsetattr(0, TCSANOW, &t) == 0;
+  std::optional<RawStdin> raw;
+  if (master >= 0) {
+    raw.emplace();
     copy_winsize(0, master);
   }
   bool stdin_open = master >= 0;
@@ -80,22 +96,21 @@ Result<int> supervise(pid_t child, int master, const SignalBlock& signals) {
       }
     }
     if (master >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
-      if (!pump(master, 1)) {
+      if (!pump_fd(master, 1)) {
         // All slave ends closed: keep waiting for the exit status only.
         master = -1;
         stdin_open = false;
       }
     }
     if (stdin_open && (p[2].revents & (POLLIN | POLLHUP)))
-      if (!pump(0, master)) stdin_open = false;
+      if (!pump_fd(0, master)) stdin_open = false;
   }
   if (master >= 0) {
     // Drain what the workload wrote before it exited.
     struct pollfd p = {master, POLLIN, 0};
-    while (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && pump(master, 1)) {
+    while (::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && pump_fd(master, 1)) {
     }
   }
-  if (raw) ::tcsetattr(0, TCSANOW, &saved);
   if (code < 0) return Error::make("lost track of the container process");
   return code;
 }

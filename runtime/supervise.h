@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "runtime/base/error.h"
 
@@ -21,6 +22,21 @@ class SignalBlock {
 
  private:
   sigset_t set_, old_;
+};
+
+// Copies what `from` has now to `to` (all of it); false at EOF or on an error.
+bool pump_fd(int from, int to);
+
+// While it lives, our stdin (when a terminal) is in raw mode, as a proxied pty needs.
+class RawStdin {
+ public:
+  RawStdin();
+  ~RawStdin();
+  RawStdin(const RawStdin&) = delete;
+  RawStdin& operator=(const RawStdin&) = delete;
+
+ private:
+  struct termios* saved_ = nullptr;
 };
 
 // Returns the exit code: the status, or 128+N when killed by signal N.

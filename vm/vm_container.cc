@@ -391,25 +391,10 @@ Result<int> vm_run(const runtime::Globals& g, const runtime::CreateOptions& o, c
   bool vmm_gone = false;
   // process.terminal without --console-socket: our stdin/stdout <-> the host pty master, raw.
   int master = b.tty_master.valid() ? b.tty_master.get() : -1;
-  struct termios saved;
-  bool raw = false;
-  if (master >= 0 && ::isatty(0) && ::tcgetattr(0, &saved) == 0) {
-    struct termios t = saved;
-    ::cfmakeraw(&t);
-    raw = ::tcsetattr(0, TCSANOW, &t) == 0;
-  }
+  std::optional<runtime::RawStdin> raw;
+  if (master >= 0) raw.emplace();
   bool stdin_open = master >= 0;
-  auto pump = [](int from, int to) {
-    char c[16384];
-    ssize_t r = ::read(from, c, sizeof c);
-    if (r <= 0) return false;
-    for (ssize_t off = 0; off < r;) {
-      ssize_t w = ::write(to, c + off, static_cast<size_t>(r - off));
-      if (w <= 0) return false;
-      off += w;
-    }
-    return true;
-  };
+  auto pump = runtime::pump_fd;
   while (code < 0 && !vmm_gone) {
     struct pollfd p[4] = {{b.ctl.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}, {master, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
     int n = ::poll(p, 4, -1);
@@ -454,7 +439,7 @@ Result<int> vm_run(const runtime::Globals& g, const runtime::CreateOptions& o, c
     while (::poll(&q, 1, 50) > 0 && (q.revents & POLLIN) && pump(master, 1)) {
     }
   }
-  if (raw) ::tcsetattr(0, TCSANOW, &saved);
+  raw.reset();
   seek_stdio_to_end();
   if (!keep) (void)runtime::delete_container(g, o.id, true);
   if (code < 0) return Error::make("the VM stopped without reporting the container's exit status");

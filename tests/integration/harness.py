@@ -67,6 +67,24 @@ def cgroup_dirs_named(name):
     return found
 
 
+def receive_console_fd(path, result, timeout=10):
+    """A --console-socket server: accepts one connection and stores the fds of its one
+    SCM_RIGHTS message in result["fds"] (and the message in result["name"])."""
+    import socket
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(timeout)
+    try:
+        conn, _ = srv.accept()
+        msg, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+        result["name"] = msg
+        result["fds"] = fds
+        conn.close()
+    finally:
+        srv.close()
+
+
 def mounts_under(path):
     with open("/proc/self/mountinfo") as f:
         return [l for l in f if path in l.split()[4]]

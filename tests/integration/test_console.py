@@ -1,27 +1,12 @@
 """terminal: true with --console-socket: the pty master arrives in one SCM_RIGHTS message."""
 import array
 import os
-import socket
 import threading
 
-from harness import OcelotTest
+from harness import OcelotTest, receive_console_fd
 
 
 class Console(OcelotTest):
-    def receive_master(self, path, result):
-        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        srv.bind(path)
-        srv.listen(1)
-        srv.settimeout(10)
-        try:
-            conn, _ = srv.accept()
-            msg, fds, _, _ = socket.recv_fds(conn, 4096, 1)
-            result["name"] = msg
-            result["fds"] = fds
-            conn.close()
-        finally:
-            srv.close()
-
     def read_all(self, fd):
         out = b""
         while True:
@@ -37,7 +22,7 @@ class Console(OcelotTest):
     def test_console_socket_receives_a_working_pty(self):
         sock = os.path.join(self.tmp, "console.sock")
         result = {}
-        t = threading.Thread(target=self.receive_master, args=(sock, result))
+        t = threading.Thread(target=receive_console_fd, args=(sock, result))
         t.start()
         c = self.config(["sh", "-c", "tty; stty size; echo on-the-pty"])
         c["process"]["terminal"] = True

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from harness import OcelotTest, cgroup_dirs_named, OCELOT
+from harness import OcelotTest, cgroup_dirs_named, receive_console_fd, OCELOT
 
 KERNEL_DIR = "/var/cache/ocelot/vm/kernel"
 
@@ -177,25 +177,11 @@ class VmIsolation(OcelotTest):
         self.assertFalse(os.path.exists(os.path.join(self.root, cid)))
 
     def test_terminal_through_the_console_socket(self):
-        import socket
         import threading
         sock = os.path.join(self.tmp, "console.sock")
         result = {}
 
-        def receive():
-            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            srv.bind(sock)
-            srv.listen(1)
-            srv.settimeout(120)
-            try:
-                conn, _ = srv.accept()
-                _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
-                result["fds"] = fds
-                conn.close()
-            finally:
-                srv.close()
-
-        t = threading.Thread(target=receive)
+        t = threading.Thread(target=receive_console_fd, args=(sock, result, 120))
         t.start()
         c = self.vm_config(["/bin/sh", "-c", "tty; stty size; read line; echo got-$line"])
         c["process"]["terminal"] = True
