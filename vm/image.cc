@@ -19,11 +19,6 @@ namespace ocelot::vm {
 
 namespace {
 
-bool is_dir(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 std::string kvm_marker() { return std::string(kVmCache) + "/kvm-unusable"; }
 
 }  // namespace
@@ -35,13 +30,13 @@ Result<GuestKernel> find_kernel(const std::string& requested) {
     where = env && *env ? env : std::string(kVmCache) + "/kernel";
   }
   GuestKernel k;
-  if (is_dir(where)) {
+  if (fs::is_dir(where)) {
     k.image = where + "/vmlinux";
-    if (is_dir(where + "/modules")) k.modules_dir = where + "/modules";
+    if (fs::is_dir(where + "/modules")) k.modules_dir = where + "/modules";
   } else {
     k.image = where;
     std::string m = fs::dirname(where) + "/modules";
-    if (!requested.empty() && is_dir(m)) k.modules_dir = m;
+    if (!requested.empty() && fs::is_dir(m)) k.modules_dir = m;
   }
   if (!fs::exists(k.image)) {
     if (requested.empty())

@@ -57,11 +57,6 @@ std::string self_dir() {
   return fs::dirname(buf);
 }
 
-bool is_dir(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 // A regular file shared with QEMU through /proc/self/fd/N is a new open file description: its
 // offset is QEMU's, not ours. Move ours (and so the caller's) past what QEMU appended.
 void seek_stdio_to_end() {
@@ -155,8 +150,8 @@ Result<Booted> boot(const runtime::Globals& g, const runtime::CreateOptions& o, 
   if (!cfg.process) return Error::make("config.json: process: missing required field");
   if (cfg.process->terminal && !foreground && o.console_socket.empty())
     return Error::make("cannot allocate tty if ocelot will detach without setting console socket");
-  GuestPlan gp = OCL_TRY(plan_guest(*text, bundle, is_dir));
-  if (!is_dir(gp.shares[0].host_path)) return Error::sys(ENOENT, "rootfs \"" + gp.shares[0].host_path + "\"");
+  GuestPlan gp = OCL_TRY(plan_guest(*text, bundle, fs::is_dir));
+  if (!fs::is_dir(gp.shares[0].host_path)) return Error::sys(ENOENT, "rootfs \"" + gp.shares[0].host_path + "\"");
   for (const auto& w : gp.warnings) log::warn(w);
 
   std::string qemu = OCL_TRY(find_qemu());

@@ -19,6 +19,7 @@ Status write_file(const std::string& path, std::string_view data, mode_t mode = 
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 Status mkdir_p(const std::string& path, mode_t mode = 0755);
 bool exists(const std::string& path);
+bool is_dir(const std::string& path);  // follows symlinks
 std::string join(std::string_view a, std::string_view b);
 // Lexically clean an absolute path: collapse "//", ".", "..", never climbing above "/".
 std::string clean_abs(std::string_view path);

@@ -207,3 +207,17 @@ class VmIsolation(OcelotTest):
         self.assertIn("30 100", text)
         self.assertIn("got-typed", text)  # input reaches it, through the guest's line discipline
         self.ocelot("delete", cid)
+
+    def test_a_create_that_fails_in_the_guest_leaves_nothing(self):
+        c = self.vm_config(["/bin/true"])
+        # The rootfs is read-only and has no /nonexistent: the guest's runtime cannot make the mount point.
+        c["mounts"].append({"destination": "/nonexistent", "type": "tmpfs", "source": "tmpfs"})
+        cid = self.new_id("vm")
+        p = self.ocelot(*self.log_args(), "create", "--bundle", self.bundle(c, "b-" + cid), cid, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.count("\n"), 1, p.stderr)
+        self.assertIn('in the VM: mkdir "/nonexistent" in rootfs: EROFS', p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, cid)))
+        self.assertEqual(cgroup_dirs_named(cid), [])
+        qemus = subprocess.run(["pgrep", "-f", "ocelot.id=%s( |$)" % cid], capture_output=True, text=True).stdout
+        self.assertEqual(qemus, "")
