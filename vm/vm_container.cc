@@ -342,7 +342,10 @@ Status check_startable(runtime::StateStore& store, const runtime::Stored& s) {
 }  // namespace
 
 bool bundle_wants_vm(const std::string& bundle) {
-  auto c = spec::load_config(bundle);
+  // On every container create: a substring search spares the container path a second parse.
+  auto text = fs::read_file(bundle + "/config.json");
+  if (!text || text->find(kIsolationAnnotation) == std::string::npos) return false;
+  auto c = spec::parse_config(*text);
   if (!c) return false;
   auto it = c->annotations.find(kIsolationAnnotation);
   return it != c->annotations.end() && it->second == "vm";
