@@ -4,7 +4,7 @@
 #include <sstream>
 #include <vector>
 
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 
 namespace ocelot::cgroups {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 
 namespace ocelot::cgroups {
 

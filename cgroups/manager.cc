@@ -10,8 +10,8 @@
 #include <sstream>
 #include <thread>
 
-#include "runtime/base/fs.h"
-#include "runtime/base/log.h"
+#include "base/fs.h"
+#include "base/log.h"
 
 namespace ocelot::cgroups {
 
@@ -81,6 +81,14 @@ Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, co
     }
     out.v2 = fs::clean_abs(fs::join(fs::join(l.v2_mount, base), p));
   }
+  // A path that lands on a hierarchy's root (also "." relative to a caller in the root cgroup)
+  // would make every host process the container's: delete would kill them all.
+  auto root_error = [&] {
+    return Error::make("cgroupsPath \"" + cgroups_path + "\": resolves to the root cgroup, which cannot be a container's cgroup");
+  };
+  for (const auto& [ctl, dir] : out.v1)
+    if (dir == fs::clean_abs(l.v1.at(ctl).mount_point)) return root_error();
+  if (!out.v2.empty() && out.v2 == fs::clean_abs(l.v2_mount)) return root_error();
   return out;
 }
 
@@ -201,7 +209,7 @@ Status Manager::apply(const spec::Resources& r, const std::vector<spec::DeviceCg
     for (auto& w : p.warnings) log::warn(w);
     OCL_CHECK(write_plan(p, false));
     // memory.limit_in_bytes may have been refused until memsw was raised: try once more.
-    if (r.memory && r.memory->limit && layout_.where("memory") == "v1") {
+    if (r.memory && r.memory->limit && *r.memory->limit != 0 && layout_.where("memory") == "v1") {
       auto f = fs::join(paths_.v1.at("memory"), "memory.limit_in_bytes");
       auto st = fs::write_existing(f, std::to_string(*r.memory->limit));
       if (!st) return std::move(st).error().wrap("set memory.limit_in_bytes to \"" + std::to_string(*r.memory->limit) + "\"");

@@ -12,7 +12,7 @@
 
 #include "cgroups/layout.h"
 #include "cgroups/plan.h"
-#include "runtime/base/error.h"
+#include "base/error.h"
 #include "spec/config.h"
 
 namespace ocelot::cgroups {

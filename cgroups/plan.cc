@@ -55,10 +55,13 @@ Result<Plan> plan_v1(const spec::Resources& r) {
   auto w = [&](const char* c, std::string f, std::string v, bool opt = false) {
     p.writes.push_back({c, std::move(f), std::move(v), opt});
   };
+  // runc's convention, which callers rely on: a field present with 0 means "not set" (docker
+  // 20.10 always sends blockIO.weight 0, and a 0 memory limit would OOM-kill at once).
+  auto set = [](const auto& v) { return v && *v != 0; };
   if (auto& m = r.memory) {
-    if (m->limit) w("memory", "memory.limit_in_bytes", to_string(*m->limit));
-    if (m->swap) w("memory", "memory.memsw.limit_in_bytes", to_string(*m->swap), true);
-    if (m->reservation) w("memory", "memory.soft_limit_in_bytes", to_string(*m->reservation));
+    if (set(m->limit)) w("memory", "memory.limit_in_bytes", to_string(*m->limit));
+    if (set(m->swap)) w("memory", "memory.memsw.limit_in_bytes", to_string(*m->swap), true);
+    if (set(m->reservation)) w("memory", "memory.soft_limit_in_bytes", to_string(*m->reservation));
     if (m->kernel) p.warnings.push_back("linux.resources.memory.kernel is deprecated and ignored");
     if (m->kernel_tcp) p.warnings.push_back("linux.resources.memory.kernelTCP is deprecated and ignored");
     if (m->swappiness) {
@@ -71,7 +74,7 @@ Result<Plan> plan_v1(const spec::Resources& r) {
     if (m->use_hierarchy) w("memory", "memory.use_hierarchy", *m->use_hierarchy ? "1" : "0", true);
   }
   if (auto& c = r.cpu) {
-    if (c->shares && *c->shares) w("cpu", "cpu.shares", to_string(*c->shares));
+    if (set(c->shares)) w("cpu", "cpu.shares", to_string(*c->shares));
     // The period first: the kernel checks quota against the current period.
     if (c->period && *c->period) w("cpu", "cpu.cfs_period_us", to_string(*c->period));
     if (c->quota && *c->quota != 0) w("cpu", "cpu.cfs_quota_us", to_string(*c->quota));
@@ -82,13 +85,13 @@ Result<Plan> plan_v1(const spec::Resources& r) {
     if (!c->cpus.empty()) w("cpuset", "cpuset.cpus", c->cpus);
     if (!c->mems.empty()) w("cpuset", "cpuset.mems", c->mems);
   }
-  if (r.pids) w("pids", "pids.max", r.pids->limit > 0 ? to_string(r.pids->limit) : "max");
+  if (r.pids && r.pids->limit != 0) w("pids", "pids.max", r.pids->limit > 0 ? to_string(r.pids->limit) : "max");
   if (auto& b = r.block_io) {
-    if (b->weight) w("blkio", "blkio.weight", to_string(*b->weight));
-    if (b->leaf_weight) w("blkio", "blkio.leaf_weight", to_string(*b->leaf_weight));
+    if (set(b->weight)) w("blkio", "blkio.weight", to_string(*b->weight));
+    if (set(b->leaf_weight)) w("blkio", "blkio.leaf_weight", to_string(*b->leaf_weight));
     for (auto& d : b->weight_device) {
-      if (d.weight) w("blkio", "blkio.weight_device", dev(d.major, d.minor) + " " + to_string(*d.weight));
-      if (d.leaf_weight) w("blkio", "blkio.leaf_weight_device", dev(d.major, d.minor) + " " + to_string(*d.leaf_weight));
+      if (set(d.weight)) w("blkio", "blkio.weight_device", dev(d.major, d.minor) + " " + to_string(*d.weight));
+      if (set(d.leaf_weight)) w("blkio", "blkio.leaf_weight_device", dev(d.major, d.minor) + " " + to_string(*d.leaf_weight));
     }
     for (auto& d : b->throttle_read_bps) w("blkio", "blkio.throttle.read_bps_device", dev(d.major, d.minor) + " " + to_string(d.rate));
     for (auto& d : b->throttle_write_bps) w("blkio", "blkio.throttle.write_bps_device", dev(d.major, d.minor) + " " + to_string(d.rate));
@@ -98,7 +101,7 @@ Result<Plan> plan_v1(const spec::Resources& r) {
   for (auto& h : r.hugepage_limits)
     w("hugetlb", "hugetlb." + hugepage_file_size(h.page_size) + ".limit_in_bytes", to_string(h.limit));
   if (auto& n = r.network) {
-    if (n->class_id) w("net_cls", "net_cls.classid", to_string(*n->class_id));
+    if (set(n->class_id)) w("net_cls", "net_cls.classid", to_string(*n->class_id));
     for (auto& pr : n->priorities) w("net_prio", "net_prio.ifpriomap", pr.name + " " + to_string(pr.priority));
   }
   for (auto& [name, rd] : r.rdma) {
@@ -117,15 +120,16 @@ Result<Plan> plan_v2(const spec::Resources& r) {
   auto w = [&](const char* c, std::string f, std::string v, bool opt = false) {
     p.writes.push_back({c, std::move(f), std::move(v), opt});
   };
+  auto set = [](const auto& v) { return v && *v != 0; };  // runc: present and 0 means "not set"
   if (auto& m = r.memory) {
-    if (m->reservation) w("memory", "memory.low", limit_or_max(*m->reservation));
-    if (m->limit) w("memory", "memory.max", limit_or_max(*m->limit));
-    if (m->swap) {
+    if (set(m->reservation)) w("memory", "memory.low", limit_or_max(*m->reservation));
+    if (set(m->limit)) w("memory", "memory.max", limit_or_max(*m->limit));
+    if (set(m->swap)) {
       // The spec's swap is memory+swap (v1 memsw); v2's memory.swap.max is swap alone.
       if (*m->swap < 0) {
         w("memory", "memory.swap.max", "max", true);
       } else {
-        if (!m->limit || *m->limit < 0)
+        if (!set(m->limit) || *m->limit < 0)
           return Error::make("linux.resources.memory.swap: on cgroup v2 a swap limit needs a memory limit");
         if (*m->swap < *m->limit)
           return Error::make("linux.resources.memory.swap: must not be lower than memory.limit (" +
@@ -140,7 +144,7 @@ Result<Plan> plan_v2(const spec::Resources& r) {
       p.warnings.push_back("linux.resources.memory.disableOOMKiller is not supported on cgroup v2, ignored");
   }
   if (auto& c = r.cpu) {
-    if (c->shares && *c->shares) w("cpu", "cpu.weight", to_string(cpu_shares_to_weight(*c->shares)));
+    if (set(c->shares)) w("cpu", "cpu.weight", to_string(cpu_shares_to_weight(*c->shares)));
     if ((c->quota && *c->quota != 0) || (c->period && *c->period)) {
       std::string q = (c->quota && *c->quota > 0) ? to_string(*c->quota) : "max";
       w("cpu", "cpu.max", q + " " + to_string(c->period && *c->period ? *c->period : 100000));
@@ -152,12 +156,12 @@ Result<Plan> plan_v2(const spec::Resources& r) {
     if (!c->cpus.empty()) w("cpuset", "cpuset.cpus", c->cpus);
     if (!c->mems.empty()) w("cpuset", "cpuset.mems", c->mems);
   }
-  if (r.pids) w("pids", "pids.max", r.pids->limit > 0 ? to_string(r.pids->limit) : "max");
+  if (r.pids && r.pids->limit != 0) w("pids", "pids.max", r.pids->limit > 0 ? to_string(r.pids->limit) : "max");
   if (auto& b = r.block_io) {
-    if (b->weight) w("io", "io.bfq.weight", to_string(*b->weight), true);
-    if (b->weight) w("io", "io.weight", "default " + to_string(blkio_weight_to_io_weight(*b->weight)), true);
+    if (set(b->weight)) w("io", "io.bfq.weight", to_string(*b->weight), true);
+    if (set(b->weight)) w("io", "io.weight", "default " + to_string(blkio_weight_to_io_weight(*b->weight)), true);
     for (auto& d : b->weight_device)
-      if (d.weight) w("io", "io.bfq.weight", dev(d.major, d.minor) + " " + to_string(*d.weight), true);
+      if (set(d.weight)) w("io", "io.bfq.weight", dev(d.major, d.minor) + " " + to_string(*d.weight), true);
     auto thr = [&](const std::vector<spec::ThrottleDevice>& v, const char* key) {
       for (auto& d : v) w("io", "io.max", dev(d.major, d.minor) + " " + key + "=" + to_string(d.rate));
     };

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 #include "spec/config.h"
 
 namespace ocelot::cgroups {

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 
 namespace ocelot::cgroups {
 

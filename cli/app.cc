@@ -247,6 +247,12 @@ int run(int argc, char** argv) {
   }
   for (const auto& c : commands()) {
     if (name != c.name) continue;
+    // Callers detect checkpoint support by `checkpoint --help` exiting 0 (podman's
+    // CRRuntimeSupportsCheckpointRestore): an unsupported command fails, --help or not.
+    if (c.run == cmd_unsupported) {
+      report_error(name + " is not supported by ocelot (no checkpoint/restore: CRIU is not integrated)");
+      return 1;
+    }
     std::vector<std::string> rest(args.begin() + static_cast<long>(i) + 1, args.end());
     auto f = parse_flags(name, c.flags, rest, c.stop_after_first);
     if (!f) {
@@ -257,12 +263,19 @@ int run(int argc, char** argv) {
       print(flags_help(name, c.usage, c.flags));
       return 0;
     }
-    auto r = c.run(ctx, *f);
-    if (!r) {
-      report_error(r.error().msg);
+    // Below cli/ nothing throws on purpose; anything that still does (a library's exception, an
+    // allocation failure) becomes one line and exit 1, never an abort.
+    try {
+      auto r = c.run(ctx, *f);
+      if (!r) {
+        report_error(r.error().msg);
+        return 1;
+      }
+      return *r;
+    } catch (const std::exception& e) {
+      report_error(name + ": internal error: " + e.what());
       return 1;
     }
-    return *r;
   }
   report_error("no such command \"" + name + "\"");
   return 1;

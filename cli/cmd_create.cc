@@ -1,6 +1,5 @@
-#include <charconv>
-
 #include "cli/commands.h"
+#include "cli/numbers.h"
 #include "vm/vm_container.h"
 
 namespace ocelot::cli {
@@ -13,12 +12,7 @@ Result<runtime::CreateOptions> create_options(const Flags& f, const char* comman
   o.console_socket = f.get("console-socket");
   o.no_pivot = f.on("no-pivot");
   o.no_new_keyring = f.on("no-new-keyring");
-  if (f.has("preserve-fds")) {
-    std::string v = f.get("preserve-fds");
-    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), o.preserve_fds);
-    if (ec != std::errc() || p != v.data() + v.size() || o.preserve_fds < 0)
-      return Error::make("--preserve-fds: expected a non-negative number, got \"" + v + "\"");
-  }
+  if (f.has("preserve-fds")) o.preserve_fds = static_cast<int>(OCL_TRY(parse_int("preserve-fds", f.get("preserve-fds"), 0, 65536)));
   return o;
 }
 

@@ -4,6 +4,7 @@
 
 #include "cgroups/stats.h"
 #include "cli/commands.h"
+#include "cli/numbers.h"
 #include "runtime/state_store.h"
 
 namespace ocelot::cli {

@@ -1,6 +1,6 @@
-#include <charconv>
-
 #include "cli/commands.h"
+#include "cli/logging.h"
+#include "cli/numbers.h"
 #include "vm/vm_container.h"
 
 namespace ocelot::cli {
@@ -15,12 +15,8 @@ OCELOT_COMMAND(cmd_exec) {
   o.env = f.all("env");
   o.cwd = f.get("cwd");
   o.user = f.get("user");
-  for (const auto& g : f.all("additional-gids")) {
-    uint32_t v = 0;
-    auto [p, ec] = std::from_chars(g.data(), g.data() + g.size(), v);
-    if (ec != std::errc() || p != g.data() + g.size()) return Error::make("--additional-gids: expected a number, got \"" + g + "\"");
-    o.additional_gids.push_back(v);
-  }
+  for (const auto& g : f.all("additional-gids"))
+    o.additional_gids.push_back(static_cast<uint32_t>(OCL_TRY(parse_int("additional-gids", g, 0, 2147483647))));
   o.caps = f.all("cap");
   o.tty = f.on("tty");
   o.tty_set = f.has("tty");
@@ -31,10 +27,14 @@ OCELOT_COMMAND(cmd_exec) {
   o.pid_file = f.get("pid-file");
   o.apparmor = f.get("apparmor");
   o.process_label = f.get("process-label");
-  if (f.has("preserve-fds")) o.preserve_fds = std::atoi(f.get("preserve-fds").c_str());
+  if (f.has("preserve-fds")) o.preserve_fds = static_cast<int>(OCL_TRY(parse_int("preserve-fds", f.get("preserve-fds"), 0, 65536)));
   if (f.has("cgroup")) return Error::make("exec: --cgroup is not supported yet");
-  if (vm::is_vm_container(ctx.globals, o.id)) return vm::vm_exec(ctx.globals, o);
-  return runtime::exec_in_container(ctx.globals, o);
+  auto r = vm::is_vm_container(ctx.globals, o.id) ? vm::vm_exec(ctx.globals, o) : runtime::exec_in_container(ctx.globals, o);
+  if (r) return r;
+  // As runc: a process that could not be started is "exec failed: ...", exit status 255 (callers
+  // tell it from the process's own exit status this way, and map the words to 126/127).
+  report_error("exec failed: " + r.error().msg);
+  return 255;
 }
 
 }  // namespace ocelot::cli

@@ -2,7 +2,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 #include "spec/default_spec.h"
 
 namespace ocelot::cli {

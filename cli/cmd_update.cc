@@ -3,37 +3,16 @@
 #include <cctype>
 #include <iostream>
 #include <iterator>
+#include <limits>
 
 #include "cli/commands.h"
-#include "runtime/base/fs.h"
+#include "cli/numbers.h"
+#include "base/fs.h"
 #include "spec/parse.h"
 
 namespace ocelot::cli {
 
-// "512m", "1G", "1024", "-1" -> bytes (binary units, as runc's RAMInBytes).
-Result<int64_t> parse_bytes(const std::string& flag, const std::string& v) {
-  if (v == "-1") return -1;
-  size_t i = 0;
-  while (i < v.size() && (std::isdigit(static_cast<unsigned char>(v[i])) || v[i] == '.')) ++i;
-  if (i == 0) return Error::make("--" + flag + ": invalid size \"" + v + "\"");
-  double n = std::stod(v.substr(0, i));
-  std::string unit = v.substr(i);
-  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!unit.empty() && unit.back() == 'b') unit.pop_back();
-  if (!unit.empty() && unit.back() == 'i') unit.pop_back();
-  double mul = unit.empty() ? 1 : unit == "k" ? 1024.0 : unit == "m" ? 1048576.0 : unit == "g" ? 1073741824.0
-                                  : unit == "t" ? 1099511627776.0 : -1;
-  if (mul < 0) return Error::make("--" + flag + ": invalid size \"" + v + "\"");
-  return static_cast<int64_t>(n * mul);
-}
-
-static Result<int64_t> parse_int(const std::string& flag, const std::string& v) {
-  char* end = nullptr;
-  errno = 0;
-  long long x = std::strtoll(v.c_str(), &end, 10);
-  if (v.empty() || *end || errno) return Error::make("--" + flag + ": expected a number, got \"" + v + "\"");
-  return static_cast<int64_t>(x);
-}
+constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 
 OCELOT_COMMAND(cmd_update) {
   auto id = OCL_TRY(one_id(f, "update"));
@@ -60,18 +39,18 @@ OCELOT_COMMAND(cmd_update) {
   if (f.has("memory-swap")) mem().swap = OCL_TRY(parse_bytes("memory-swap", f.get("memory-swap")));
   if (f.has("kernel-memory")) mem().kernel = OCL_TRY(parse_bytes("kernel-memory", f.get("kernel-memory")));
   if (f.has("kernel-memory-tcp")) mem().kernel_tcp = OCL_TRY(parse_bytes("kernel-memory-tcp", f.get("kernel-memory-tcp")));
-  if (f.has("cpu-share")) cpu().shares = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-share", f.get("cpu-share"))));
-  if (f.has("cpu-quota")) cpu().quota = OCL_TRY(parse_int("cpu-quota", f.get("cpu-quota")));
-  if (f.has("cpu-period")) cpu().period = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-period", f.get("cpu-period"))));
-  if (f.has("cpu-burst")) cpu().burst = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-burst", f.get("cpu-burst"))));
-  if (f.has("cpu-rt-period")) cpu().realtime_period = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-rt-period", f.get("cpu-rt-period"))));
-  if (f.has("cpu-rt-runtime")) cpu().realtime_runtime = OCL_TRY(parse_int("cpu-rt-runtime", f.get("cpu-rt-runtime")));
+  if (f.has("cpu-share")) cpu().shares = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-share", f.get("cpu-share"), 0, kMax)));
+  if (f.has("cpu-quota")) cpu().quota = OCL_TRY(parse_int("cpu-quota", f.get("cpu-quota"), -1, kMax));
+  if (f.has("cpu-period")) cpu().period = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-period", f.get("cpu-period"), 0, kMax)));
+  if (f.has("cpu-burst")) cpu().burst = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-burst", f.get("cpu-burst"), 0, kMax)));
+  if (f.has("cpu-rt-period")) cpu().realtime_period = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-rt-period", f.get("cpu-rt-period"), 0, kMax)));
+  if (f.has("cpu-rt-runtime")) cpu().realtime_runtime = OCL_TRY(parse_int("cpu-rt-runtime", f.get("cpu-rt-runtime"), -1, kMax));
   if (f.has("cpuset-cpus")) cpu().cpus = f.get("cpuset-cpus");
   if (f.has("cpuset-mems")) cpu().mems = f.get("cpuset-mems");
-  if (f.has("pids-limit")) r.pids = spec::Pids{OCL_TRY(parse_int("pids-limit", f.get("pids-limit")))};
+  if (f.has("pids-limit")) r.pids = spec::Pids{OCL_TRY(parse_int("pids-limit", f.get("pids-limit"), -1, kMax))};
   if (f.has("blkio-weight")) {
     if (!r.block_io) r.block_io.emplace();
-    r.block_io->weight = static_cast<uint16_t>(OCL_TRY(parse_int("blkio-weight", f.get("blkio-weight"))));
+    r.block_io->weight = static_cast<uint16_t>(OCL_TRY(parse_int("blkio-weight", f.get("blkio-weight"), 0, 1000)));
   }
   if (f.has("l3-cache-schema") || f.has("mem-bw-schema")) return Error::make("update: intel RDT is not supported");
   OCL_CHECK(runtime::update_container(ctx.globals, id, r));

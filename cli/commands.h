@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cli/flags.h"
-#include "runtime/base/error.h"
+#include "base/error.h"
 #include "runtime/container.h"
 
 namespace ocelot::cli {

@@ -4,7 +4,6 @@
 #define CXXOPTS_NO_REGEX 1            // std::regex costs ~1M instructions at start-up
 #include <cxxopts.hpp>
 
-#include <cmath>
 
 namespace ocelot::cli {
 
@@ -123,34 +122,6 @@ std::string flags_help(const std::string& command, const std::string& usage, con
     out += left + " " + d.help + "\n";
   }
   return out;
-}
-
-Result<long long> parse_duration_ms(const std::string& s) {
-  auto bad = [&] { return Error::make("invalid duration \"" + s + "\""); };
-  if (s.empty()) return bad();
-  if (s == "0") return 0;
-  double total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = i;
-    while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '.')) ++j;
-    if (j == i) return bad();
-    double v = std::stod(s.substr(i, j - i));
-    size_t k = j;
-    while (k < s.size() && std::isalpha(static_cast<unsigned char>(s[k]))) ++k;
-    std::string unit = s.substr(j, k - j);
-    double ms;
-    if (unit == "ns") ms = v / 1e6;
-    else if (unit == "us" || unit == "\xc2\xb5s") ms = v / 1e3;
-    else if (unit == "ms") ms = v;
-    else if (unit == "s") ms = v * 1e3;
-    else if (unit == "m") ms = v * 60e3;
-    else if (unit == "h") ms = v * 3600e3;
-    else return bad();
-    total += ms;
-    i = k;
-  }
-  return static_cast<long long>(std::llround(total));
 }
 
 }  // namespace ocelot::cli

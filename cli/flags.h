@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 
 namespace ocelot::cli {
 
@@ -33,8 +33,5 @@ struct Flags {
 Result<Flags> parse_flags(const std::string& command, const std::vector<FlagDef>& defs,
                           const std::vector<std::string>& args, bool stop_after_first);
 std::string flags_help(const std::string& command, const std::string& usage, const std::vector<FlagDef>& defs);
-
-// Go's time.ParseDuration for --interval: "5s", "1m30s", "250ms" -> milliseconds.
-Result<long long> parse_duration_ms(const std::string& s);
 
 }  // namespace ocelot::cli

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/base/log.h"
+#include "base/log.h"
 
 namespace ocelot::cli {
 

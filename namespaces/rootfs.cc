@@ -11,7 +11,8 @@
 
 #include "namespaces/mount_options.h"
 #include "namespaces/safe_path.h"
-#include "runtime/base/fs.h"
+#include "base/fs.h"
+#include "spec/validate.h"
 
 namespace ocelot::ns {
 
@@ -310,12 +311,8 @@ static Status masked_path(const std::string& path) {
 Status finalize_rootfs_in_child(const RootfsParams& p) {
   const auto& c = *p.config;
   if (c.linux) {
-    for (const auto& [k, v] : c.linux->sysctl) {
-      std::string path = "/proc/sys/" + k;
-      for (size_t i = 10; i < path.size(); ++i)
-        if (path[i] == '.') path[i] = '/';
-      OCL_CHECK_CTX(fs::write_existing(path, v), "set sysctl " + q(k));
-    }
+    for (const auto& [k, v] : c.linux->sysctl)
+      OCL_CHECK_CTX(fs::write_existing(spec::sysctl_proc_path(k), v), "set sysctl " + q(k));
     for (const auto& r : c.linux->readonly_paths) OCL_CHECK(readonly_path(r));
     for (const auto& m : c.linux->masked_paths) OCL_CHECK(masked_path(m));
   }

@@ -10,7 +10,7 @@
 #include <deque>
 #include <vector>
 
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 
 namespace ocelot::ns {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/base/error.h"
-#include "runtime/base/unique_fd.h"
+#include "base/error.h"
+#include "base/unique_fd.h"
 #include "spec/config.h"
 #include "spec/state.h"
 

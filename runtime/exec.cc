@@ -76,6 +76,10 @@ Status exec_steps(const ExecChildArgs& a) {
   OCL_CHECK(set_exec_lsm_in_child(p.apparmor_profile, p.selinux_label));
   if (a.seccomp && p.no_new_privileges) (void)OCL_TRY(a.seccomp->load_in_child());
   reset_signals_in_child();
+  // The parent-death signal guarded the setup; the workload must outlive `exec --detach` (conmon
+  // and containerd's shim reap it themselves). The kernel keeps it across execve unless the
+  // credentials change, so it is cleared here.
+  if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) return Error::last("clear the parent-death signal");
   exec_via_trampoline(a.trampoline_fd, exe, p.args, env);
   return Error::last("exec \"" + exe + "\"");
 }

@@ -181,7 +181,7 @@ static Status init_steps(const InitArgs& a) {
   reset_signals_in_child();
   exec_via_trampoline(a.trampoline_fd, exe, p.args, env);
   // Past start there is no one to report to but the workload's own stderr.
-  ::dprintf(2, "ocelot: exec \"%s\": %s\n", exe.c_str(), errno_name(errno).c_str());
+  ::dprintf(2, "ocelot: exec \"%s\": %s\n", exe.c_str(), errno_text(errno).c_str());
   ::_exit(127);
 }
 

@@ -8,8 +8,8 @@
 
 #include "cgroups/manager.h"
 #include "cgroups/stats.h"
-#include "runtime/base/fs.h"
-#include "runtime/base/log.h"
+#include "base/fs.h"
+#include "base/log.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
 #include "runtime/state_store.h"

@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 
 namespace ocelot::runtime {
 

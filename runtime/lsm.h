@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 
 namespace ocelot::runtime {
 

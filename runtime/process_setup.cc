@@ -140,8 +140,11 @@ static std::vector<cap_value_t> cap_list(const std::vector<std::string>& names) 
 }
 
 Status switch_user_and_caps_in_child(const spec::Process& p, bool setgroups_allowed) {
-  const auto* caps = p.capabilities ? &*p.capabilities : nullptr;
-  if (caps) {
+  // No capabilities object means empty sets, and the bounding set is always cut to what the
+  // config lists (runc): a config that says nothing must not inherit the runtime's capabilities.
+  static const spec::Capabilities kNone;
+  const auto* caps = p.capabilities ? &*p.capabilities : &kNone;
+  {
     auto bounding = cap_list(caps->bounding);
     for (int c = 0; c <= last_cap(); ++c) {
       bool keep = false;
@@ -162,7 +165,6 @@ Status switch_user_and_caps_in_child(const spec::Process& p, bool setgroups_allo
   if (::syscall(SYS_setresgid, u.gid, u.gid, u.gid) != 0) return Error::last("setgid " + std::to_string(u.gid));
   if (::syscall(SYS_setresuid, u.uid, u.uid, u.uid) != 0) return Error::last("setuid " + std::to_string(u.uid));
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return Error::last("clear keepcaps");
-  if (!caps) return ok();
   cap_t c = cap_init();
   if (!c) return Error::last("cap_init");
   auto set = [&](cap_flag_t f, const std::vector<std::string>& names) {

@@ -8,8 +8,8 @@
 
 #include <optional>
 
-#include "runtime/base/fs.h"
-#include "runtime/base/unique_fd.h"
+#include "base/fs.h"
+#include "base/unique_fd.h"
 
 #include <algorithm>
 #include <cctype>

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 
 namespace ocelot::runtime {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "cgroups/manager.h"
-#include "runtime/base/error.h"
-#include "runtime/base/unique_fd.h"
+#include "base/error.h"
+#include "base/unique_fd.h"
 #include "spec/state.h"
 
 namespace ocelot::runtime {

@@ -9,7 +9,7 @@
 
 #include <optional>
 
-#include "runtime/base/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace ocelot::runtime {
 

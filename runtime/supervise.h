@@ -6,7 +6,7 @@
 #include <sys/types.h>
 #include <termios.h>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 
 namespace ocelot::runtime {
 

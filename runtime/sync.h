@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 
 namespace ocelot::runtime {
 

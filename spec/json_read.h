@@ -13,7 +13,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 
 namespace ocelot::spec::jr {
 
@@ -86,6 +86,8 @@ Status read(const json& j, const std::string& path, std::map<std::string, T>& ou
   if (!j.is_object()) return type_error(path, "an object", j);
   out.clear();
   for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key().find('\0') != std::string::npos)
+      return Error::make(path + ": a key must not contain a NUL byte (\\u0000)");
     T v{};
     OCL_CHECK(read(it.value(), key_path(path, it.key()), v));
     out.emplace(it.key(), std::move(v));

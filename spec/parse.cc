@@ -1,6 +1,6 @@
 #include "spec/parse.h"
 
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 #include "spec/json_read.h"
 #include "spec/validate.h"
 

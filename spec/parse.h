@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 #include "spec/config.h"
 
 namespace ocelot::spec {

@@ -21,7 +21,7 @@
 #include <string>
 #include <thread>
 
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 #include "runtime/container.h"
 #include "vm/exec_request.h"
 #include "vm/guest_config.h"
@@ -68,7 +68,7 @@ void say(const std::string& line) {
 void mount_or_fail(const char* src, const char* dst, const char* type, unsigned long flags, const char* data) {
   ::mkdir(dst, 0755);
   if (::mount(src, dst, type, flags, data) != 0 && errno != EBUSY)
-    fail(std::string("mount ") + type + " on \"" + dst + "\": " + errno_name(errno));
+    fail(std::string("mount ") + type + " on \"" + dst + "\": " + errno_text(errno));
 }
 
 // The initramfs root cannot be pivot_root'ed away from (EINVAL), and the container setup needs
@@ -82,14 +82,14 @@ void load_modules_and_switch_root() {
     std::string path = "/lib/modules/" + name + ".ko";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
-    if (::syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST) fail("load module " + name + ": " + errno_name(errno));
+    if (::syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST) fail("load module " + name + ": " + errno_text(errno));
     ::close(fd);
     ::unlink(path.c_str());
   }
   ::unlink("/init");  // the running agent stays mapped
   mount_or_fail("tmpfs", "/newroot", "tmpfs", MS_NOSUID, "mode=0755");
   if (::chdir("/newroot") != 0 || ::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0)
-    fail("switch the guest root to a tmpfs: " + errno_name(errno));
+    fail("switch the guest root to a tmpfs: " + errno_text(errno));
 }
 
 // virtio-serial ports by name: /sys/class/virtio-ports/vportNpM/name -> /dev/vportNpM.
@@ -173,7 +173,7 @@ void mount_shares(const GuestPlan& plan) {
     // msize and cache=mmap: about 10x the default's write speed (measured).
     if (::mount(s.tag.c_str(), s.guest_path.c_str(), "9p", s.readonly ? MS_RDONLY : 0,
                 "trans=virtio,version=9p2000.L,msize=512000,cache=mmap") != 0)
-      fail("mount the host share \"" + s.tag + "\" on \"" + s.guest_path + "\": " + errno_name(errno));
+      fail("mount the host share \"" + s.tag + "\" on \"" + s.guest_path + "\": " + errno_text(errno));
   }
   std::string bundle = std::string(kGuestBase) + "/bundle";
   if (!fs::mkdir_p(bundle, 0700) || !fs::write_file(bundle + "/config.json", plan.config_json, 0600))
@@ -223,7 +223,7 @@ void start_exec(Exec& e, const std::string& json, int port_fd, const runtime::Gl
   }
   int po[2], pe[2], pf[2];
   if (::pipe2(po, O_CLOEXEC) != 0 || ::pipe2(pe, O_CLOEXEC) != 0 || ::pipe2(pf, O_CLOEXEC) != 0) {
-    write_port(port_fd, "error pipe: " + errno_name(errno) + "\n");
+    write_port(port_fd, "error pipe: " + errno_text(errno) + "\n");
     return;
   }
   pid_t pid = ::fork();
@@ -249,7 +249,7 @@ void start_exec(Exec& e, const std::string& json, int port_fd, const runtime::Gl
     ::close(po[0]);
     ::close(pe[0]);
     ::close(pf[0]);
-    write_port(port_fd, "error fork: " + errno_name(errno) + "\n");
+    write_port(port_fd, "error fork: " + errno_text(errno) + "\n");
     return;
   }
   e = Exec{};

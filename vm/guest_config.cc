@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 
 namespace ocelot::vm {
 

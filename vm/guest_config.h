@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 
 namespace ocelot::vm {
 

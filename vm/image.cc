@@ -12,7 +12,7 @@
 #include <functional>
 #include <sstream>
 
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 #include "vm/cpio.h"
 
 namespace ocelot::vm {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 
 namespace ocelot::vm {
 

@@ -19,8 +19,8 @@
 
 #include "cgroups/layout.h"
 #include "cgroups/manager.h"
-#include "runtime/base/fs.h"
-#include "runtime/base/log.h"
+#include "base/fs.h"
+#include "base/log.h"
 #include "runtime/console.h"
 #include "runtime/state_store.h"
 #include "runtime/supervise.h"

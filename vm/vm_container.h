@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "runtime/base/error.h"
+#include "base/error.h"
 #include "runtime/container.h"
 
 namespace ocelot::vm {

@@ -26,17 +26,17 @@ class FailedCreate(OcelotTest):
     def test_missing_bind_source(self):
         c = self.config(["true"])
         c["mounts"].append({"destination": "/x", "type": "bind", "source": "/no/such/dir", "options": ["bind"]})
-        self.check_fails(c, 'bind mount source "/no/such/dir" for "/x": ENOENT')
+        self.check_fails(c, 'bind mount source "/no/such/dir" for "/x": no such file or directory')
 
     def test_bad_mount_type(self):
         c = self.config(["true"])
         c["mounts"].append({"destination": "/x", "type": "nosuchfs", "source": "none"})
-        self.check_fails(c, 'mount "nosuchfs" on "/x": ENODEV')
+        self.check_fails(c, 'mount "nosuchfs" on "/x": no such device')
 
     def test_missing_rootfs(self):
         c = self.config(["true"])
         c["root"] = {"path": "/no/such/rootfs"}
-        self.check_fails(c, 'rootfs "/no/such/rootfs": ENOENT')
+        self.check_fails(c, 'rootfs "/no/such/rootfs": no such file or directory')
 
     def test_malformed_config(self):
         cid = self.new_id()
@@ -67,10 +67,10 @@ class FailedCreate(OcelotTest):
         for n in c["linux"]["namespaces"]:
             if n["type"] == "ipc":
                 n["path"] = "/no/such/ns"
-        self.check_fails(c, 'open ipc namespace "/no/such/ns": ENOENT')
+        self.check_fails(c, 'open ipc namespace "/no/such/ns": no such file or directory')
 
     def test_nonexistent_bundle(self):
         cid = self.new_id()
         p = self.ocelot("create", "--bundle", "/no/such/bundle", cid, check=False)
         self.assertEqual(p.returncode, 1)
-        self.assertIn('"/no/such/bundle/config.json": ENOENT', p.stderr)
+        self.assertIn('"/no/such/bundle/config.json": no such file or directory', p.stderr)

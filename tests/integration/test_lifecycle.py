@@ -159,8 +159,13 @@ class Lifecycle(OcelotTest):
         self.assertEqual(r["CapEff"], ["0000000000000000"])
         self.assertEqual(sorted(int(x.split()[0]) for x in r["fd"]), [0, 1, 2])
         p = self.ocelot("exec", cid, "no-such-binary", check=False)
-        self.assertEqual(p.returncode, 1)
-        self.assertIn('exec: "no-such-binary": executable file not found in $PATH', p.stderr)
+        self.assertEqual(p.returncode, 255)  # runc: a process that could not start is 255
+        self.assertIn('exec failed: exec: "no-such-binary": executable file not found in $PATH', p.stderr)
+        p = self.ocelot("exec", cid, "/no/such/binary", check=False)
+        self.assertEqual(p.returncode, 255)
+        self.assertIn("no such file or directory", p.stderr)  # the words podman maps to 127
+        p = self.ocelot("exec", cid, "/etc/passwd", check=False)
+        self.assertIn("permission denied", p.stderr)  # the words podman maps to 126
         proc_json = os.path.join(self.tmp, "process.json")
         with open(proc_json, "w") as f:
             json.dump({"user": {"uid": 0, "gid": 0}, "args": ["sh", "-c", "echo from-process-json"], "cwd": "/",
@@ -169,6 +174,11 @@ class Lifecycle(OcelotTest):
         pf = os.path.join(self.tmp, "exec.pid")
         self.ocelot("exec", "-d", "--pid-file", pf, cid, "sleep", "5")
         self.assertTrue(open(pf).read().isdigit())
+        # The detached process outlives `ocelot exec` (conmon and the shim reap it): not killed by
+        # a parent-death signal, still sleeping after ocelot has exited.
+        time.sleep(0.2)
+        with open("/proc/%s/stat" % open(pf).read()) as f:
+            self.assertIn(f.read().rsplit(")", 1)[1].split()[0], ("S", "R"))
         self.ocelot("kill", cid, "KILL")
         self.wait_status(cid, "stopped")
         p = self.ocelot("exec", cid, "true", check=False)

@@ -216,7 +216,7 @@ class VmIsolation(OcelotTest):
         p = self.ocelot(*self.log_args(), "create", "--bundle", self.bundle(c, "b-" + cid), cid, check=False)
         self.assertEqual(p.returncode, 1)
         self.assertEqual(p.stderr.count("\n"), 1, p.stderr)
-        self.assertIn('in the VM: mkdir "/nonexistent" in rootfs: EROFS', p.stderr)
+        self.assertIn('in the VM: mkdir "/nonexistent" in rootfs: read-only file system', p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.root, cid)))
         self.assertEqual(cgroup_dirs_named(cid), [])
         qemus = subprocess.run(["pgrep", "-f", "ocelot.id=%s( |$)" % cid], capture_output=True, text=True).stdout

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "cli/flags.h"
+#include "cli/numbers.h"
 #include "cli/logging.h"
 #include "cli/table.h"
 

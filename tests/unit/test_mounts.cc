@@ -5,7 +5,7 @@
 #include <sys/mount.h>
 
 #include "namespaces/mount_options.h"
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 
 using namespace ocelot;
 

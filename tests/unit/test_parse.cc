@@ -236,7 +236,7 @@ TEST_CASE("malformed configs name the JSON path and the problem") {
 TEST_CASE("load_config prefixes the file name") {
   auto r = spec::load_config("/nonexistent-bundle");
   REQUIRE(!r.ok());
-  CHECK(r.error().msg == "open \"/nonexistent-bundle/config.json\": ENOENT");
+  CHECK(r.error().msg == "open \"/nonexistent-bundle/config.json\": no such file or directory");
   CHECK(r.error().code == ENOENT);
 }
 

@@ -1,4 +1,4 @@
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "runtime/base/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace ocelot::fs {
 

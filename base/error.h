@@ -1,8 +1,8 @@
 // Error and Result: the error contract of every layer below cli/.
 //
 // An Error is an errno (0 when the failure is not a syscall's) plus a message that already reads as
-// one line: `mount "proc" on "/proc": EPERM`. Callers add context on the way up with wrap():
-// `create container "web": mount "proc" on "/proc": EPERM`. Only cli/ prints errors.
+// one line: `mount "proc" on "/proc": operation not permitted`. Callers add context on the way up
+// with wrap(): `create container "web": mount "proc" on "/proc": operation not permitted`. Only cli/ prints errors.
 // Result<T> is a small expected<T, Error> (g++ 12 has no std::expected).
 #pragma once
 
@@ -21,7 +21,7 @@ struct Error {
 
   // A logical error (bad input, wrong state): no errno.
   static Error make(std::string msg) { return Error{0, std::move(msg)}; }
-  // A failed syscall: `what: ENAME`.
+  // A failed syscall: `what: strerror` (lower case, as runc words it).
   static Error sys(int err, std::string_view what);
   // The same, reading errno now.
   static Error last(std::string_view what) { return sys(errno, what); }
@@ -35,6 +35,9 @@ struct Error {
 
 // "EPERM", "ENOENT", ... (falls back to the number).
 std::string errno_name(int err);
+// "operation not permitted", "no such file or directory": strerror in lower case, as runc (Go)
+// words it, because callers match on these words.
+std::string errno_text(int err);
 
 template <class T>
 class [[nodiscard]] Result {
