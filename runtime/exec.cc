@@ -17,7 +17,7 @@
 #include <cstdlib>
 
 #include "cgroups/manager.h"
-#include "runtime/base/fs.h"
+#include "base/fs.h"
 #include "runtime/console.h"
 #include "runtime/exec_trampoline.h"
 #include "runtime/container.h"

@@ -53,8 +53,8 @@ class FailedCreate(OcelotTest):
 
     def test_bad_sysctl(self):
         c = self.config(["true"])
-        c["linux"]["sysctl"] = {"kernel.no_such_knob": "1"}
-        self.check_fails(c, 'set sysctl "kernel.no_such_knob"')
+        c["linux"]["sysctl"] = {"net.ipv4.no_such_knob": "1"}
+        self.check_fails(c, 'set sysctl "net.ipv4.no_such_knob"')
 
     def test_bad_cgroup_value(self):
         c = self.config(["true"])

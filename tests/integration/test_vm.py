@@ -126,7 +126,7 @@ class VmIsolation(OcelotTest):
         self.assertEqual(p.stdout, "bar /tmp /bin/sh -c " + c["process"]["args"][2] + "\n")
         self.assertEqual(p.stderr, "oops\n")
         p = self.ocelot("exec", cid, "/nonexistent", check=False)
-        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.returncode, 255)
         self.assertIn('"/nonexistent"', p.stderr)
         self.ocelot("kill", cid, "TERM")
         self.wait_status(cid, "stopped", timeout=30)
