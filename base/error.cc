@@ -1,5 +1,6 @@
 #include "base/error.h"
 
+#include <cstdio>
 #include <cstring>
 
 namespace ocelot {
@@ -21,8 +22,27 @@ std::string errno_text(int err) {
   return out;
 }
 
-Error Error::sys(int err, std::string_view what) {
-  return Error{err, std::string(what) + ": " + errno_text(err)};
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      char b[8];
+      snprintf(b, sizeof b, "\\x%02x", c);
+      out += b;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
 }
+
+Error Error::sys(int err, std::string_view what) { return Error{err, std::string(what) + ": " + errno_text(err)}; }
 
 }  // namespace ocelot

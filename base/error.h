@@ -38,12 +38,15 @@ std::string errno_name(int err);
 // "operation not permitted", "no such file or directory": strerror in lower case, as runc (Go)
 // words it, because callers match on these words.
 std::string errno_text(int err);
+// s in double quotes, with control characters, quotes and backslashes escaped, for messages that
+// echo user input on one line: an id "a\nb" prints as "a\nb", not over two lines.
+std::string quote(std::string_view s);
 
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}          // NOLINT(implicit)
-  Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}      // NOLINT(implicit)
+  Result(T v) : v_(std::in_place_index<0>, std::move(v)) {}      // NOLINT(implicit)
+  Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT(implicit)
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
   T& operator*() & { return std::get<0>(v_); }
@@ -79,21 +82,21 @@ inline Status ok() { return {}; }
 
 // Evaluate a Result; on error return it from the enclosing function, else yield the value.
 // (A GNU statement expression: g++ and clang both have them.)
-#define OCL_TRY(expr)                                  \
-  ({                                                   \
-    auto _ocl_r = (expr);                              \
-    if (!_ocl_r) return std::move(_ocl_r).error();     \
-    std::move(*_ocl_r);                                \
+#define OCL_TRY(expr)                              \
+  ({                                               \
+    auto _ocl_r = (expr);                          \
+    if (!_ocl_r) return std::move(_ocl_r).error(); \
+    std::move(*_ocl_r);                            \
   })
 // The same for Status (no value).
-#define OCL_CHECK(expr)                                \
-  do {                                                 \
-    auto _ocl_s = (expr);                              \
-    if (!_ocl_s) return std::move(_ocl_s).error();     \
+#define OCL_CHECK(expr)                            \
+  do {                                             \
+    auto _ocl_s = (expr);                          \
+    if (!_ocl_s) return std::move(_ocl_s).error(); \
   } while (0)
 // The same, adding context to the message on the way up.
-#define OCL_CHECK_CTX(expr, ctx)                              \
-  do {                                                        \
-    auto _ocl_s = (expr);                                     \
-    if (!_ocl_s) return std::move(_ocl_s).error().wrap(ctx);  \
+#define OCL_CHECK_CTX(expr, ctx)                             \
+  do {                                                       \
+    auto _ocl_s = (expr);                                    \
+    if (!_ocl_s) return std::move(_ocl_s).error().wrap(ctx); \
   } while (0)

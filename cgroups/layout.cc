@@ -17,10 +17,10 @@ const char* mode_name(Mode m) {
   return "?";
 }
 
-std::string Layout::where(const std::string& c) const {
-  if (v1.count(c)) return "v1";
-  if (!v2_mount.empty() && v2_controllers.count(c)) return "v2";
-  return "";
+Hierarchy::Kind Layout::where(const std::string& c) const {
+  if (v1.count(c)) return Hierarchy::v1;
+  if (!v2_mount.empty() && v2_controllers.count(c)) return Hierarchy::v2;
+  return Hierarchy::none;
 }
 
 static std::vector<std::string> split(std::string_view s, char sep) {
@@ -75,8 +75,9 @@ Result<Layout> parse_layout(std::string_view mountinfo, std::string_view v2_cont
     } else if (fstype == "cgroup") {
       std::string super = dash + 3 < fields.size() ? fields[dash + 3] : "";
       for (const auto& opt : split(super, ',')) {
-        static const std::set<std::string> skip = {"rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec",
-                                                   "clone_children", "xattr", "cpuset_v2_mode", "noprefix"};
+        static const std::set<std::string> skip = {"rw",      "ro",     "relatime",       "noatime", "nosuid",
+                                                   "nodev",   "noexec", "clone_children", "xattr",   "cpuset_v2_mode",
+                                                   "noprefix"};
         if (opt.empty() || skip.count(opt) || opt.rfind("release_agent=", 0) == 0) continue;
         if (!l.v1.count(opt)) l.v1[opt] = Hierarchy{mp, root};
       }
@@ -90,10 +91,14 @@ Result<Layout> parse_layout(std::string_view mountinfo, std::string_view v2_cont
   bool has_v1 = false;
   for (auto& [c, h] : l.v1)
     if (c.rfind("name=", 0) != 0) has_v1 = true;
-  if (has_v1 && !l.v2_mount.empty()) l.mode = Mode::hybrid;
-  else if (has_v1) l.mode = Mode::v1;
-  else if (!l.v2_mount.empty()) l.mode = Mode::v2;
-  else return Error::make("no cgroup hierarchy is mounted");
+  if (has_v1 && !l.v2_mount.empty())
+    l.mode = Mode::hybrid;
+  else if (has_v1)
+    l.mode = Mode::v1;
+  else if (!l.v2_mount.empty())
+    l.mode = Mode::v2;
+  else
+    return Error::make("no cgroup hierarchy is mounted");
   return l;
 }
 

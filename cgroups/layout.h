@@ -17,6 +17,7 @@ enum class Mode { v1, v2, hybrid };
 const char* mode_name(Mode m);
 
 struct Hierarchy {
+  enum Kind { none, v1, v2 };
   std::string mount_point;  // /sys/fs/cgroup/cpu,cpuacct
   std::string root;         // the cgroup this mount shows as its root (mountinfo field 4)
 };
@@ -28,8 +29,8 @@ struct Layout {
   std::string v2_root = "/";
   std::set<std::string> v2_controllers;  // controllers usable through the cgroup2 mount
 
-  // The hierarchy that drives controller c: "v1", "v2", or "" when the host has none.
-  std::string where(const std::string& c) const;
+  // The hierarchy that drives controller c.
+  Hierarchy::Kind where(const std::string& c) const;
 };
 
 // mountinfo: /proc/self/mountinfo text; v2_controllers: the cgroup2 root's cgroup.controllers text.

@@ -6,108 +6,50 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <set>
 #include <sstream>
 #include <thread>
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "cgroups/fs_v1.h"
+#include "cgroups/fs_v2.h"
+#include "cgroups/hybrid.h"
 
 namespace ocelot::cgroups {
 
-Result<std::string> systemd_to_cgroupfs(const std::string& path) {
-  auto a = path.find(':');
-  auto b = path.find(':', a + 1);
-  if (a == std::string::npos || b == std::string::npos || path.find(':', b + 1) != std::string::npos)
-    return Error::make("cgroupsPath \"" + path + "\": expected \"slice:prefix:name\"");
-  std::string slice = path.substr(0, a), prefix = path.substr(a + 1, b - a - 1), name = path.substr(b + 1);
-  if (name.empty()) return Error::make("cgroupsPath \"" + path + "\": the name part is empty");
-  if (slice.empty()) slice = "system.slice";
-  if (slice.size() < 7 || slice.substr(slice.size() - 6) != ".slice")
-    return Error::make("cgroupsPath \"" + path + "\": \"" + slice + "\" is not a slice");
-  // "a-b-c.slice" lives at a.slice/a-b.slice/a-b-c.slice.
-  std::string out;
-  std::string stem = slice.substr(0, slice.size() - 6);
-  if (stem != "-") {
-    size_t i = 0;
-    for (;;) {
-      size_t j = stem.find('-', i);
-      out += "/" + stem.substr(0, j == std::string::npos ? stem.size() : j) + ".slice";
-      if (j == std::string::npos) break;
-      i = j + 1;
+std::unique_ptr<Manager> make_manager(const Layout& layout, const Paths& paths) {
+  switch (layout.mode) {
+    case Mode::v1: return std::make_unique<V1Manager>(layout, paths);
+    case Mode::v2: return std::make_unique<V2Manager>(layout, paths);
+    case Mode::hybrid: return std::make_unique<HybridManager>(layout, paths);
+  }
+  return std::make_unique<V2Manager>(layout, paths);
+}
+
+Status kill_all(Manager& m, int sig) {
+  bool froze = sig == SIGKILL && m.freeze(true).ok();
+  auto p = m.pids();
+  if (!p) {
+    if (froze) (void)m.freeze(false);
+    return std::move(p).error();
+  }
+  for (pid_t pid : *p)
+    if (::kill(pid, sig) != 0 && errno != ESRCH) {
+      Error e = Error::last("kill " + std::to_string(pid));
+      if (froze) (void)m.freeze(false);
+      return e;
     }
-  }
-  std::string unit = name.size() > 6 && name.substr(name.size() - 6) == ".slice"
-                         ? name
-                         : (prefix.empty() ? name : prefix + "-" + name) + ".scope";
-  return out + "/" + unit;
+  if (froze) (void)m.freeze(false);
+  return ok();
 }
 
-// The caller's own cgroup path relative to a mount's root.
-static std::string own_rel(const std::string& own_path, const std::string& mount_root) {
-  if (mount_root == "/" || own_path.rfind(mount_root, 0) != 0) return own_path;
-  std::string rest = own_path.substr(mount_root.size());
-  return rest.empty() ? "/" : rest;
+Status destroy(Manager& m) {
+  auto p = m.pids();
+  if (p && !p->empty()) (void)kill_all(m, SIGKILL);
+  return m.remove();
 }
 
-Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, const std::string& id,
-                            const std::map<std::string, std::string>& own) {
-  std::string p = cgroups_path;
-  bool relative = false;
-  if (p.empty()) {
-    p = "/ocelot/" + id;
-  } else if (p.find(':') != std::string::npos) {
-    p = OCL_TRY(systemd_to_cgroupfs(p));
-    log::warn("cgroupsPath \"" + cgroups_path + "\" is a systemd unit and systemd is not managing cgroups here; using cgroupfs path \"" + p + "\"");
-  } else if (p[0] != '/') {
-    relative = true;
-  }
-  if (fs::clean_abs("/" + p) != "/" + std::string(p[0] == '/' ? p.substr(1) : p) && p.find("..") != std::string::npos)
-    return Error::make("cgroupsPath \"" + cgroups_path + "\": must not contain \"..\"");
-  Paths out;
-  for (const auto& [ctl, h] : l.v1) {
-    std::string base = "/";
-    if (relative) {
-      auto it = own.find(ctl);
-      if (it != own.end()) base = own_rel(it->second, h.root);
-    }
-    out.v1[ctl] = fs::clean_abs(fs::join(fs::join(h.mount_point, base), p));
-  }
-  if (!l.v2_mount.empty()) {
-    std::string base = "/";
-    if (relative) {
-      auto it = own.find("");
-      if (it != own.end()) base = own_rel(it->second, l.v2_root);
-    }
-    out.v2 = fs::clean_abs(fs::join(fs::join(l.v2_mount, base), p));
-  }
-  // A path that lands on a hierarchy's root (also "." relative to a caller in the root cgroup)
-  // would make every host process the container's: delete would kill them all.
-  auto root_error = [&] {
-    return Error::make("cgroupsPath \"" + cgroups_path + "\": resolves to the root cgroup, which cannot be a container's cgroup");
-  };
-  for (const auto& [ctl, dir] : out.v1)
-    if (dir == fs::clean_abs(l.v1.at(ctl).mount_point)) return root_error();
-  if (!out.v2.empty() && out.v2 == fs::clean_abs(l.v2_mount)) return root_error();
-  return out;
-}
-
-std::string Manager::dir_for(const std::string& c) const {
-  std::string w = layout_.where(c);
-  if (w == "v1") {
-    auto it = paths_.v1.find(c);
-    return it == paths_.v1.end() ? "" : it->second;
-  }
-  if (w == "v2") return paths_.v2;
-  return "";
-}
-
-std::vector<std::string> Manager::all_dirs() const {
-  std::set<std::string> s;
-  for (auto& [c, d] : paths_.v1) s.insert(d);
-  if (!paths_.v2.empty()) s.insert(paths_.v2);
-  return {s.begin(), s.end()};
-}
+namespace detail {
 
 // A new v1 cpuset cgroup starts with empty cpus and mems, and refuses tasks until they are set:
 // copy them down from the parent at each level we create.
@@ -124,8 +66,8 @@ static Status init_cpuset_level(const std::string& dir) {
   return ok();
 }
 
-static Status mkdir_levels(const std::string& mount, const std::string& dir, bool cpuset,
-                           const std::vector<std::string>& v2_enable) {
+Status mkdir_levels(const std::string& mount, const std::string& dir, bool cpuset,
+                    const std::vector<std::string>& enable) {
   std::string rel = dir.substr(mount.size());
   std::string cur = mount;
   size_t i = 0;
@@ -135,8 +77,8 @@ static Status mkdir_levels(const std::string& mount, const std::string& dir, boo
     std::string part = rel.substr(i, j - i);
     i = j;
     if (part == "/" || part.empty()) continue;
-    // Enable the controllers we need at each parent before creating the child (cgroup2).
-    for (const auto& c : v2_enable) {
+    // cgroup2: the parent must delegate a controller before a child can use it.
+    for (const auto& c : enable) {
       auto st = fs::write_existing(fs::join(cur, "cgroup.subtree_control"), "+" + c);
       if (!st) log::debug("enable " + c + " in \"" + cur + "\": " + st.error().msg);
     }
@@ -147,138 +89,13 @@ static Status mkdir_levels(const std::string& mount, const std::string& dir, boo
   return ok();
 }
 
-Status Manager::create() {
-  std::set<std::string> done;
-  for (const auto& [c, d] : paths_.v1) {
-    if (!done.insert(d).second) continue;
-    const auto& h = layout_.v1.at(c);
-    bool cpuset = h.mount_point.find("cpuset") != std::string::npos ||
-                  (c == "cpuset");
-    OCL_CHECK(mkdir_levels(h.mount_point, d, cpuset && fs::exists(fs::join(h.mount_point, "cpuset.cpus")), {}));
-  }
-  if (!paths_.v2.empty()) {
-    std::vector<std::string> enable(layout_.v2_controllers.begin(), layout_.v2_controllers.end());
-    OCL_CHECK(mkdir_levels(layout_.v2_mount, paths_.v2, false, enable));
-  }
-  return ok();
+bool has_processes(const std::string& dir) {
+  std::vector<pid_t> p;
+  collect_procs(dir, p);
+  return !p.empty();
 }
 
-Status Manager::add_process(pid_t pid) {
-  std::string s = std::to_string(pid);
-  for (const auto& d : all_dirs()) OCL_CHECK_CTX(fs::write_existing(fs::join(d, "cgroup.procs"), s), "join cgroup");
-  return ok();
-}
-
-Status Manager::write_plan(const Plan& p, bool v2) {
-  for (const auto& w : p.writes) {
-    std::string c = w.controller;
-    std::string dir;
-    if (v2) {
-      if (c.empty() || c == "cgroup") dir = paths_.v2;
-      else if (layout_.where(c) == "v2") dir = paths_.v2;
-      else continue;  // the controller lives in v1 on this host
-    } else {
-      if (layout_.where(c) != "v1") continue;
-      dir = paths_.v1.at(c);
-    }
-    if (dir.empty()) continue;
-    std::string f = fs::join(dir, w.file);
-    if (w.optional && !fs::exists(f)) {
-      log::debug("cgroup file \"" + f + "\" does not exist, skipped");
-      continue;
-    }
-    auto st = fs::write_existing(f, w.value);
-    if (!st && st.error().code == EINVAL && w.file == "memory.limit_in_bytes") {
-      // Lowering memory below memsw (or raising above it) needs the other order: memsw first.
-      continue;
-    }
-    if (!st) return std::move(st).error().wrap("set " + w.file + " to \"" + w.value + "\"");
-  }
-  return ok();
-}
-
-Status Manager::apply(const spec::Resources& r, const std::vector<spec::DeviceCgroup>& extra_allowed) {
-  bool any_v1 = false;
-  for (auto& [c, h] : layout_.v1)
-    if (c.rfind("name=", 0) != 0) any_v1 = true;
-  bool needs_v2_only = !r.unified.empty();
-  if (any_v1) {
-    spec::Resources v1r = r;
-    v1r.unified.clear();  // raw cgroup2 keys go to the v2 plan below
-    auto p = OCL_TRY(plan_v1(v1r));
-    for (auto& w : p.warnings) log::warn(w);
-    OCL_CHECK(write_plan(p, false));
-    // memory.limit_in_bytes may have been refused until memsw was raised: try once more.
-    if (r.memory && r.memory->limit && *r.memory->limit != 0 && layout_.where("memory") == "v1") {
-      auto f = fs::join(paths_.v1.at("memory"), "memory.limit_in_bytes");
-      auto st = fs::write_existing(f, std::to_string(*r.memory->limit));
-      if (!st) return std::move(st).error().wrap("set memory.limit_in_bytes to \"" + std::to_string(*r.memory->limit) + "\"");
-    }
-    if (!r.devices.empty() && layout_.where("devices") == "v1") {
-      std::string d = paths_.v1.at("devices");
-      std::vector<spec::DeviceCgroup> rules = r.devices;
-      for (auto& x : default_allowed_devices()) rules.push_back(x);
-      for (auto& x : extra_allowed) rules.push_back(x);
-      for (const auto& rule : rules) {
-        std::string f = fs::join(d, rule.allow ? "devices.allow" : "devices.deny");
-        OCL_CHECK_CTX(fs::write_existing(f, v1_device_rule(rule)), "set device rule \"" + v1_device_rule(rule) + "\"");
-      }
-    }
-  }
-  if (!paths_.v2.empty() && (layout_.mode == Mode::v2 || !layout_.v2_controllers.empty() || needs_v2_only)) {
-    spec::Resources v2r = r;
-    v2r.devices.clear();
-    auto p = OCL_TRY(plan_v2(v2r));
-    if (layout_.mode == Mode::v2)
-      for (auto& w : p.warnings) log::warn(w);
-    OCL_CHECK(write_plan(p, true));
-    if (layout_.mode == Mode::v2 && !r.devices.empty())
-      log::warn("linux.resources.devices: the cgroup v2 device controller (eBPF) is not implemented yet; rules not enforced");
-  } else if (needs_v2_only) {
-    return Error::make("linux.resources.unified: needs cgroup v2, and this host has only cgroup v1");
-  }
-  return ok();
-}
-
-Status Manager::freeze(bool frozen) {
-  if (layout_.where("freezer") == "v1") {
-    std::string f = fs::join(paths_.v1.at("freezer"), "freezer.state");
-    OCL_CHECK(fs::write_existing(f, frozen ? "FROZEN" : "THAWED"));
-    // The kernel may report FREEZING for a while: wait until the state settles.
-    for (int i = 0; i < 1000; ++i) {
-      auto s = fs::read_file(f);
-      if (!s) return std::move(s).error();
-      if (s->rfind(frozen ? "FROZEN" : "THAWED", 0) == 0) return ok();
-      if (frozen && i % 50 == 49) (void)fs::write_existing(f, "FROZEN");
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return Error::make("freezer of \"" + paths_.v1.at("freezer") + "\" did not settle");
-  }
-  if (!paths_.v2.empty() && fs::exists(fs::join(paths_.v2, "cgroup.freeze"))) {
-    OCL_CHECK(fs::write_existing(fs::join(paths_.v2, "cgroup.freeze"), frozen ? "1" : "0"));
-    for (int i = 0; i < 1000; ++i) {
-      auto ev = fs::read_file(fs::join(paths_.v2, "cgroup.events"));
-      if (ev && ev->find(frozen ? "frozen 1" : "frozen 0") != std::string::npos) return ok();
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return Error::make("cgroup \"" + paths_.v2 + "\" did not reach the frozen state");
-  }
-  return Error::make("no freezer controller on this host");
-}
-
-bool Manager::is_frozen() const {
-  if (layout_.where("freezer") == "v1") {
-    auto s = fs::read_file(fs::join(paths_.v1.at("freezer"), "freezer.state"));
-    return s && (s->rfind("FROZEN", 0) == 0 || s->rfind("FREEZING", 0) == 0);
-  }
-  if (!paths_.v2.empty()) {
-    auto s = fs::read_file(fs::join(paths_.v2, "cgroup.freeze"));
-    return s && s->rfind("1", 0) == 0;
-  }
-  return false;
-}
-
-static void collect_procs(const std::string& dir, std::vector<pid_t>& out) {
+void collect_procs(const std::string& dir, std::vector<pid_t>& out) {
   auto t = fs::read_file(fs::join(dir, "cgroup.procs"));
   if (t) {
     std::istringstream in(*t);
@@ -286,7 +103,6 @@ static void collect_procs(const std::string& dir, std::vector<pid_t>& out) {
     while (in >> p) out.push_back(p);
   }
   // Nested cgroups made by the workload count too.
-  std::string ls = dir;
   if (DIR* d = ::opendir(dir.c_str())) {
     while (auto* e = ::readdir(d))
       if (e->d_type == DT_DIR && e->d_name[0] != '.') collect_procs(fs::join(dir, e->d_name), out);
@@ -294,34 +110,7 @@ static void collect_procs(const std::string& dir, std::vector<pid_t>& out) {
   }
 }
 
-Result<std::vector<pid_t>> Manager::pids() const {
-  std::string dir = dir_for("pids");
-  if (dir.empty()) dir = dir_for("memory");
-  if (dir.empty()) dir = paths_.v2;
-  if (dir.empty() && !paths_.v1.empty()) dir = paths_.v1.begin()->second;
-  std::vector<pid_t> out;
-  if (!fs::exists(dir)) return out;
-  collect_procs(dir, out);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-Status Manager::kill_all(int sig) {
-  // Freeze first so that nothing forks between listing and killing (as runc does).
-  bool froze = sig == SIGKILL && freeze(true).ok();
-  auto p = pids();
-  if (!p) return std::move(p).error();
-  for (pid_t pid : *p)
-    if (::kill(pid, sig) != 0 && errno != ESRCH) {
-      if (froze) (void)freeze(false);
-      return Error::last("kill " + std::to_string(pid));
-    }
-  if (froze) (void)freeze(false);
-  return ok();
-}
-
-static Status rmdir_tree(const std::string& dir) {
+Status rmdir_tree(const std::string& dir) {
   // Most cgroups have no children: try the rmdir before listing.
   if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return ok();
   if (DIR* d = ::opendir(dir.c_str())) {
@@ -331,7 +120,7 @@ static Status rmdir_tree(const std::string& dir) {
     ::closedir(d);
     for (auto& k : kids) OCL_CHECK(rmdir_tree(k));
   }
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 400; ++i) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return ok();
     if (errno != EBUSY) return Error::last("remove cgroup \"" + dir + "\"");
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -339,20 +128,38 @@ static Status rmdir_tree(const std::string& dir) {
   return Error::sys(EBUSY, "remove cgroup \"" + dir + "\"");
 }
 
-Status Manager::destroy() {
-  std::string procs_dir = dir_for("pids").empty() ? (paths_.v2.empty() ? "" : paths_.v2) : dir_for("pids");
-  auto procs = procs_dir.empty() ? Result<std::string>(std::string()) : fs::read_file(fs::join(procs_dir, "cgroup.procs"));
-  // Anything left (or nested cgroups we cannot see from here) is killed first.
-  if (!procs || !procs->empty()) {
-    auto p = pids();
-    if (p && !p->empty()) (void)kill_all(SIGKILL);
+Status write_one(const std::string& dir, const FileWrite& w) {
+  std::string f = fs::join(dir, w.file);
+  if (w.optional && !fs::exists(f)) {
+    log::warn("linux.resources: " + w.file + " is not supported by this kernel (\"" + f +
+              "\" does not exist), not set");
+    return ok();
   }
-  Status first;
-  for (const auto& d : all_dirs()) {
-    auto st = rmdir_tree(d);
-    if (!st && first.ok()) first = st;
-  }
-  return first;
+  auto st = fs::write_existing(f, w.value);
+  if (!st) return std::move(st).error().wrap("set " + w.file + " to " + quote(w.value));
+  return ok();
 }
 
+Error missing_controller(const std::string& c) {
+  return Error::make("linux.resources: the \"" + c + "\" cgroup controller is not available on this host");
+}
+
+uint64_t read_num(const std::string& dir, const char* file) {
+  auto t = fs::read_file(fs::join(dir, file));
+  if (!t || t->rfind("max", 0) == 0) return 0;
+  return std::strtoull(t->c_str(), nullptr, 10);
+}
+
+std::map<std::string, uint64_t> read_keyed(const std::string& dir, const char* file) {
+  std::map<std::string, uint64_t> out;
+  auto t = fs::read_file(fs::join(dir, file));
+  if (!t) return out;
+  std::istringstream in(*t);
+  std::string k;
+  uint64_t v;
+  while (in >> k >> v) out[k] = v;
+  return out;
+}
+
+}  // namespace detail
 }  // namespace ocelot::cgroups

@@ -1,62 +1,69 @@
-// A container's cgroup in every hierarchy the host has: created, joined, limited, frozen, listed,
-// killed and removed. One implementation serves v1, v2 and hybrid hosts: each controller is driven in
-// the hierarchy that holds it (Layout::where), so a hybrid host's hugetlb goes to cgroup2 while its
-// memory goes to v1. Knows nothing of containers: it is given directories.
+// A container's cgroup, behind one small interface: created, joined, limited, frozen, listed and
+// removed. Three implementations, chosen once from the host's layout by make_manager():
+//   V1Manager      (cgroups/fs_v1.cc)  one directory per v1 hierarchy
+//   V2Manager      (cgroups/fs_v2.cc)  one directory in the unified hierarchy
+//   HybridManager  (cgroups/hybrid.cc) both, each controller driven in the hierarchy that holds it
+//                                      (on this project's host: hugetlb in cgroup2, the rest in v1)
+// A systemd driver would be a fourth. Managers know nothing of containers: they are given
+// directories, so tests point them at a temp dir (tests/unit/test_cgroup_manager.cc).
 #pragma once
 
 #include <sys/types.h>
 
-#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "cgroups/layout.h"
-#include "cgroups/plan.h"
 #include "base/error.h"
+#include "cgroups/layout.h"
+#include "cgroups/paths.h"
+#include "cgroups/plan.h"
+#include "cgroups/stats.h"
 #include "spec/config.h"
 
 namespace ocelot::cgroups {
 
-// Absolute directories of one cgroup: per v1 controller, and the cgroup2 one.
-struct Paths {
-  std::map<std::string, std::string> v1;
-  std::string v2;
-};
-
-// cgroups_path: linux.cgroupsPath ("" -> /ocelot/<id>; relative -> under the caller's own cgroup;
-// "slice:prefix:name" -> the systemd unit's cgroupfs path, with a warning when systemd is absent).
-// own: parse_proc_cgroup() of the caller.
-Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, const std::string& id,
-                            const std::map<std::string, std::string>& own);
-// "machine.slice:libpod:abc" -> "/machine.slice/libpod-abc.scope"; "a-b.slice" nests as a.slice/a-b.slice.
-Result<std::string> systemd_to_cgroupfs(const std::string& path);
-
 class Manager {
  public:
-  Manager(Layout layout, Paths paths) : layout_(std::move(layout)), paths_(std::move(paths)) {}
-
-  Status create();
-  Status add_process(pid_t pid);
-  // Writes the plan for r into the hierarchy of each controller. Warnings go to log::warn.
-  // extra_allowed: device rules added after the defaults (runc allows linux.devices nodes).
-  Status apply(const spec::Resources& r, const std::vector<spec::DeviceCgroup>& extra_allowed = {});
-  Status freeze(bool frozen);
-  bool is_frozen() const;
-  Result<std::vector<pid_t>> pids() const;
-  Status kill_all(int sig);
-  // Kills what is left, then removes every directory (retrying while the kernel says EBUSY).
-  Status destroy();
-
-  const Paths& paths() const { return paths_; }
-  const Layout& layout() const { return layout_; }
-  // The directory that holds controller c's files, "" if none.
-  std::string dir_for(const std::string& c) const;
-
- private:
-  Status write_plan(const Plan& p, bool v2);
-  std::vector<std::string> all_dirs() const;
-  Layout layout_;
-  Paths paths_;
+  virtual ~Manager() = default;
+  virtual const Paths& paths() const = 0;
+  // Is the container's cgroup already there with processes in it? Then it is shared with others,
+  // and the caller must never kill them or remove it.
+  virtual bool occupied() const = 0;
+  // Makes every missing level.
+  virtual Status create() = 0;
+  virtual Status add_process(pid_t pid) = 0;
+  // Writes linux.resources; a resource whose controller this host lacks is an error, never
+  // skipped in silence. extra_allowed: device rules added after the defaults (runc allows the
+  // linux.devices nodes).
+  virtual Status apply(const spec::Resources& r, const std::vector<spec::DeviceCgroup>& extra_allowed) = 0;
+  virtual Status freeze(bool frozen) = 0;
+  virtual Result<bool> frozen() const = 0;
+  // Every process, nested cgroups included.
+  virtual Result<std::vector<pid_t>> pids() const = 0;
+  // rmdir, nested cgroups first; waits out the kernel's EBUSY while the last tasks exit.
+  virtual Status remove() = 0;
+  virtual Stats stats() const = 0;
 };
+
+std::unique_ptr<Manager> make_manager(const Layout& layout, const Paths& paths);
+
+// Freeze, signal every process, thaw (so that nothing forks in between, as runc does).
+Status kill_all(Manager& m, int sig);
+// SIGKILL what is left, then remove.
+Status destroy(Manager& m);
+
+// Shared by the implementations.
+namespace detail {
+Status mkdir_levels(const std::string& mount, const std::string& dir, bool cpuset,
+                    const std::vector<std::string>& enable);
+bool has_processes(const std::string& dir);
+void collect_procs(const std::string& dir, std::vector<pid_t>& out);
+Status rmdir_tree(const std::string& dir);
+Status write_one(const std::string& dir, const FileWrite& w);
+Error missing_controller(const std::string& controller);
+uint64_t read_num(const std::string& dir, const char* file);
+std::map<std::string, uint64_t> read_keyed(const std::string& dir, const char* file);
+}  // namespace detail
 
 }  // namespace ocelot::cgroups

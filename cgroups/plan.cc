@@ -33,9 +33,9 @@ std::vector<spec::DeviceCgroup> default_allowed_devices() {
     d.access = acc;
     return d;
   };
-  return {dev("c", {}, {}, "m"),       dev("b", {}, {}, "m"),      dev("c", 1, 3, "rwm"),  dev("c", 1, 8, "rwm"),
-          dev("c", 1, 7, "rwm"),       dev("c", 5, 0, "rwm"),      dev("c", 1, 5, "rwm"),  dev("c", 1, 9, "rwm"),
-          dev("c", 5, 1, "rwm"),       dev("c", 136, {}, "rwm"),   dev("c", 5, 2, "rwm"),  dev("c", 10, 200, "rwm")};
+  return {dev("c", {}, {}, "m"), dev("b", {}, {}, "m"),    dev("c", 1, 3, "rwm"), dev("c", 1, 8, "rwm"),
+          dev("c", 1, 7, "rwm"), dev("c", 5, 0, "rwm"),    dev("c", 1, 5, "rwm"), dev("c", 1, 9, "rwm"),
+          dev("c", 5, 1, "rwm"), dev("c", 136, {}, "rwm"), dev("c", 5, 2, "rwm"), dev("c", 10, 200, "rwm")};
 }
 
 std::string v1_device_rule(const spec::DeviceCgroup& d) {
@@ -91,12 +91,17 @@ Result<Plan> plan_v1(const spec::Resources& r) {
     if (set(b->leaf_weight)) w("blkio", "blkio.leaf_weight", to_string(*b->leaf_weight));
     for (auto& d : b->weight_device) {
       if (set(d.weight)) w("blkio", "blkio.weight_device", dev(d.major, d.minor) + " " + to_string(*d.weight));
-      if (set(d.leaf_weight)) w("blkio", "blkio.leaf_weight_device", dev(d.major, d.minor) + " " + to_string(*d.leaf_weight));
+      if (set(d.leaf_weight))
+        w("blkio", "blkio.leaf_weight_device", dev(d.major, d.minor) + " " + to_string(*d.leaf_weight));
     }
-    for (auto& d : b->throttle_read_bps) w("blkio", "blkio.throttle.read_bps_device", dev(d.major, d.minor) + " " + to_string(d.rate));
-    for (auto& d : b->throttle_write_bps) w("blkio", "blkio.throttle.write_bps_device", dev(d.major, d.minor) + " " + to_string(d.rate));
-    for (auto& d : b->throttle_read_iops) w("blkio", "blkio.throttle.read_iops_device", dev(d.major, d.minor) + " " + to_string(d.rate));
-    for (auto& d : b->throttle_write_iops) w("blkio", "blkio.throttle.write_iops_device", dev(d.major, d.minor) + " " + to_string(d.rate));
+    for (auto& d : b->throttle_read_bps)
+      w("blkio", "blkio.throttle.read_bps_device", dev(d.major, d.minor) + " " + to_string(d.rate));
+    for (auto& d : b->throttle_write_bps)
+      w("blkio", "blkio.throttle.write_bps_device", dev(d.major, d.minor) + " " + to_string(d.rate));
+    for (auto& d : b->throttle_read_iops)
+      w("blkio", "blkio.throttle.read_iops_device", dev(d.major, d.minor) + " " + to_string(d.rate));
+    for (auto& d : b->throttle_write_iops)
+      w("blkio", "blkio.throttle.write_iops_device", dev(d.major, d.minor) + " " + to_string(d.rate));
   }
   for (auto& h : r.hugepage_limits)
     w("hugetlb", "hugetlb." + hugepage_file_size(h.page_size) + ".limit_in_bytes", to_string(h.limit));
@@ -170,8 +175,10 @@ Result<Plan> plan_v2(const spec::Resources& r) {
     thr(b->throttle_read_iops, "riops");
     thr(b->throttle_write_iops, "wiops");
   }
-  for (auto& h : r.hugepage_limits) w("hugetlb", "hugetlb." + hugepage_file_size(h.page_size) + ".max", to_string(h.limit));
-  if (r.network) p.warnings.push_back("linux.resources.network is not supported on cgroup v2, ignored");
+  for (auto& h : r.hugepage_limits)
+    w("hugetlb", "hugetlb." + hugepage_file_size(h.page_size) + ".max", to_string(h.limit));
+  if (r.network && (r.network->class_id.value_or(0) != 0 || !r.network->priorities.empty()))
+    return Error::make("linux.resources.network: net_cls and net_prio do not exist on cgroup v2");
   for (auto& [name, rd] : r.rdma) {
     std::string v = name;
     if (rd.hca_handles) v += " hca_handle=" + to_string(*rd.hca_handles);
@@ -184,8 +191,57 @@ Result<Plan> plan_v2(const spec::Resources& r) {
     auto dot = k.find('.');
     w("", k, v);
     p.writes.back().controller = dot == std::string::npos ? "" : k.substr(0, dot);
+    p.writes.back().raw = true;
   }
   return p;
+}
+
+spec::Resources select_controllers(const spec::Resources& r, const std::function<bool(const std::string&)>& keep) {
+  spec::Resources out;
+  out.devices = r.devices;
+  out.unified = r.unified;
+  if (r.memory && keep("memory")) out.memory = r.memory;
+  if (r.cpu) {
+    spec::Cpu c = *r.cpu;
+    bool cpu = keep("cpu"), cpuset = keep("cpuset");
+    if (!cpu) {
+      c.shares.reset();
+      c.quota.reset();
+      c.burst.reset();
+      c.period.reset();
+      c.realtime_runtime.reset();
+      c.realtime_period.reset();
+      c.idle.reset();
+    }
+    if (!cpuset) c.cpus.clear(), c.mems.clear();
+    if (cpu || cpuset) out.cpu = c;
+  }
+  if (r.pids && keep("pids")) out.pids = r.pids;
+  if (r.block_io && (keep("blkio") || keep("io"))) out.block_io = r.block_io;
+  if (keep("hugetlb")) out.hugepage_limits = r.hugepage_limits;
+  if (r.network) {
+    spec::Network n;
+    if (keep("net_cls")) n.class_id = r.network->class_id;
+    if (keep("net_prio")) n.priorities = r.network->priorities;
+    if (n.class_id || !n.priorities.empty()) out.network = n;
+  }
+  if (keep("rdma")) out.rdma = r.rdma;
+  return out;
+}
+
+std::vector<spec::DeviceCgroup> device_node_rules(const std::vector<spec::Device>& devices) {
+  std::vector<spec::DeviceCgroup> out;
+  for (const auto& d : devices) {
+    if (d.type == "p") continue;
+    spec::DeviceCgroup rule;
+    rule.allow = true;
+    rule.type = d.type == "u" ? "c" : d.type;
+    rule.major = d.major;
+    rule.minor = d.minor;
+    rule.access = "rwm";
+    out.push_back(rule);
+  }
+  return out;
 }
 
 }  // namespace ocelot::cgroups

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,8 @@ struct FileWrite {
   std::string controller;  // "memory", "cpu", "cpuset", ... ("" for raw unified keys)
   std::string file;        // "memory.limit_in_bytes"
   std::string value;
-  bool optional = false;   // skip silently when the file does not exist (kernel built without it)
+  bool optional = false;  // skip with a warning when the file does not exist (kernel built without it)
+  bool raw = false;       // from linux.resources.unified
 };
 
 struct Plan {
@@ -26,6 +28,14 @@ struct Plan {
 
 Result<Plan> plan_v1(const spec::Resources& r);
 Result<Plan> plan_v2(const spec::Resources& r);
+
+// The part of r whose controllers keep() accepts (blockIO is "blkio" in v1 and "io" in v2: kept
+// when either name is accepted; cpu.cpus/mems belong to "cpuset"). devices and unified are copied
+// as they are.
+spec::Resources select_controllers(const spec::Resources& r, const std::function<bool(const std::string&)>& keep);
+
+// linux.devices nodes are allowed in the device cgroup too (runc): one rwm rule each.
+std::vector<spec::DeviceCgroup> device_node_rules(const std::vector<spec::Device>& devices);
 
 // Conversions used by the v2 plan (and `update` flags).
 uint64_t cpu_shares_to_weight(uint64_t shares);  // runc >= 1.3 / crun >= 1.23 formula

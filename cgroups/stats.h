@@ -1,12 +1,10 @@
 // Usage numbers of a cgroup for `events`: cpu time, memory usage/limit/max/failcnt and OOM kills,
-// pids. Read from whichever hierarchy holds each controller (v1 or v2 file names).
+// pids. Each manager fills them from its own files (v1 or v2 names).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
-
-#include "cgroups/manager.h"
 
 namespace ocelot::cgroups {
 
@@ -17,7 +15,5 @@ struct Stats {
   uint64_t pids_current = 0, pids_limit = 0;
   std::map<std::string, uint64_t> mem_raw;
 };
-
-Stats read_stats(const Manager& m);
 
 }  // namespace ocelot::cgroups

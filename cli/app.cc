@@ -47,13 +47,27 @@ const std::vector<Command>& commands() {
       {"start", "<container-id>", "start a created container", {}, false, cmd_start},
       {"run", "[options] <container-id>", "create and run a container", run_flags(), false, cmd_run},
       {"state", "<container-id>", "output the state of a container", {}, false, cmd_state},
-      {"list", "[options]", "list containers started by ocelot with the given root",
-       {{"format", "f", K::Value, "table or json"}, {"quiet", "q", K::Bool, "display only container IDs"}}, false, cmd_list},
-      {"kill", "[options] <container-id> [signal]", "send a signal (default SIGTERM) to the container's init",
-       {{"all", "a", K::Bool, "send the signal to all processes in the container"}}, false, cmd_kill},
-      {"delete", "[options] <container-id>", "delete a container",
-       {{"force", "f", K::Bool, "forcibly delete a running container (SIGKILL)"}}, false, cmd_delete},
-      {"exec", "[options] <container-id> <command> [args...]", "run a process in a running container",
+      {"list",
+       "[options]",
+       "list containers started by ocelot with the given root",
+       {{"format", "f", K::Value, "table or json"}, {"quiet", "q", K::Bool, "display only container IDs"}},
+       false,
+       cmd_list},
+      {"kill",
+       "[options] <container-id> [signal]",
+       "send a signal (default SIGTERM) to the container's init",
+       {{"all", "a", K::Bool, "send the signal to all processes in the container"}},
+       false,
+       cmd_kill},
+      {"delete",
+       "[options] <container-id>",
+       "delete a container",
+       {{"force", "f", K::Bool, "forcibly delete a running container (SIGKILL)"}},
+       false,
+       cmd_delete},
+      {"exec",
+       "[options] <container-id> <command> [args...]",
+       "run a process in a running container",
        {{"console-socket", "", K::Value, "path to an AF_UNIX socket which will receive the pty master"},
         {"cwd", "", K::Value, "current working directory in the container"},
         {"env", "e", K::Multi, "set environment variables"},
@@ -70,12 +84,19 @@ const std::vector<Command>& commands() {
         {"preserve-fds", "", K::Value, "pass N additional file descriptors to the container"},
         {"cgroup", "", K::Multi, "run the process in a (sub)cgroup"},
         {"ignore-paused", "", K::Bool, "allow exec in a paused container"}},
-       true, cmd_exec},
-      {"ps", "[options] <container-id> [ps options]", "show processes running inside the container",
-       {{"format", "f", K::Value, "table or json"}}, true, cmd_ps},
+       true,
+       cmd_exec},
+      {"ps",
+       "[options] <container-id> [ps options]",
+       "show processes running inside the container",
+       {{"format", "f", K::Value, "table or json"}},
+       true,
+       cmd_ps},
       {"pause", "<container-id>", "suspend all processes of the container", {}, false, cmd_pause},
       {"resume", "<container-id>", "resume all processes of the container", {}, false, cmd_resume},
-      {"update", "[options] <container-id>", "update container resource constraints",
+      {"update",
+       "[options] <container-id>",
+       "update container resource constraints",
        {{"resources", "r", K::Value, "path to a file with the resources JSON to update, or - for stdin"},
         {"blkio-weight", "", K::Value, "block IO weight (10-1000)"},
         {"cpu-period", "", K::Value, "CPU CFS period in microseconds"},
@@ -94,17 +115,30 @@ const std::vector<Command>& commands() {
         {"pids-limit", "", K::Value, "maximum number of pids"},
         {"l3-cache-schema", "", K::Value, "intel RDT L3 cache schema (not supported)"},
         {"mem-bw-schema", "", K::Value, "intel RDT memory bandwidth schema (not supported)"}},
-       false, cmd_update},
-      {"events", "[options] <container-id>", "display container events such as OOM notifications and stats",
-       {{"interval", "", K::Value, "interval between stats (default 5s)"}, {"stats", "", K::Bool, "display the container's stats once, then exit"}},
-       false, cmd_events},
-      {"spec", "[options]", "create a new specification file",
+       false,
+       cmd_update},
+      {"events",
+       "[options] <container-id>",
+       "display container events such as OOM notifications and stats",
+       {{"interval", "", K::Value, "interval between stats (default 5s)"},
+        {"stats", "", K::Bool, "display the container's stats once, then exit"}},
+       false,
+       cmd_events},
+      {"spec",
+       "[options]",
+       "create a new specification file",
        {{"bundle", "b", K::Value, "path to the root of the bundle directory"},
         {"rootless", "", K::Bool, "generate a configuration for a rootless container"}},
-       false, cmd_spec},
+       false,
+       cmd_spec},
       {"features", "", "show the enabled features", {}, false, cmd_features},
       {"checkpoint", "<container-id>", "checkpoint a running container (not supported)", {}, false, cmd_unsupported},
-      {"restore", "<container-id>", "restore a container from a checkpoint (not supported)", {}, false, cmd_unsupported},
+      {"restore",
+       "<container-id>",
+       "restore a container from a checkpoint (not supported)",
+       {},
+       false,
+       cmd_unsupported},
   };
   return t;
 }
@@ -112,7 +146,8 @@ const std::vector<Command>& commands() {
 Result<std::string> one_id(const Flags& f, const char* command) {
   if (f.args.empty()) return Error::make(std::string(command) + ": container id cannot be empty");
   if (f.args.size() > 1)
-    return Error::make(std::string(command) + ": expected exactly one container id, got " + std::to_string(f.args.size()) + " arguments");
+    return Error::make(std::string(command) + ": expected exactly one container id, got " +
+                       std::to_string(f.args.size()) + " arguments");
   return f.args[0];
 }
 
@@ -133,7 +168,8 @@ void print(const std::string& s) {
 static std::string version_text() {
   const struct scmp_version* v = seccomp_version();
   return std::string("ocelot version ") + OCELOT_VERSION + "\ncommit: " + OCELOT_COMMIT + "\nspec: 1.2.0\n" +
-         "libseccomp: " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) + "\n";
+         "libseccomp: " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro) +
+         "\n";
 }
 
 static std::string main_help() {
@@ -148,7 +184,8 @@ static std::string main_help() {
   }
   out +=
       "\nglobal options:\n"
-      "  --root value         root directory for container state (default: /run/ocelot, $XDG_RUNTIME_DIR/ocelot for non-root)\n"
+      "  --root value         root directory for container state (default: /run/ocelot, $XDG_RUNTIME_DIR/ocelot for "
+      "non-root)\n"
       "  --log value          write ocelot's log to this file (default: stderr)\n"
       "  --log-format value   text or json (default: text)\n"
       "  --debug              enable debug logging\n"
@@ -156,6 +193,7 @@ static std::string main_help() {
       "  --rootless value     true, false or auto (default: auto)\n"
       "  --isolation value    container or vm (default: container; also the annotation org.ocelot.isolation)\n"
       "  --vm-kernel value    guest kernel for VM isolation (default: the one `make vm-setup` prepared)\n"
+      "  --vm-template value  on or off: start VM guests from a booted template (default: on)\n"
       "  -v, --version        print the version\n"
       "  -h, --help           show help\n";
   return out;
@@ -196,7 +234,7 @@ int run(int argc, char** argv) {
     }
     return false;
   };
-  std::string log_format = "text", criu, isolation;
+  std::string log_format = "text", criu, isolation, vm_template = "on";
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a.empty() || a[0] != '-') break;
@@ -209,7 +247,8 @@ int run(int argc, char** argv) {
       return 0;
     }
     if (value(a, "root", ctx.globals.root) || value(a, "log", log.path) || value(a, "log-format", log_format) ||
-        value(a, "criu", criu) || value(a, "isolation", isolation) || value(a, "vm-kernel", ctx.vm_kernel) || boolean(a, "debug", log.debug) ||
+        value(a, "criu", criu) || value(a, "isolation", isolation) || value(a, "vm-kernel", ctx.globals.vm_kernel) ||
+        value(a, "vm-template", vm_template) || boolean(a, "debug", log.debug) ||
         boolean(a, "systemd-cgroup", ctx.globals.systemd_cgroup))
       continue;
     if (a == "--rootless" || a == "-rootless") {
@@ -229,13 +268,19 @@ int run(int argc, char** argv) {
   ctx.debug = log.debug;
   std::string self = argc > 0 ? argv[0] : "ocelot";
   // Invoked as ocelot-vm: VM isolation unless --isolation says otherwise.
-  if (isolation.empty())
-    isolation = self.size() >= 9 && self.compare(self.size() - 9, 9, "ocelot-vm") == 0 ? "vm" : "container";
-  if (isolation != "container" && isolation != "vm") {
-    report_error("--isolation \"" + isolation + "\": expected container or vm");
+  if (isolation.empty() && self.size() >= 9 && self.compare(self.size() - 9, 9, "ocelot-vm") == 0) isolation = "vm";
+  if (!isolation.empty() && isolation != "container" && isolation != "vm") {
+    report_error("--isolation " + quote(isolation) + ": expected container or vm");
     return 1;
   }
-  ctx.vm = isolation == "vm";
+  ctx.isolation = isolation.empty()   ? vm::Requested::unset
+                  : isolation == "vm" ? vm::Requested::vm
+                                      : vm::Requested::container;
+  if (vm_template != "on" && vm_template != "off") {
+    report_error("--vm-template " + quote(vm_template) + ": expected on or off");
+    return 1;
+  }
+  ctx.globals.vm_template = vm_template == "on";
   if (i >= args.size()) {
     print(main_help());
     return 0;

@@ -1,6 +1,5 @@
 #include "cli/commands.h"
 #include "cli/numbers.h"
-#include "vm/vm_container.h"
 
 namespace ocelot::cli {
 
@@ -12,18 +11,14 @@ Result<runtime::CreateOptions> create_options(const Flags& f, const char* comman
   o.console_socket = f.get("console-socket");
   o.no_pivot = f.on("no-pivot");
   o.no_new_keyring = f.on("no-new-keyring");
-  if (f.has("preserve-fds")) o.preserve_fds = static_cast<int>(OCL_TRY(parse_int("preserve-fds", f.get("preserve-fds"), 0, 65536)));
+  if (f.has("preserve-fds"))
+    o.preserve_fds = static_cast<int>(OCL_TRY(parse_int("preserve-fds", f.get("preserve-fds"), 0, 65536)));
   return o;
 }
 
 OCELOT_COMMAND(cmd_create) {
   auto o = OCL_TRY(create_options(f, "create"));
-  if (ctx.vm || vm::bundle_wants_vm(o.bundle)) {
-    OCL_CHECK(vm::vm_create(ctx.globals, o, {ctx.vm_kernel}));
-    return 0;
-  }
-  auto r = runtime::create_container(ctx.globals, o, runtime::LaunchMode::detached);
-  if (!r) return std::move(r).error();
+  OCL_CHECK(vm::isolation_for_bundle(ctx.globals, ctx.isolation, o.bundle)->create(o));
   return 0;
 }
 

@@ -1,7 +1,6 @@
 #include "cli/commands.h"
 #include "cli/logging.h"
 #include "cli/numbers.h"
-#include "vm/vm_container.h"
 
 namespace ocelot::cli {
 
@@ -27,9 +26,10 @@ OCELOT_COMMAND(cmd_exec) {
   o.pid_file = f.get("pid-file");
   o.apparmor = f.get("apparmor");
   o.process_label = f.get("process-label");
-  if (f.has("preserve-fds")) o.preserve_fds = static_cast<int>(OCL_TRY(parse_int("preserve-fds", f.get("preserve-fds"), 0, 65536)));
+  if (f.has("preserve-fds"))
+    o.preserve_fds = static_cast<int>(OCL_TRY(parse_int("preserve-fds", f.get("preserve-fds"), 0, 65536)));
   if (f.has("cgroup")) return Error::make("exec: --cgroup is not supported yet");
-  auto r = vm::is_vm_container(ctx.globals, o.id) ? vm::vm_exec(ctx.globals, o) : runtime::exec_in_container(ctx.globals, o);
+  auto r = vm::isolation_for_container(ctx.globals, o.id)->exec(o);
   if (r) return r;
   // As runc: a process that could not be started is "exec failed: ...", exit status 255 (callers
   // tell it from the process's own exit status this way, and map the words to 126/127).

@@ -2,12 +2,12 @@
 
 #include "cgroups/layout.h"
 #include "cli/commands.h"
-#include "vm/image.h"
 #include "namespaces/mount_options.h"
 #include "runtime/lsm.h"
 #include "runtime/seccomp.h"
 #include "spec/names.h"
 #include "spec/state.h"
+#include "vm/image.h"
 
 namespace ocelot::cli {
 
@@ -47,7 +47,7 @@ OCELOT_COMMAND(cmd_features) {
                       {"org.ocelot.cgroup.hybrid", "true"},
                       {"org.ocelot.cgroup.v1.controllers", v1},
                       {"org.ocelot.cgroup.v2.controllers", v2},
-                      {"org.ocelot.cgroup.v2.devices", "false"},
+                      {"org.ocelot.cgroup.v2.devices", "ebpf"},
                       {"org.ocelot.seccomp.bpfCache", "true"},
                       {"org.ocelot.isolation", "container,vm"}};
   // VM isolation: whether this host can run it now, and with which accelerator.

@@ -1,17 +1,16 @@
 #include "cli/commands.h"
-#include "vm/vm_container.h"
 #include "spec/names.h"
 
 namespace ocelot::cli {
 
 OCELOT_COMMAND(cmd_kill) {
   if (f.args.empty()) return Error::make("kill: container id cannot be empty");
-  if (f.args.size() > 2) return Error::make("kill: expected <container-id> [signal], got " + std::to_string(f.args.size()) + " arguments");
+  if (f.args.size() > 2)
+    return Error::make("kill: expected <container-id> [signal], got " + std::to_string(f.args.size()) + " arguments");
   // Signal 0 checks that the init is alive, as runc accepts it.
   std::string text = f.args.size() == 2 ? f.args[1] : "SIGTERM";
   int sig = text == "0" ? 0 : OCL_TRY(spec::parse_signal(text));
-  if (vm::is_vm_container(ctx.globals, f.args[0])) OCL_CHECK(vm::vm_kill(ctx.globals, f.args[0], sig));
-  else OCL_CHECK(runtime::kill_container(ctx.globals, f.args[0], sig, f.on("all")));
+  OCL_CHECK(vm::isolation_for_container(ctx.globals, f.args[0])->kill(f.args[0], sig, f.on("all")));
   return 0;
 }
 

@@ -5,8 +5,9 @@ namespace ocelot::cli {
 
 OCELOT_COMMAND(cmd_list) {
   std::string format = f.get("format", "table");
-  if (format != "table" && format != "json") return Error::make("list: invalid format \"" + format + "\": expected table or json");
-  auto states = OCL_TRY(runtime::list_containers(ctx.globals));
+  if (format != "table" && format != "json")
+    return Error::make("list: invalid format \"" + format + "\": expected table or json");
+  auto states = OCL_TRY(runtime::list_containers(ctx.globals, format == "json" && !f.on("quiet")));
   if (f.on("quiet")) {
     for (const auto& s : states) print(s.id + "\n");
     return 0;
@@ -24,7 +25,7 @@ OCELOT_COMMAND(cmd_list) {
   }
   std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   for (const auto& s : states)
-    rows.push_back({s.id, std::to_string(s.pid), s.status, s.bundle, s.created, s.owner});
+    rows.push_back({s.id, std::to_string(s.pid), spec::status_name(s.status), s.bundle, s.created, s.owner});
   print(tabwrite(rows, 12, 3));
   return 0;
 }

@@ -4,7 +4,7 @@ namespace ocelot::cli {
 
 OCELOT_COMMAND(cmd_pause) {
   auto id = OCL_TRY(one_id(f, "pause"));
-  OCL_CHECK(runtime::pause_container(ctx.globals, id));
+  OCL_CHECK(vm::isolation_for_container(ctx.globals, id)->pause(id));
   return 0;
 }
 

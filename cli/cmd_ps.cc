@@ -9,8 +9,9 @@ namespace ocelot::cli {
 OCELOT_COMMAND(cmd_ps) {
   if (f.args.empty()) return Error::make("ps: container id cannot be empty");
   std::string format = f.get("format", "table");
-  if (format != "table" && format != "json") return Error::make("ps: invalid format \"" + format + "\": expected table or json");
-  auto pids = OCL_TRY(runtime::container_pids(ctx.globals, f.args[0]));
+  if (format != "table" && format != "json")
+    return Error::make("ps: invalid format \"" + format + "\": expected table or json");
+  auto pids = OCL_TRY(vm::isolation_for_container(ctx.globals, f.args[0])->pids(f.args[0]));
   if (format == "json") {
     std::string out = "[";
     for (size_t i = 0; i < pids.size(); ++i) out += (i ? "," : "") + std::to_string(pids[i]);

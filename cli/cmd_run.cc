@@ -1,5 +1,4 @@
 #include "cli/commands.h"
-#include "vm/vm_container.h"
 
 namespace ocelot::cli {
 
@@ -7,8 +6,7 @@ Result<runtime::CreateOptions> create_options(const Flags& f, const char* comman
 
 OCELOT_COMMAND(cmd_run) {
   auto o = OCL_TRY(create_options(f, "run"));
-  if (ctx.vm || vm::bundle_wants_vm(o.bundle)) return vm::vm_run(ctx.globals, o, {ctx.vm_kernel}, f.on("detach"), f.on("keep"));
-  return runtime::run_container(ctx.globals, o, f.on("detach"), f.on("keep"));
+  return vm::isolation_for_bundle(ctx.globals, ctx.isolation, o.bundle)->run(o, f.on("detach"), f.on("keep"));
 }
 
 }  // namespace ocelot::cli

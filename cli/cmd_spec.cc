@@ -1,8 +1,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "cli/commands.h"
 #include "base/fs.h"
+#include "cli/commands.h"
 #include "spec/default_spec.h"
 
 namespace ocelot::cli {
@@ -13,7 +13,8 @@ OCELOT_COMMAND(cmd_spec) {
   std::string bundle = f.get("bundle", ".");
   std::string path = fs::join(bundle, "config.json");
   if (fs::exists(path)) return Error::sys(EEXIST, "spec: \"" + path + "\" exists; remove it first");
-  OCL_CHECK_CTX(fs::write_file(path, spec::default_spec_json(f.on("rootless"), ::geteuid(), ::getegid()), 0666), "spec");
+  OCL_CHECK_CTX(fs::write_file(path, spec::default_spec_json(f.on("rootless"), ::geteuid(), ::getegid()), 0666),
+                "spec");
   return 0;
 }
 

@@ -5,9 +5,9 @@
 #include <iterator>
 #include <limits>
 
+#include "base/fs.h"
 #include "cli/commands.h"
 #include "cli/numbers.h"
-#include "base/fs.h"
 #include "spec/parse.h"
 
 namespace ocelot::cli {
@@ -20,8 +20,10 @@ OCELOT_COMMAND(cmd_update) {
   if (f.has("resources")) {
     std::string path = f.get("resources");
     std::string text;
-    if (path == "-") text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    else text = OCL_TRY(fs::read_file(path));
+    if (path == "-")
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    else
+      text = OCL_TRY(fs::read_file(path));
     auto parsed = spec::parse_resources(text);
     if (!parsed) return std::move(parsed).error().wrap("--resources");
     r = std::move(*parsed);
@@ -35,16 +37,23 @@ OCELOT_COMMAND(cmd_update) {
     return *r.cpu;
   };
   if (f.has("memory")) mem().limit = OCL_TRY(parse_bytes("memory", f.get("memory")));
-  if (f.has("memory-reservation")) mem().reservation = OCL_TRY(parse_bytes("memory-reservation", f.get("memory-reservation")));
+  if (f.has("memory-reservation"))
+    mem().reservation = OCL_TRY(parse_bytes("memory-reservation", f.get("memory-reservation")));
   if (f.has("memory-swap")) mem().swap = OCL_TRY(parse_bytes("memory-swap", f.get("memory-swap")));
   if (f.has("kernel-memory")) mem().kernel = OCL_TRY(parse_bytes("kernel-memory", f.get("kernel-memory")));
-  if (f.has("kernel-memory-tcp")) mem().kernel_tcp = OCL_TRY(parse_bytes("kernel-memory-tcp", f.get("kernel-memory-tcp")));
-  if (f.has("cpu-share")) cpu().shares = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-share", f.get("cpu-share"), 0, kMax)));
+  if (f.has("kernel-memory-tcp"))
+    mem().kernel_tcp = OCL_TRY(parse_bytes("kernel-memory-tcp", f.get("kernel-memory-tcp")));
+  if (f.has("cpu-share"))
+    cpu().shares = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-share", f.get("cpu-share"), 0, kMax)));
   if (f.has("cpu-quota")) cpu().quota = OCL_TRY(parse_int("cpu-quota", f.get("cpu-quota"), -1, kMax));
-  if (f.has("cpu-period")) cpu().period = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-period", f.get("cpu-period"), 0, kMax)));
-  if (f.has("cpu-burst")) cpu().burst = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-burst", f.get("cpu-burst"), 0, kMax)));
-  if (f.has("cpu-rt-period")) cpu().realtime_period = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-rt-period", f.get("cpu-rt-period"), 0, kMax)));
-  if (f.has("cpu-rt-runtime")) cpu().realtime_runtime = OCL_TRY(parse_int("cpu-rt-runtime", f.get("cpu-rt-runtime"), -1, kMax));
+  if (f.has("cpu-period"))
+    cpu().period = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-period", f.get("cpu-period"), 0, kMax)));
+  if (f.has("cpu-burst"))
+    cpu().burst = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-burst", f.get("cpu-burst"), 0, kMax)));
+  if (f.has("cpu-rt-period"))
+    cpu().realtime_period = static_cast<uint64_t>(OCL_TRY(parse_int("cpu-rt-period", f.get("cpu-rt-period"), 0, kMax)));
+  if (f.has("cpu-rt-runtime"))
+    cpu().realtime_runtime = OCL_TRY(parse_int("cpu-rt-runtime", f.get("cpu-rt-runtime"), -1, kMax));
   if (f.has("cpuset-cpus")) cpu().cpus = f.get("cpuset-cpus");
   if (f.has("cpuset-mems")) cpu().mems = f.get("cpuset-mems");
   if (f.has("pids-limit")) r.pids = spec::Pids{OCL_TRY(parse_int("pids-limit", f.get("pids-limit"), -1, kMax))};
@@ -53,7 +62,7 @@ OCELOT_COMMAND(cmd_update) {
     r.block_io->weight = static_cast<uint16_t>(OCL_TRY(parse_int("blkio-weight", f.get("blkio-weight"), 0, 1000)));
   }
   if (f.has("l3-cache-schema") || f.has("mem-bw-schema")) return Error::make("update: intel RDT is not supported");
-  OCL_CHECK(runtime::update_container(ctx.globals, id, r));
+  OCL_CHECK(vm::isolation_for_container(ctx.globals, id)->update(id, r));
   return 0;
 }
 

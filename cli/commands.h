@@ -4,17 +4,17 @@
 #include <string>
 #include <vector>
 
-#include "cli/flags.h"
 #include "base/error.h"
-#include "runtime/container.h"
+#include "cli/flags.h"
+#include "runtime/isolation.h"
+#include "vm/select.h"
 
 namespace ocelot::cli {
 
 struct Context {
   runtime::Globals globals;
   bool debug = false;
-  bool vm = false;  // --isolation=vm, or invoked as ocelot-vm
-  std::string vm_kernel;  // --vm-kernel
+  vm::Requested isolation = vm::Requested::unset;  // --isolation, or invoked as ocelot-vm
 };
 
 struct Command {

@@ -1,9 +1,8 @@
 #include "cli/flags.h"
 
 #define CXXOPTS_VECTOR_DELIMITER '\0'  // "-e A=1,2" is one value, not two
-#define CXXOPTS_NO_REGEX 1            // std::regex costs ~1M instructions at start-up
+#define CXXOPTS_NO_REGEX 1             // std::regex costs ~1M instructions at start-up
 #include <cxxopts.hpp>
-
 
 namespace ocelot::cli {
 
@@ -73,17 +72,22 @@ Result<Flags> parse_flags(const std::string& command, const std::vector<FlagDef>
       continue;
     }
     positional_seen = true;
-    if (stop_after_first) tail.push_back(a);
-    else opts.push_back(a);
+    if (stop_after_first)
+      tail.push_back(a);
+    else
+      opts.push_back(a);
   }
 
   cxxopts::Options o("ocelot " + command);
   auto add = o.add_options();
   for (const auto& d : defs) {
     std::string spec = d.short_name[0] ? std::string(d.short_name) + "," + d.name : d.name;
-    if (d.kind == FlagDef::Bool) add(spec, d.help, cxxopts::value<bool>()->default_value("false")->implicit_value("true"));
-    else if (d.kind == FlagDef::Value) add(spec, d.help, cxxopts::value<std::string>());
-    else add(spec, d.help, cxxopts::value<std::vector<std::string>>());
+    if (d.kind == FlagDef::Bool)
+      add(spec, d.help, cxxopts::value<bool>()->default_value("false")->implicit_value("true"));
+    else if (d.kind == FlagDef::Value)
+      add(spec, d.help, cxxopts::value<std::string>());
+    else
+      add(spec, d.help, cxxopts::value<std::vector<std::string>>());
   }
   add("h,help", "show help");
   add("positional", "", cxxopts::value<std::vector<std::string>>());
@@ -98,9 +102,12 @@ Result<Flags> parse_flags(const std::string& command, const std::vector<FlagDef>
     auto r = o.parse(static_cast<int>(argv.size()), argv.data());
     for (const auto& d : defs) {
       if (!r.count(d.name)) continue;
-      if (d.kind == FlagDef::Bool) f.values[d.name] = {r[d.name].as<bool>() ? "true" : "false"};
-      else if (d.kind == FlagDef::Value) f.values[d.name] = {r[d.name].as<std::string>()};
-      else f.values[d.name] = r[d.name].as<std::vector<std::string>>();
+      if (d.kind == FlagDef::Bool)
+        f.values[d.name] = {r[d.name].as<bool>() ? "true" : "false"};
+      else if (d.kind == FlagDef::Value)
+        f.values[d.name] = {r[d.name].as<std::string>()};
+      else
+        f.values[d.name] = r[d.name].as<std::vector<std::string>>();
     }
     if (r.count("help")) f.values["help"] = {"true"};
     if (r.count("positional")) f.args = r["positional"].as<std::vector<std::string>>();

@@ -4,8 +4,13 @@
 #include <string>
 
 #include "cli/app.h"
+#include "runtime/inherited_fds.h"
+#include "runtime/safe_exe.h"
 
 int main(int argc, char** argv) {
+  // Before anything opens a file: which fds the caller passed us (--preserve-fds, LISTEN_FDS).
+  ocelot::runtime::record_inherited_fds();
+  ocelot::runtime::remember_argv(argc, argv);
   try {
     return ocelot::cli::run(argc, argv);
   } catch (const std::exception& e) {

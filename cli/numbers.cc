@@ -14,9 +14,12 @@ bool leading_decimal(const std::string& s, size_t& i, double& out) {
   size_t j = i;
   bool digits = false, dot = false;
   while (j < s.size()) {
-    if (std::isdigit(static_cast<unsigned char>(s[j]))) digits = true;
-    else if (s[j] == '.' && !dot) dot = true;
-    else break;
+    if (std::isdigit(static_cast<unsigned char>(s[j])))
+      digits = true;
+    else if (s[j] == '.' && !dot)
+      dot = true;
+    else
+      break;
     ++j;
   }
   if (!digits) return false;
@@ -52,8 +55,13 @@ Result<int64_t> parse_bytes(const std::string& flag, const std::string& text) {
   for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   if (!unit.empty() && unit.back() == 'i') unit.pop_back();
-  double mul = unit.empty() ? 1 : unit == "k" ? 1024.0 : unit == "m" ? 1048576.0 : unit == "g" ? 1073741824.0
-                                : unit == "t" ? 1099511627776.0 : unit == "p" ? 1125899906842624.0 : -1;
+  double mul = unit.empty()  ? 1
+               : unit == "k" ? 1024.0
+               : unit == "m" ? 1048576.0
+               : unit == "g" ? 1073741824.0
+               : unit == "t" ? 1099511627776.0
+               : unit == "p" ? 1125899906842624.0
+                             : -1;
   if (mul < 0) return bad();
   double v = n * mul;
   if (v >= 9.2e18) return Error::make("--" + flag + ": size \"" + text + "\" is too large");
@@ -73,13 +81,20 @@ Result<long long> parse_duration_ms(const std::string& s) {
     while (k < s.size() && !std::isdigit(static_cast<unsigned char>(s[k])) && s[k] != '.') ++k;
     std::string unit = s.substr(i, k - i);
     double ms;
-    if (unit == "ns") ms = v / 1e6;
-    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") ms = v / 1e3;
-    else if (unit == "ms") ms = v;
-    else if (unit == "s") ms = v * 1e3;
-    else if (unit == "m") ms = v * 60e3;
-    else if (unit == "h") ms = v * 3600e3;
-    else return bad();
+    if (unit == "ns")
+      ms = v / 1e6;
+    else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs")
+      ms = v / 1e3;
+    else if (unit == "ms")
+      ms = v;
+    else if (unit == "s")
+      ms = v * 1e3;
+    else if (unit == "m")
+      ms = v * 60e3;
+    else if (unit == "h")
+      ms = v * 3600e3;
+    else
+      return bad();
     total += ms;
     if (total > 9e15) return bad();
     i = k;

@@ -27,7 +27,4 @@ bool is_bind_mount(const spec::Mount& m, const MountOptions& o);
 // Every option word parse_mount_options knows, for `features`.
 std::vector<std::string> known_mount_options();
 
-// "0 1000 1\n" lines for /proc/PID/uid_map.
-std::string id_map_text(const std::vector<spec::IdMapping>& maps);
-
 }  // namespace ocelot::ns

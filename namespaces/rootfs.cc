@@ -9,9 +9,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "base/fs.h"
+#include "namespaces/copy_up.h"
 #include "namespaces/mount_options.h"
 #include "namespaces/safe_path.h"
-#include "base/fs.h"
 #include "spec/validate.h"
 
 namespace ocelot::ns {
@@ -69,7 +72,8 @@ static Status mount_cgroup(int rootfd, const RootfsParams& p, const std::string&
     std::string target = fd_path(fd.get());
     auto st = sys_mount("cgroup2", target, "cgroup2", base | (o.flags & MS_RDONLY), "", "mount cgroup2 on " + q(dest));
     if (!st && (st.error().code == EPERM || st.error().code == EBUSY))
-      st = sys_mount(p.cgroup_mounts[0].host_source, target, nullptr, MS_BIND | MS_REC, "", "bind cgroup2 on " + q(dest));
+      st = sys_mount(p.cgroup_mounts[0].host_source, target, nullptr, MS_BIND | MS_REC, "",
+                     "bind cgroup2 on " + q(dest));
     return st;
   }
   // v1 and hybrid: a tmpfs holding one directory per hierarchy.
@@ -83,12 +87,17 @@ static Status mount_cgroup(int rootfd, const RootfsParams& p, const std::string&
     UniqueFd fd = OCL_TRY(open_in_root(rootfd, sub, O_PATH | O_DIRECTORY));
     std::string target = fd_path(fd.get());
     Status st = Error::make("");
-    if (p.cgroupns) st = sys_mount("cgroup", target, cm.fstype.c_str(), base | (o.flags & MS_RDONLY), cm.fstype == "cgroup" ? cm.data : "", "mount cgroup " + q(cm.name) + " on " + q(sub));
+    if (p.cgroupns)
+      st = sys_mount("cgroup", target, cm.fstype.c_str(), base | (o.flags & MS_RDONLY),
+                     cm.fstype == "cgroup" ? cm.data : "", "mount cgroup " + q(cm.name) + " on " + q(sub));
     if (!st.ok()) {
-      OCL_CHECK(sys_mount(cm.host_source, target, nullptr, MS_BIND | MS_REC, "", "bind cgroup " + q(cm.name) + " on " + q(sub)));
+      OCL_CHECK(sys_mount(cm.host_source, target, nullptr, MS_BIND | MS_REC, "",
+                          "bind cgroup " + q(cm.name) + " on " + q(sub)));
       if (o.flags & MS_RDONLY) {
         UniqueFd m = OCL_TRY(open_in_root(rootfd, sub, O_PATH | O_DIRECTORY));
-        OCL_CHECK(sys_mount("", fd_path(m.get()), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | base | locked_flags(cm.host_source), "", "remount " + q(sub) + " read-only"));
+        OCL_CHECK(sys_mount("", fd_path(m.get()), nullptr,
+                            MS_BIND | MS_REMOUNT | MS_RDONLY | base | locked_flags(cm.host_source), "",
+                            "remount " + q(sub) + " read-only"));
       }
     }
     // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
@@ -107,7 +116,8 @@ static Status mount_cgroup(int rootfd, const RootfsParams& p, const std::string&
   }
   if (o.flags & MS_RDONLY) {
     UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
-    OCL_CHECK(sys_mount("", fd_path(fd.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, "mode=755", "remount " + q(dest) + " read-only"));
+    OCL_CHECK(sys_mount("", fd_path(fd.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, "mode=755",
+                        "remount " + q(dest) + " read-only"));
   }
   return ok();
 }
@@ -126,8 +136,10 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
     std::string src = m.source.empty() || m.source[0] == '/' ? m.source : fs::join(p.bundle, m.source);
     struct stat st;
     if (::stat(src.c_str(), &st) != 0) return Error::last("bind mount source " + q(src) + " for " + q(dest));
-    if (S_ISDIR(st.st_mode)) OCL_CHECK(mkdir_all_in_root(rootfd, dest));
-    else OCL_CHECK(create_file_in_root(rootfd, dest));
+    if (S_ISDIR(st.st_mode))
+      OCL_CHECK(mkdir_all_in_root(rootfd, dest));
+    else
+      OCL_CHECK(create_file_in_root(rootfd, dest));
     {
       UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH));
       OCL_CHECK(sys_mount(src, fd_path(fd.get()), nullptr, MS_BIND | (o->recursive_bind ? MS_REC : 0), "",
@@ -146,6 +158,14 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
   }
 
   OCL_CHECK(mkdir_all_in_root(rootfd, dest));
+  // tmpcopyup: the new tmpfs starts with a copy of what it covers (podman adds it to --tmpfs
+  // mounts and to /run, /tmp, /var/tmp of --read-only). The covered directory stays reachable
+  // through an fd opened before the mount.
+  UniqueFd covered;
+  if (o->tmpcopyup) {
+    if (m.type != "tmpfs") return Error::make("mount " + q(dest) + ": option \"tmpcopyup\" needs type \"tmpfs\"");
+    covered = OCL_TRY(open_in_root(rootfd, dest, O_RDONLY | O_DIRECTORY));
+  }
   unsigned long flags = o->flags & ~MS_REMOUNT;
   if (dest == "/dev" && (flags & MS_RDONLY)) {
     dev_readonly = true;  // populated first, made read-only in finalize
@@ -164,14 +184,15 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
       st = sys_mount(host, target, nullptr, MS_BIND | MS_REC, "", "bind " + q(host) + " on " + q(dest));
       if (st && (flags & MS_RDONLY)) {
         UniqueFd again = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
-        st = sys_mount("", fd_path(again.get()), nullptr, MS_BIND | MS_REMOUNT | MS_REC | locked_flags(host) | flags, "", "remount " + q(dest) + " read-only");
+        st = sys_mount("", fd_path(again.get()), nullptr, MS_BIND | MS_REMOUNT | MS_REC | locked_flags(host) | flags,
+                       "", "remount " + q(dest) + " read-only");
       }
     }
     OCL_CHECK(st);
   }
-  if (o->tmpcopyup) {
-    // Not yet: the copy needs the covered directory's contents; say so rather than ignore it.
-    return Error::make("mount " + q(dest) + ": option \"tmpcopyup\" is not supported");
+  if (covered.valid()) {
+    UniqueFd top = OCL_TRY(open_in_root(rootfd, dest, O_RDONLY | O_DIRECTORY));
+    OCL_CHECK_CTX(copy_tree(covered.get(), top.get()), "tmpcopyup " + q(dest));
   }
   if (o->propagation || o->attr_set || o->attr_clr) {
     UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
@@ -186,7 +207,7 @@ struct DefaultDev {
   const char* name;
   unsigned maj, min;
 };
-static const DefaultDev kDefaultDevs[] = {{"null", 1, 3}, {"zero", 1, 5},    {"full", 1, 7},
+static const DefaultDev kDefaultDevs[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
                                           {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 
 static Status make_device(int rootfd, const std::string& path, char type, unsigned maj, unsigned min, mode_t mode,
@@ -226,12 +247,13 @@ static Status setup_dev(int rootfd, const RootfsParams& p) {
   struct {
     const char* target;
     const char* link;
-  } links[] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
-               {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"}, {"pts/ptmx", "ptmx"}};
+  } links[] = {{"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+               {"/proc/self/fd/2", "stderr"}, {"/proc/kcore", "core"},      {"pts/ptmx", "ptmx"}};
   for (auto& l : links) {
     if (std::string(l.link) == "core" && !fs::exists("/proc/kcore")) continue;
     if (std::string(l.link) == "ptmx") ::unlinkat(dev.get(), "ptmx", 0);
-    if (::symlinkat(l.target, dev.get(), l.link) != 0 && errno != EEXIST) return Error::last("symlink \"/dev/" + std::string(l.link) + "\"");
+    if (::symlinkat(l.target, dev.get(), l.link) != 0 && errno != EEXIST)
+      return Error::last("symlink \"/dev/" + std::string(l.link) + "\"");
   }
   return ok();
 }
@@ -250,10 +272,14 @@ static Status setup_devices(int rootfd, const RootfsParams& p) {
 Status prepare_rootfs_in_child(const RootfsParams& p) {
   const auto& c = *p.config;
   std::string prop = c.linux ? c.linux->rootfs_propagation : "";
-  // Nothing we mount may propagate back to the host: make "/" a slave (or private) first.
-  unsigned long rootprop = (prop == "private" || prop == "rprivate") ? (MS_PRIVATE | MS_REC) : (MS_SLAVE | MS_REC);
-  OCL_CHECK(sys_mount("", "/", nullptr, rootprop, "", "make \"/\" " + std::string(rootprop & MS_PRIVATE ? "private" : "slave")));
-  // pivot_root needs the new root to be a mount point.
+  if (!p.host_mount_ns) {
+    // Nothing we mount may propagate back to the host: make "/" a slave (or private) first.
+    unsigned long rootprop = (prop == "private" || prop == "rprivate") ? (MS_PRIVATE | MS_REC) : (MS_SLAVE | MS_REC);
+    OCL_CHECK(sys_mount("", "/", nullptr, rootprop, "",
+                        "make \"/\" " + std::string(rootprop & MS_PRIVATE ? "private" : "slave")));
+  }
+  // pivot_root needs the new root to be a mount point; without a mount namespace the bind is
+  // what makes a read-only root (and the cleanup at delete) touch the rootfs alone.
   OCL_CHECK(sys_mount(p.rootfs, p.rootfs, nullptr, MS_BIND | MS_REC, "", "bind rootfs " + q(p.rootfs)));
   UniqueFd rootfd(::open(p.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd.valid()) return Error::last("open rootfs " + q(p.rootfs));
@@ -264,7 +290,13 @@ Status prepare_rootfs_in_child(const RootfsParams& p) {
   return ok();
 }
 
-Status pivot_root_in_child(const RootfsParams& p) {
+Status enter_root_in_child(const RootfsParams& p) {
+  if (p.host_mount_ns) {
+    if (::chdir(p.rootfs.c_str()) != 0) return Error::last("chdir to rootfs " + q(p.rootfs));
+    if (::chroot(".") != 0) return Error::last("chroot to rootfs");
+    if (::chdir("/") != 0) return Error::last("chdir \"/\"");
+    return ok();
+  }
   if (p.no_pivot) {
     if (::chdir(p.rootfs.c_str()) != 0) return Error::last("chdir to rootfs " + q(p.rootfs));
     OCL_CHECK(sys_mount(p.rootfs, "/", nullptr, MS_MOVE, "", "move rootfs to \"/\""));
@@ -320,10 +352,12 @@ Status finalize_rootfs_in_child(const RootfsParams& p) {
     if (fs::clean_abs(m.destination) != "/dev") continue;
     auto o = parse_mount_options(m.options);
     if (o && (o->flags & MS_RDONLY) && !is_bind_mount(m, *o))
-      OCL_CHECK(sys_mount("", "/dev", nullptr, MS_REMOUNT | MS_RDONLY | (o->flags & ~MS_RDONLY), o->data, "remount \"/dev\" read-only"));
+      OCL_CHECK(sys_mount("", "/dev", nullptr, MS_REMOUNT | MS_RDONLY | (o->flags & ~MS_RDONLY), o->data,
+                          "remount \"/dev\" read-only"));
   }
   if (c.root && c.root->readonly)
-    OCL_CHECK(sys_mount("", "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), "", "remount \"/\" read-only"));
+    OCL_CHECK(sys_mount("", "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), "",
+                        "remount \"/\" read-only"));
   if (c.linux && !c.linux->rootfs_propagation.empty()) {
     auto o = parse_mount_options({c.linux->rootfs_propagation});
     if (o && o->propagation) OCL_CHECK(sys_mount("", "/", nullptr, o->propagation, "", "set rootfs propagation"));
@@ -336,6 +370,41 @@ Status mount_console_in_child(const std::string& slave_path) {
   if (fd < 0 && errno != EEXIST) return Error::last("create \"/dev/console\"");
   if (fd >= 0) ::close(fd);
   return sys_mount(slave_path, "/dev/console", nullptr, MS_BIND, "", "bind " + q(slave_path) + " on \"/dev/console\"");
+}
+
+Status unmount_under(const std::string& rootfs) {
+  auto mi = fs::read_file("/proc/self/mountinfo");
+  if (!mi) return std::move(mi).error();
+  std::vector<std::string> targets;
+  size_t i = 0;
+  while (i < mi->size()) {
+    size_t j = mi->find('\n', i);
+    if (j == std::string::npos) j = mi->size();
+    std::string line = mi->substr(i, j - i);
+    i = j + 1;
+    // id parent maj:min root mount-point ...: field 5, with \040-style escapes.
+    size_t pos = 0;
+    for (int f = 0; f < 4 && pos != std::string::npos; ++f) pos = line.find(' ', pos + 1);
+    if (pos == std::string::npos) continue;
+    size_t end = line.find(' ', pos + 1);
+    std::string raw = line.substr(pos + 1, end - pos - 1), mp;
+    for (size_t k = 0; k < raw.size(); ++k) {
+      if (raw[k] == '\\' && k + 3 < raw.size()) {
+        mp += static_cast<char>((raw[k + 1] - '0') * 64 + (raw[k + 2] - '0') * 8 + (raw[k + 3] - '0'));
+        k += 3;
+      } else {
+        mp += raw[k];
+      }
+    }
+    if (mp == rootfs || mp.rfind(rootfs + "/", 0) == 0) targets.push_back(mp);
+  }
+  std::sort(targets.begin(), targets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  Status first;
+  for (const auto& t : targets)
+    if (::umount2(t.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT && first.ok())
+      first = Error::last("unmount " + q(t));
+  return first;
 }
 
 }  // namespace ocelot::ns

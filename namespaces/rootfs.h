@@ -27,6 +27,10 @@ struct RootfsParams {
   std::string bundle;  // for relative mount sources
   std::string rootfs;  // absolute host path
   bool no_pivot = false;
+  // No mount namespace of its own (the runtime-spec allows it): the mounts are made in the
+  // runtime's mount namespace, under the rootfs, which is entered with chroot (as runc); nothing
+  // is done to the propagation of "/", and delete unmounts everything under the rootfs.
+  bool host_mount_ns = false;
   bool new_userns = false;  // devices are bind-mounted from the host instead of mknod
   bool cgroupns = false;
   std::vector<CgroupMount> cgroup_mounts;
@@ -38,10 +42,15 @@ struct RootfsParams {
 };
 
 Status prepare_rootfs_in_child(const RootfsParams& p);
-Status pivot_root_in_child(const RootfsParams& p);
+// pivot_root (or MS_MOVE + chroot for --no-pivot, or chroot without a mount namespace).
+Status enter_root_in_child(const RootfsParams& p);
 // After pivot: sysctls, read-only and masked paths, read-only /dev and root.
 Status finalize_rootfs_in_child(const RootfsParams& p);
 // Bind-mounts the terminal's slave onto /dev/console (after pivot).
 Status mount_console_in_child(const std::string& slave_path);
+
+// Parent side, for a container without its own mount namespace: unmounts (lazily, deepest first)
+// every mount at or under rootfs in our mount namespace.
+Status unmount_under(const std::string& rootfs);
 
 }  // namespace ocelot::ns

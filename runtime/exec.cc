@@ -1,30 +1,26 @@
-// exec: a new process in a running container. The parent enters the container's pid namespace for
-// its children, clones, puts the child in the container's cgroup, then lets it join the other
-// namespaces (user first) and become the process. Success is the sync socket's EOF at execve
-// (it is close-on-exec); failure is an {errno, message} on it.
+// exec, parent side: a new process in a running container. The process spec comes from --process
+// or from the container's own process with the flags applied. The parent (which runs from a
+// write-proof copy of ocelot when the container could write the binary: runtime/safe_exe.h)
+// enters the container's pid namespace for its child, clones, puts the child in the container's
+// cgroup, and waits until it has exec'd (runtime/exec_child.cc is the other side).
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <charconv>
-#include <climits>
-#include <cstdlib>
-
-#include "cgroups/manager.h"
 #include "base/fs.h"
+#include "cgroups/manager.h"
+#include "namespaces/join.h"
 #include "runtime/console.h"
-#include "runtime/exec_trampoline.h"
 #include "runtime/container.h"
-#include "runtime/init_process.h"
+#include "runtime/exec_child.h"
+#include "runtime/inherited_fds.h"
 #include "runtime/lsm.h"
-#include "runtime/process_setup.h"
-#include "runtime/seccomp.h"
+#include "runtime/safe_exe.h"
+#include "runtime/seccomp_listener.h"
 #include "runtime/state_store.h"
 #include "runtime/supervise.h"
 #include "runtime/sync.h"
@@ -36,73 +32,15 @@ namespace ocelot::runtime {
 
 namespace {
 
-struct ExecChildArgs {
-  const spec::Process* process = nullptr;
-  int sync_fd = -1, parent_sync_fd = -1, console_fd = -1;
-  std::vector<std::pair<int, int>> join;
-  const SeccompFilter* seccomp = nullptr;
-  int preserve_fds = 0;
-  int trampoline_fd = -1;
-};
-
-Status exec_steps(const ExecChildArgs& a) {
-  const spec::Process& p = *a.process;
-  auto go = recv_msg(a.sync_fd);
-  if (!go || go->type != Msg::go) ::_exit(1);
-  for (const auto& [fd, type] : a.join) {
-    if (::setns(fd, type) != 0) {
-      for (const auto& t : spec::all_namespace_types())
-        if (spec::namespace_flag(t) == type) return Error::last("join " + t + " namespace");
-    }
+Result<uint32_t> parse_id(const std::string& s, const char* what) {
+  uint64_t v = 0;
+  if (s.empty() || s.size() > 10) return Error::make(std::string(what) + ": expected a number, got " + quote(s));
+  for (char c : s) {
+    if (c < '0' || c > '9') return Error::make(std::string(what) + ": expected a number, got " + quote(s));
+    v = v * 10 + static_cast<uint64_t>(c - '0');
   }
-  if (p.terminal) {
-    if (::setsid() < 0) return Error::last("setsid");
-    auto pty = OCL_TRY(open_pty_in_child(p.console_size));
-    OCL_CHECK(send_fd(a.console_fd, pty.master.get(), "/dev/ptmx"));
-    ::close(a.console_fd);
-    pty.master.reset();
-    OCL_CHECK(attach_pty_in_child(pty));
-  }
-  OCL_CHECK(apply_rlimits_in_child(p.rlimits));
-  OCL_CHECK(apply_sched_in_child(p));
-  std::vector<std::string> env = p.env;
-  std::string exe = OCL_TRY(find_executable_in_child(p.args[0], env));
-  if (a.seccomp && !p.no_new_privileges) (void)OCL_TRY(a.seccomp->load_in_child());
-  OCL_CHECK(enter_cwd_in_child(p.cwd));
-  OCL_CHECK(switch_user_and_caps_in_child(p, true));
-  ::umask(p.user.umask.value_or(022));
-  if (p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
-  OCL_CHECK(prepare_fds_for_exec_in_child(a.preserve_fds));
-  OCL_CHECK(set_exec_lsm_in_child(p.apparmor_profile, p.selinux_label));
-  if (a.seccomp && p.no_new_privileges) (void)OCL_TRY(a.seccomp->load_in_child());
-  reset_signals_in_child();
-  // The parent-death signal guarded the setup; the workload must outlive `exec --detach` (conmon
-  // and containerd's shim reap it themselves). The kernel keeps it across execve unless the
-  // credentials change, so it is cleared here.
-  if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) return Error::last("clear the parent-death signal");
-  exec_via_trampoline(a.trampoline_fd, exe, p.args, env);
-  return Error::last("exec \"" + exe + "\"");
-}
-
-[[noreturn]] void exec_child_main(const ExecChildArgs& a) noexcept {
-  ::close(a.parent_sync_fd);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  try {
-    auto st = exec_steps(a);
-    if (!st) child_fail(a.sync_fd, st.error());
-  } catch (const std::exception& e) {
-    child_fail(a.sync_fd, Error::make(std::string("exec: ") + e.what()));
-  }
-  ::_exit(1);
-}
-
-Result<uint32_t> parse_u32(const std::string& s, const char* what) {
-  uint32_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty())
-    return Error::make(std::string(what) + ": expected a number, got \"" + s + "\"");
-  return v;
+  if (v > 2147483647) return Error::make(std::string(what) + ": must be between 0 and 2147483647, got " + s);
+  return static_cast<uint32_t>(v);
 }
 
 void set_env(std::vector<std::string>& env, const std::string& kv) {
@@ -115,12 +53,14 @@ void set_env(std::vector<std::string>& env, const std::string& kv) {
   env.push_back(kv);
 }
 
+}  // namespace
+
 Result<spec::Process> exec_process_spec(const ExecOptions& o, const spec::Config& cfg) {
   if (!o.process_file.empty()) {
     auto t = fs::read_file(o.process_file);
     if (!t) return std::move(t).error().wrap("--process");
     auto p = spec::parse_process(*t);
-    if (!p) return std::move(p).error().wrap("--process \"" + o.process_file + "\"");
+    if (!p) return std::move(p).error().wrap("--process " + quote(o.process_file));
     return p;
   }
   if (o.args.empty()) return Error::make("exec: no command given (need args or --process)");
@@ -133,8 +73,8 @@ Result<spec::Process> exec_process_spec(const ExecOptions& o, const spec::Config
   if (p.cwd.empty()) p.cwd = "/";
   if (!o.user.empty()) {
     auto colon = o.user.find(':');
-    p.user.uid = OCL_TRY(parse_u32(o.user.substr(0, colon), "--user"));
-    if (colon != std::string::npos) p.user.gid = OCL_TRY(parse_u32(o.user.substr(colon + 1), "--user"));
+    p.user.uid = OCL_TRY(parse_id(o.user.substr(0, colon), "--user"));
+    if (colon != std::string::npos) p.user.gid = OCL_TRY(parse_id(o.user.substr(colon + 1), "--user"));
     p.user.additional_gids.clear();
   }
   for (auto gid : o.additional_gids) p.user.additional_gids.push_back(gid);
@@ -142,7 +82,7 @@ Result<spec::Process> exec_process_spec(const ExecOptions& o, const spec::Config
     if (!p.capabilities) p.capabilities.emplace();
     for (const auto& c : o.caps) {
       std::string name = c.rfind("CAP_", 0) == 0 ? c : "CAP_" + c;
-      if (!spec::capability_number(name)) return Error::make("--cap: unknown capability \"" + c + "\"");
+      if (!spec::capability_number(name)) return Error::make("--cap: unknown capability " + quote(c));
       for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted,
                         &p.capabilities->ambient, &p.capabilities->inheritable})
         set->push_back(name);
@@ -155,52 +95,30 @@ Result<spec::Process> exec_process_spec(const ExecOptions& o, const spec::Config
   return p;
 }
 
-// Same namespace as ours? Then there is nothing to join.
-bool same_ns(const std::string& a, const std::string& b) {
-  struct stat sa, sb;
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
-}
-
-}  // namespace
-
 Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
   StateStore store(g.root);
   Stored s = OCL_TRY(store.load(o.id));
-  std::string status = container_status(store, s);
-  if (status == "stopped") return Error::make("cannot exec in a stopped container");
-  if (status == "paused" && !o.ignore_paused) return Error::make("cannot exec in a paused container (use --ignore-paused)");
-  auto cfg_text = OCL_TRY(store.load_config_text(o.id));
-  auto cfg = spec::parse_config(cfg_text);
-  if (!cfg) return std::move(cfg).error().wrap("stored config of \"" + o.id + "\"");
-  spec::Process proc = OCL_TRY(exec_process_spec(o, *cfg));
+  auto status = OCL_TRY(container_status(store, s));
+  OCL_CHECK(spec::check_operation(status, spec::Operation::exec, o.id, o.ignore_paused));
+  spec::Config cfg = OCL_TRY(store.load_config(o.id));
+  spec::Process proc = OCL_TRY(exec_process_spec(o, cfg));
   if (proc.terminal && o.console_socket.empty() && o.detach)
     return Error::make("cannot allocate tty if ocelot will detach without setting console socket");
   if (!proc.terminal && !o.console_socket.empty())
     return Error::make("cannot use console socket if ocelot will not detach or allocate tty");
-
+  // Our child is seen in the container's pid namespace from clone() on.
+  if (!running_from_protected_exe() && container_root_can_write_binary(s.uid_map)) OCL_CHECK(reexec_from_sealed_copy());
+  int pass = OCL_TRY(fds_to_pass(o.preserve_fds, false, nullptr));
   std::optional<SeccompFilter> filter;
-  if (cfg->linux && cfg->linux->seccomp) filter.emplace(OCL_TRY(SeccompFilter::build(*cfg->linux->seccomp, seccomp_cache_dir())));
+  if (cfg.linux && cfg.linux->seccomp)
+    filter.emplace(OCL_TRY(SeccompFilter::build(*cfg.linux->seccomp, seccomp_cache_dir())));
 
-  // Open every namespace of the init before anyone moves: user first, mount last.
-  std::string base = "/proc/" + std::to_string(s.pid) + "/ns/";
-  std::vector<UniqueFd> fds;
-  ExecChildArgs a;
-  UniqueFd pid_ns, time_ns;
-  for (const char* n : {"user", "ipc", "uts", "net", "cgroup", "time", "pid", "mnt"}) {
-    std::string path = base + n;
-    if (!fs::exists(path) || same_ns(path, std::string("/proc/self/ns/") + n)) continue;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return Error::last(std::string("open ") + n + " namespace of the container");
-    std::string type = n == std::string("net") ? "network" : n == std::string("mnt") ? "mount" : n;
-    int flag = *spec::namespace_flag(type);
-    if (flag == CLONE_NEWPID) {
-      pid_ns = std::move(fd);
-      continue;
-    }
-    a.join.emplace_back(fd.get(), flag);
-    fds.push_back(std::move(fd));
-  }
-  if (!process_alive(s.pid, s.pid_start)) return Error::make("cannot exec in a stopped container");
+  // Every namespace of the init, opened before anyone moves; then check it is still our init.
+  ns::NsFds fds = OCL_TRY(ns::open_process_namespaces(s.init.pid));
+  if (!s.init.alive()) return Error::make("cannot exec in a stopped container");
+  auto layout = OCL_TRY(cgroups::detect_layout());
+  auto cg = cgroups::make_manager(layout, s.cgroup_paths);
+  auto sg = fs::read_file("/proc/" + std::to_string(s.init.pid) + "/setgroups");
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::last("sync socketpair");
@@ -216,59 +134,59 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
       console.reset(cv[1]);
     }
   }
+  ExecChildArgs a;
   a.process = &proc;
   a.sync_fd = child_sock.get();
   a.parent_sync_fd = parent_sock.get();
   a.console_fd = console.get();
+  a.joins = fds.raw_joins();
   a.seccomp = filter ? &*filter : nullptr;
-  UniqueFd trampoline = OCL_TRY(make_exec_trampoline());
-  a.trampoline_fd = trampoline.get();
-  const char* lf = ::getenv("LISTEN_FDS");
-  a.preserve_fds = o.preserve_fds + (lf ? std::max(0, std::atoi(lf)) : 0);
+  a.pass_fds = pass;
+  a.setgroups_allowed = !(sg && sg->rfind("deny", 0) == 0);
+  a.apparmor = !proc.apparmor_profile.empty() && apparmor_enabled();
+  a.selinux = !proc.selinux_label.empty() && selinux_enabled();
 
   std::optional<SignalBlock> signals;
   if (!o.detach) signals.emplace();
-  UniqueFd own_pid;
-  if (pid_ns.valid()) {
-    own_pid.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
-    if (::setns(pid_ns.get(), CLONE_NEWPID) != 0) return Error::last("join pid namespace");
+  long pid;
+  {
+    auto scope = OCL_TRY(ns::ChildNamespaces::enter(ns::NsPlan{}, fds, spec::Linux{}));
+    pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+    if (pid == 0) exec_child_main(a);
+    if (pid < 0) return Error::last("clone exec process");
   }
-  long pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (pid == 0) exec_child_main(a);
-  int err = errno;
-  if (own_pid.valid()) (void)::setns(own_pid.get(), CLONE_NEWPID);
-  if (pid < 0) return Error::sys(err, "clone exec process");
   child_sock.reset();
   console.reset();
-  auto kill_child = [&] {
+  auto fail = [&](Error e) -> Error {
     ::kill(static_cast<pid_t>(pid), SIGKILL);
     ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+    return e;
   };
-
-  auto layout = cgroups::detect_layout();
-  if (layout) {
-    cgroups::Manager m(*layout, s.cgroup_paths);
-    if (auto st = m.add_process(static_cast<pid_t>(pid)); !st) {
-      kill_child();
-      return std::move(st).error();
+  // A process that cannot be put in the container's cgroups does not run.
+  if (auto st = cg->add_process(static_cast<pid_t>(pid)); !st) return fail(std::move(st).error());
+  SyncChannel ch(parent_sock.get());
+  if (auto st = ch.send_go(static_cast<pid_t>(pid)); !st) return fail(std::move(st).error());
+  for (;;) {
+    auto ev = ch.wait_for_child();
+    if (!ev) {
+      ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+      return std::move(ev).error();
     }
-  }
-  if (auto st = send_msg(parent_sock.get(), Msg::go); !st) {
-    kill_child();
-    return std::move(st).error();
-  }
-  auto m = recv_msg(parent_sock.get());
-  if (m && m->type == Msg::error) {
-    ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
-    return Error{m->err, m->payload};
+    if (ev->kind == ChildEvent::seccomp_fd) {
+      spec::State st = to_spec_state(s, status, cfg.annotations);
+      if (auto r = send_to_seccomp_listener(*cfg.linux->seccomp, ev->fd.get(), static_cast<pid_t>(pid), st); !r)
+        return fail(std::move(r).error());
+      continue;
+    }
+    if (ev->kind == ChildEvent::exited) break;  // the sync socket closed at execve
+    return fail(Error::make(std::string("sync: unexpected message from the exec'd process")));
   }
   UniqueFd master;
   if (console_peer.valid()) {
     auto r = recv_fd(console_peer.get());
     if (r) master = std::move(*r);
   }
-  if (!o.pid_file.empty())
-    OCL_CHECK_CTX(fs::write_file_atomic(o.pid_file, std::to_string(pid)), "write pid file");
+  if (!o.pid_file.empty()) OCL_CHECK_CTX(fs::write_file_atomic(o.pid_file, std::to_string(pid)), "write pid file");
   if (o.detach) return 0;
   return supervise(static_cast<pid_t>(pid), master.valid() ? master.get() : -1, *signals);
 }

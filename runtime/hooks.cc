@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,8 @@ static int64_t now_ms() {
   return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-Status run_hook(const spec::Hook& h, const std::string& state_json, const std::string& kind, size_t index) {
+Status run_hook(const spec::Hook& h, const std::string& state_json, const std::string& kind, size_t index,
+                const HookTracker* tracker) {
   std::string what = "hook " + kind + "[" + std::to_string(index) + "] \"" + h.path + "\"";
   int in[2], out[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return Error::last(what + ": pipe");
@@ -39,9 +41,13 @@ Status run_hook(const spec::Hook& h, const std::string& state_json, const std::s
   std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
   auto argv = cstrs(args);
   auto envp = cstrs(h.env);
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Error::last(what + ": fork");
   if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != parent) ::_exit(1);
+    ::setpgid(0, 0);
     ::dup2(in_r.get(), 0);
     ::dup2(out_w.get(), 1);
     ::dup2(out_w.get(), 2);
@@ -51,6 +57,7 @@ Status run_hook(const spec::Hook& h, const std::string& state_json, const std::s
     ::execve(h.path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
+  if (tracker && tracker->started) tracker->started(pid);
   in_r.reset();
   out_w.reset();
   // A hook that does not read its stdin must not block us: ignore EPIPE.
@@ -78,6 +85,10 @@ Status run_hook(const spec::Hook& h, const std::string& state_json, const std::s
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  // A timed-out hook's process group goes with it (what a hook that exited normally left
+  // running is its business, as with runc).
+  if (timed_out) ::kill(-pid, SIGKILL);
+  if (tracker && tracker->ended) tracker->ended(pid);
   if (timed_out) return Error::sys(ETIMEDOUT, what + ": timed out after " + std::to_string(*h.timeout) + "s");
   auto first_line = [&] {
     auto nl = output.find('\n');
@@ -93,8 +104,9 @@ Status run_hook(const spec::Hook& h, const std::string& state_json, const std::s
   return ok();
 }
 
-Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& state_json, const std::string& kind) {
-  for (size_t i = 0; i < hooks.size(); ++i) OCL_CHECK(run_hook(hooks[i], state_json, kind, i));
+Status run_hooks(const std::vector<spec::Hook>& hooks, const std::string& state_json, const std::string& kind,
+                 const HookTracker* tracker) {
+  for (size_t i = 0; i < hooks.size(); ++i) OCL_CHECK(run_hook(hooks[i], state_json, kind, i, tracker));
   return ok();
 }
 

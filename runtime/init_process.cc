@@ -1,21 +1,24 @@
 #include "runtime/init_process.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
+#include <linux/memfd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/fs.h"
+#include "namespaces/join.h"
 #include "runtime/console.h"
-#include "runtime/exec_trampoline.h"
 #include "runtime/hooks.h"
-#include "runtime/lsm.h"
+#include "runtime/inherited_fds.h"
+#include "runtime/init_stub.h"
 #include "runtime/process_setup.h"
 #include "runtime/sync.h"
-#include "spec/names.h"
+#include "spec/state.h"
 
 namespace ocelot::runtime {
 
@@ -28,18 +31,6 @@ std::vector<std::string> build_env(const spec::Process& p, int listen_fds) {
   return env;
 }
 
-Status prepare_fds_for_exec_in_child(int preserve_fds) {
-  // Preserved fds survive execve; every other fd above stdio is closed by it (CVE-2024-21626:
-  // no runtime fd may reach the workload).
-  for (int fd = 3; fd < 3 + preserve_fds; ++fd) {
-    int fl = ::fcntl(fd, F_GETFD);
-    if (fl >= 0) ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
-  }
-  if (::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    return Error::last("mark fds close-on-exec");
-  return ok();
-}
-
 void reset_signals_in_child() noexcept {
   for (int s = 1; s < NSIG; ++s)
     if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
@@ -48,32 +39,54 @@ void reset_signals_in_child() noexcept {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-// Each step returns Status; the first failure goes to the parent as {errno, message}.
-static Status init_steps(const InitArgs& a) {
+namespace {
+
+// The state JSON hooks read on stdin; pid is our pid on the host (we are 1 in our namespace).
+std::string hook_state(const InitArgs& a, pid_t host_pid, spec::ContainerStatus status) {
+  spec::State s;
+  s.id = a.id;
+  s.bundle = a.bundle;
+  s.pid = host_pid;
+  s.status = status;
+  s.annotations = a.config->annotations;
+  return spec::state_to_hook_json(s);
+}
+
+Result<UniqueFd> memfd_with(const std::string& name, const std::string& data) {
+  UniqueFd fd(static_cast<int>(::syscall(SYS_memfd_create, name.c_str(), MFD_CLOEXEC)));
+  if (!fd.valid()) return Error::last("memfd_create " + name);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error::last("write " + name);
+    off += static_cast<size_t>(n);
+  }
+  return fd;
+}
+
+Status keep_across_exec(int fd) {
+  if (fd < 0) return ok();
+  int fl = ::fcntl(fd, F_GETFD);
+  if (fl < 0 || ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) != 0)
+    return Error::last("pass a file descriptor to the init stub");
+  return ok();
+}
+
+Status init_steps(const InitArgs& a) {
   const spec::Config& c = *a.config;
   const spec::Process& p = *c.process;
-  int sync = a.sync_fd;
+  const ns::NsPlan& plan = *a.ns;
+  SyncChannel ch(a.sync_fd);
 
-  // sync 2: wait until the parent has put us in the cgroup and written our id maps.
-  auto go = recv_msg(sync);
-  if (!go || go->type != Msg::go) ::_exit(1);  // the parent is gone or failed; it cleans up
-  const std::string start_state = go->payload;  // state JSON (host pid) for startContainer hooks
-  if (a.new_userns) {
+  // sync 2: the parent has written our id maps (and oom_score_adj); it tells us our host pid.
+  pid_t host_pid = OCL_TRY(ch.wait_go());
+  if (plan.new_user) {
     if (::syscall(SYS_setresgid, 0, 0, 0) != 0) return Error::last("become gid 0 in the user namespace");
     if (::syscall(SYS_setresuid, 0, 0, 0) != 0) return Error::last("become uid 0 in the user namespace");
   }
-  for (const auto& [fd, type] : a.join) {
-    if (::setns(fd, type) != 0) {
-      for (const auto& t : spec::all_namespace_types())
-        if (spec::namespace_flag(t) == type) return Error::last("join " + t + " namespace");
-      return Error::last("join namespace");
-    }
-    if (type == CLONE_NEWUSER) {
-      ::syscall(SYS_setresgid, 0, 0, 0);
-      ::syscall(SYS_setresuid, 0, 0, 0);
-    }
-  }
-  if (int f = a.unshare_flags & ~CLONE_NEWCGROUP; f && ::unshare(f) != 0) return Error::last("create namespaces");
+  OCL_CHECK(ns::join_namespaces_in_child(a.joins));
+  OCL_CHECK(ns::unshare_namespaces_in_child(plan.unshare_flags));
   if (::setsid() < 0) return Error::last("setsid");
   if (!a.no_new_keyring) {
     std::string name = "_ses." + a.id;
@@ -81,41 +94,41 @@ static Status init_steps(const InitArgs& a) {
       return Error::last("create session keyring");
   }
   if (!c.hostname.empty() && ::sethostname(c.hostname.data(), c.hostname.size()) != 0)
-    return Error::last("set hostname \"" + c.hostname + "\"");
+    return Error::last("set hostname " + quote(c.hostname));
   if (!c.domainname.empty() && ::setdomainname(c.domainname.data(), c.domainname.size()) != 0)
-    return Error::last("set domainname \"" + c.domainname + "\"");
+    return Error::last("set domainname " + quote(c.domainname));
 
   // sync 2b: mounts go ahead while the parent moves us into our cgroups; we wait for that only
   // before the first cgroup mount (or after the mounts), then make the cgroup namespace, whose
   // root is the cgroup we are in at that moment.
   struct Joined {
-    const InitArgs* a;
+    SyncChannel* ch;
+    bool new_cgroup;
     bool done = false;
-  } joined{&a};
+  } joined{&ch, plan.new_cgroup};
   ns::RootfsParams rp = a.rootfs;
   rp.before_cgroup_mount_ctx = &joined;
   rp.before_cgroup_mount = [](void* ctx) -> Status {
     auto* j = static_cast<Joined*>(ctx);
     if (j->done) return ok();
     j->done = true;
-    auto m = recv_msg(j->a->sync_fd);
-    if (!m || m->type != Msg::cgroup_joined) ::_exit(1);
-    if ((j->a->unshare_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
-      return Error::last("create cgroup namespace");
+    OCL_CHECK(j->ch->wait_cgroup_joined());
+    if (j->new_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) return Error::last("create cgroup namespace");
     return ok();
   };
   OCL_CHECK(ns::prepare_rootfs_in_child(rp));
   OCL_CHECK(rp.before_cgroup_mount(&joined));
 
-  // sync 3: mounts are ready; the parent runs prestart and createRuntime hooks.
+  // sync 3: mounts are ready; the parent runs prestart and createRuntime hooks, then we run
+  // createContainer hooks here, in the container's namespaces, before pivot_root.
   if (a.sync_hooks) {
-    OCL_CHECK(send_msg(sync, Msg::mounts_ready));
-    auto m = recv_msg(sync);
-    if (!m || m->type != Msg::hooks_done) ::_exit(1);
-    OCL_CHECK(run_hooks(c.hooks.create_container, m->payload, "createContainer"));
+    OCL_CHECK(ch.send_mounts_ready());
+    OCL_CHECK(ch.wait_hooks_done());
+    OCL_CHECK(run_hooks(c.hooks.create_container, hook_state(a, host_pid, spec::ContainerStatus::creating),
+                        "createContainer"));
   }
 
-  OCL_CHECK(ns::pivot_root_in_child(rp));
+  OCL_CHECK(ns::enter_root_in_child(rp));
 
   if (p.terminal) {
     auto pty = OCL_TRY(open_pty_in_child(p.console_size));
@@ -133,62 +146,71 @@ static Status init_steps(const InitArgs& a) {
 
   std::vector<std::string> env = build_env(p, a.listen_fds);
   std::string exe = OCL_TRY(find_executable_in_child(p.args[0], env));
-
-  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still have it.
-  // A filter with SCMP_ACT_NOTIFY is loaded before "ready" in any case, so that the parent is
-  // still there to hand its listener fd on.
-  bool early_seccomp = a.seccomp && (!p.no_new_privileges || a.seccomp->uses_notify());
-  if (early_seccomp && p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
-  if (early_seccomp) {
-    int nfd = OCL_TRY(a.seccomp->load_in_child());
-    if (nfd >= 0) {
-      OCL_CHECK(send_msg(sync, Msg::seccomp_fd));
-      OCL_CHECK(send_fd(sync, nfd, "seccompFd"));
-      ::close(nfd);
-    }
-  }
   OCL_CHECK(enter_cwd_in_child(p.cwd));
-  OCL_CHECK(switch_user_and_caps_in_child(p, true));
   ::umask(p.user.umask.value_or(022));
+
+  // What the stub needs after `start`.
+  UniqueFd state_fd;
+  if (!c.hooks.start_container.empty())
+    state_fd = OCL_TRY(memfd_with("ocelot-state", hook_state(a, host_pid, spec::ContainerStatus::created)));
+  OCL_CHECK(mark_fds_for_exec_in_child(a.pass_fds));
+  for (int fd : {a.sync_fd, a.fifo_fd, a.bpf_fd, state_fd.get()}) OCL_CHECK(keep_across_exec(fd));
+
+  // User, groups and capabilities now, so that a failure is create's error. A filter loaded
+  // without no_new_privs needs CAP_SYS_ADMIN when the stub loads it: kept until then.
+  CapSets caps = cap_sets(p);
+  bool notify = a.seccomp && a.seccomp->uses_notify();
+  uint64_t temp = (a.seccomp && !notify) ? seccomp_temp_caps(p, caps) : 0;
+  // A notify filter is loaded here instead (the parent must pass its fd on before "ready"):
+  // without no_new_privs, while we still hold CAP_SYS_ADMIN.
+  auto load_notify = [&]() -> Status {
+    int nfd = OCL_TRY(a.seccomp->load_in_child());
+    OCL_CHECK(ch.send_seccomp_fd(nfd));
+    ::close(nfd);
+    return ok();
+  };
+  if (notify && !p.no_new_privileges) OCL_CHECK(load_notify());
+  OCL_CHECK(switch_user_and_caps_in_child(p, caps, temp, /*setgroups_allowed=*/true));
   if (p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
-  OCL_CHECK(prepare_fds_for_exec_in_child(a.preserve_fds));
-  OCL_CHECK(set_exec_lsm_in_child(p.apparmor_profile, p.selinux_label));
+  if (notify && p.no_new_privileges) OCL_CHECK(load_notify());
 
-  // sync 4: ready. From here the parent may exit: we must outlive it.
-  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  OCL_CHECK(send_msg(sync, Msg::ready));
-
-  // sync 5: block until `start` writes a byte into exec.fifo.
-  char byte;
-  ssize_t n;
-  do n = ::read(a.fifo_fd, &byte, 1);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) ::_exit(1);
-  ::close(a.fifo_fd);
-
-  auto hooks = run_hooks(c.hooks.start_container, start_state, "startContainer");
-  if (!hooks) {
-    ::dprintf(2, "ocelot: %s\n", hooks.error().msg.c_str());
-    ::_exit(1);
+  StubPlan sp;
+  sp.sync_fd = a.sync_fd;
+  sp.fifo_fd = a.fifo_fd;
+  sp.state_fd = state_fd.get();
+  if (a.seccomp && !notify) {
+    sp.bpf_fd = a.bpf_fd;
+    sp.bpf_flags = a.seccomp->flags();
   }
-  if (a.seccomp && !early_seccomp) {
-    auto l = a.seccomp->load_in_child();
-    if (!l) {
-      ::dprintf(2, "ocelot: %s\n", l.error().msg.c_str());
-      ::_exit(1);
-    }
-  }
+  sp.temp_caps = temp;
+  sp.final_bounding = caps.bounding;
+  sp.final_inheritable = caps.inheritable;
+  sp.final_ambient = caps.ambient;
+  if (a.apparmor) sp.apparmor = p.apparmor_profile;
+  if (a.selinux) sp.selinux = p.selinux_label;
+  sp.start_hooks = &c.hooks.start_container;
+  sp.exe = exe;
+  sp.args = p.args;
+  auto argv_s = init_stub_argv(sp);
+  std::vector<char*> argv, envp;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  for (auto& s : env) envp.push_back(s.data());
+  envp.push_back(nullptr);
   reset_signals_in_child();
-  exec_via_trampoline(a.trampoline_fd, exe, p.args, env);
-  // Past start there is no one to report to but the workload's own stderr.
-  ::dprintf(2, "ocelot: exec \"%s\": %s\n", exe.c_str(), errno_text(errno).c_str());
-  ::_exit(127);
+  // sync 4: from here on we are the stub: it says "ready" and waits for `start`.
+  ::syscall(SYS_execveat, a.stub_fd, "", argv.data(), envp.data(), AT_EMPTY_PATH);
+  return Error::last("exec the init stub");
 }
+
+}  // namespace
 
 void init_process_main(const InitArgs& a) noexcept {
   ::close(a.parent_sync_fd);
   ::close(a.lock_fd);
-  // If create dies before we are ready, we die too; cleared once the handshake is done.
+  // If create dies before we are ready, we die too (the stub clears this once the parent has
+  // recorded us). A parent that died before this line is seen at the first wait on the sync
+  // socket: its end is closed. (getppid() cannot tell: it is 0 in a new pid namespace.)
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   // Not dumpable: other processes in the container cannot open our /proc/PID/exe (the host binary).
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -1,19 +1,23 @@
-// start, state, list, kill, delete, ps, pause, resume, update: the operations on an existing
-// container, each reading the state directory and the live process.
+// start, state, kill, delete, ps, pause, resume, update, stats: the operations on an existing
+// container, each reading the state directory, checking the operation against the container's
+// status (spec/status.h), then acting on the init and the cgroup.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cgroups/manager.h"
-#include "cgroups/stats.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "cgroups/manager.h"
+#include "namespaces/join.h"
+#include "namespaces/rootfs.h"
 #include "runtime/container.h"
 #include "runtime/hooks.h"
+#include "runtime/isolation.h"
 #include "runtime/state_store.h"
-#include "spec/parse.h"
 
 namespace ocelot::runtime {
 
@@ -22,51 +26,74 @@ namespace {
 struct Loaded {
   UniqueFd lock;
   Stored s;
-  std::string status;
+  spec::ContainerStatus status{};
 };
 
 Result<Loaded> load_locked(const StateStore& store, const std::string& id) {
   Loaded l;
   l.lock = OCL_TRY(store.lock(id));
   l.s = OCL_TRY(store.load(id));
-  l.status = container_status(store, l.s);
+  l.status = OCL_TRY(container_status(store, l.s));
   return l;
 }
 
-Result<cgroups::Manager> manager_for(const Stored& s) {
+Result<std::unique_ptr<cgroups::Manager>> manager_for(const Stored& s) {
   auto layout = OCL_TRY(cgroups::detect_layout());
-  return cgroups::Manager(layout, s.cgroup_paths);
+  return cgroups::make_manager(layout, s.cgroup_paths);
 }
 
-// Sends sig to pid only if it is still the process we started (pidfd: no pid-reuse race).
+// Sends sig to the init only if it is still the process we started (pidfd: no pid-reuse race).
 Status signal_init(const Stored& s, int sig) {
-  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));
+  int pfd = s.init.pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, s.init.pid, 0)) : -1;
   if (pfd < 0) {
-    if (errno == ESRCH) return Error{ESRCH, "container not running"};
-    return Error::last("pidfd_open " + std::to_string(s.pid));
+    if (s.init.pid <= 0 || errno == ESRCH) return Error{ESRCH, "container not running"};
+    return Error::last("pidfd_open " + std::to_string(s.init.pid));
   }
   UniqueFd fd(pfd);
-  if (!process_alive(s.pid, s.pid_start)) return Error{ESRCH, "container not running"};
+  if (!s.init.alive()) return Error{ESRCH, "container not running"};
   if (::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) != 0)
-    return Error::last("send signal " + std::to_string(sig) + " to pid " + std::to_string(s.pid));
+    return Error::last("send signal " + std::to_string(sig) + " to pid " + std::to_string(s.init.pid));
   return ok();
 }
 
-void wait_gone(const Stored& s, int timeout_ms) {
-  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, s.pid, 0));
+void wait_gone(const ProcessRef& p, int timeout_ms) {
+  if (p.pid <= 0) return;
+  int pfd = static_cast<int>(::syscall(SYS_pidfd_open, p.pid, 0));
   if (pfd < 0) return;
   UniqueFd fd(pfd);
-  if (!process_alive(s.pid, s.pid_start)) return;
-  struct pollfd p = {fd.get(), POLLIN, 0};
-  ::poll(&p, 1, timeout_ms);
+  if (!p.alive()) return;
+  struct pollfd q = {fd.get(), POLLIN, 0};
+  ::poll(&q, 1, timeout_ms);
 }
 
-std::optional<spec::Config> stored_config(const StateStore& store, const std::string& id) {
-  auto t = store.load_config_text(id);
-  if (!t) return std::nullopt;
-  auto c = spec::parse_config(*t);
-  if (!c) return std::nullopt;
-  return std::move(*c);
+// The container's processes. In a cgroup ocelot made: all of them. In a shared cgroup: only those
+// in the container's own pid namespace (never a process ocelot did not start); without one,
+// only the init.
+Result<std::vector<pid_t>> container_processes(const Stored& s, cgroups::Manager& m) {
+  auto all = OCL_TRY(m.pids());
+  if (s.cgroup_owned) return all;
+  std::vector<pid_t> out;
+  if (!s.own_pid_ns || !s.init.alive()) {
+    if (s.init.alive()) out.push_back(s.init.pid);
+    return out;
+  }
+  std::string init_ns = "/proc/" + std::to_string(s.init.pid) + "/ns/pid";
+  for (pid_t p : all)
+    if (ns::same_namespace("/proc/" + std::to_string(p) + "/ns/pid", init_ns)) out.push_back(p);
+  return out;
+}
+
+Status signal_all(const Stored& s, cgroups::Manager& m, int sig) {
+  if (s.cgroup_owned) return cgroups::kill_all(m, sig);
+  for (pid_t p : OCL_TRY(container_processes(s, m)))
+    if (::kill(p, sig) != 0 && errno != ESRCH) return Error::last("kill " + std::to_string(p));
+  return ok();
+}
+
+Result<std::string> hook_state(const StateStore& store, const Stored& s, spec::ContainerStatus st) {
+  spec::State out = to_spec_state(s, st, OCL_TRY(store.load_annotations(s.id)));
+  if (st == spec::ContainerStatus::stopped) out.pid = 0;
+  return spec::state_to_hook_json(out);
 }
 
 }  // namespace
@@ -74,23 +101,38 @@ std::optional<spec::Config> stored_config(const StateStore& store, const std::st
 Status start_container(const Globals& g, const std::string& id) {
   StateStore store(g.root);
   Loaded l = OCL_TRY(load_locked(store, id));
-  if (l.status == "stopped") return Error::make("cannot start a container that has stopped");
-  if (l.status != "created") return Error::make("cannot start an already running container");
+  OCL_CHECK(spec::check_operation(l.status, spec::Operation::start, id));
   std::string fifo = store.fifo(id);
   UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENXIO) return Error::make("cannot start a container that has stopped");
-    return Error::last("open \"" + fifo + "\"");
+    return Error::last("open " + quote(fifo));
   }
-  // sync 5: one byte releases the init into execve.
-  if (::write(fd.get(), "0", 1) != 1) return Error::last("write \"" + fifo + "\"");
-  fd.reset();
+  // sync 5: one byte releases the init stub.
+  if (::write(fd.get(), "0", 1) != 1) return Error::last("write " + quote(fifo));
   ::unlink(fifo.c_str());
-  if (auto c = stored_config(store, id); c && !c->hooks.poststart.empty()) {
-    std::string sj = spec::state_to_hook_json(to_spec_state(l.s, "running"));
+  // The stub keeps the fifo open (close-on-exec) until the workload's execve: its last reader
+  // gone is POLLERR on our end (pipe(7)). Then poststart hooks may run (runtime-spec: after the
+  // user process is executed, before start returns).
+  for (;;) {
+    struct pollfd p = {fd.get(), 0, 0};
+    int n = ::poll(&p, 1, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::last("wait for the container process to start");
+    if (p.revents & (POLLERR | POLLHUP)) break;
+  }
+  int pending = 0;
+  if (::ioctl(fd.get(), FIONREAD, &pending) != 0) return Error::last("read the start result");
+  if (pending == 0)
+    return Error::make("container " + quote(id) +
+                       " stopped before its process was executed (a startContainer hook or the "
+                       "setup after start failed: the container's stderr says which)");
+  if (l.s.has_poststart) {
+    std::string sj = OCL_TRY(hook_state(store, l.s, spec::ContainerStatus::running));
+    spec::Config c = OCL_TRY(store.load_config(id));
     // Poststart failures are warnings (config.md).
-    for (size_t i = 0; i < c->hooks.poststart.size(); ++i)
-      if (auto st = run_hook(c->hooks.poststart[i], sj, "poststart", i); !st) log::warn(st.error().msg);
+    for (size_t i = 0; i < c.hooks.poststart.size(); ++i)
+      if (auto st = run_hook(c.hooks.poststart[i], sj, "poststart", i); !st) log::warn(st.error().msg);
   }
   return ok();
 }
@@ -98,16 +140,30 @@ Status start_container(const Globals& g, const std::string& id) {
 Result<spec::State> container_state(const Globals& g, const std::string& id) {
   StateStore store(g.root);
   Stored s = OCL_TRY(store.load(id));
-  return to_spec_state(s, container_status(store, s));
+  auto status = OCL_TRY(container_status(store, s));
+  return to_spec_state(s, status, OCL_TRY(store.load_annotations(id)));
 }
 
-Result<std::vector<spec::State>> list_containers(const Globals& g) {
+Result<std::vector<spec::State>> list_containers(const Globals& g, bool with_annotations) {
   StateStore store(g.root);
   std::vector<spec::State> out;
   for (const auto& id : OCL_TRY(store.ids())) {
     auto s = store.load(id);
-    if (!s) continue;  // deleted meanwhile
-    out.push_back(to_spec_state(*s, container_status(store, *s)));
+    if (!s) {
+      if (s.error().code != ENOENT) log::warn("list: container " + quote(id) + ": " + s.error().msg);
+      continue;  // deleted meanwhile, or unreadable (said so)
+    }
+    auto status = container_status(store, *s);
+    if (!status) {
+      log::warn("list: container " + quote(id) + ": " + status.error().msg);
+      continue;
+    }
+    std::map<std::string, std::string> ann;
+    if (with_annotations) {
+      auto a = store.load_annotations(id);
+      if (a) ann = std::move(*a);
+    }
+    out.push_back(to_spec_state(*s, *status, std::move(ann)));
   }
   return out;
 }
@@ -115,15 +171,13 @@ Result<std::vector<spec::State>> list_containers(const Globals& g) {
 Status kill_container(const Globals& g, const std::string& id, int sig, bool all) {
   StateStore store(g.root);
   Stored s = OCL_TRY(store.load(id));
-  std::string status = container_status(store, s);
-  if (status == "stopped" && !all) return Error::make("container not running");
-  if (all) {
-    auto m = OCL_TRY(manager_for(s));
-    OCL_CHECK(m.kill_all(sig));
-    if (status == "paused" && sig == SIGKILL) (void)m.freeze(false);
-    return ok();
-  }
-  return signal_init(s, sig);
+  auto status = OCL_TRY(container_status(store, s));
+  OCL_CHECK(spec::check_operation(status, all ? spec::Operation::kill_all : spec::Operation::kill, id));
+  if (!all) return signal_init(s, sig);
+  auto m = OCL_TRY(manager_for(s));
+  OCL_CHECK(signal_all(s, *m, sig));
+  if (status == spec::ContainerStatus::paused && sig == SIGKILL) (void)m->freeze(false);
+  return ok();
 }
 
 Status delete_container(const Globals& g, const std::string& id, bool force) {
@@ -134,26 +188,32 @@ Status delete_container(const Globals& g, const std::string& id, bool force) {
     return std::move(lr).error();
   }
   Loaded& l = *lr;
-  if ((l.status == "running" || l.status == "paused") && !force)
-    return Error::make("cannot delete container " + id + " that is not stopped: " + l.status);
-  auto m = manager_for(l.s);
-  if (l.status != "stopped") {
+  OCL_CHECK(spec::check_operation(l.status, force ? spec::Operation::remove_force : spec::Operation::remove, id));
+  auto m = OCL_TRY(manager_for(l.s));
+  if (l.status != spec::ContainerStatus::stopped) {
     (void)signal_init(l.s, SIGKILL);
-    if (m) {
-      (void)m->kill_all(SIGKILL);
-      if (l.status == "paused") (void)m->freeze(false);
-    }
-    wait_gone(l.s, 10000);
+    (void)signal_all(l.s, *m, SIGKILL);
+    if (l.status == spec::ContainerStatus::paused) (void)m->freeze(false);
+    wait_gone(l.s.init, 10000);
   }
+  // Host hooks of a create that was killed while they ran: each in its own process group.
+  for (const auto& h : store.hooks(id))
+    if (h.alive()) ::kill(-h.pid, SIGKILL);
   Status first;
-  if (m) {
-    auto st = m->destroy();
-    if (!st) first = std::move(st).error().wrap("remove cgroup");
+  if (l.s.cgroup_owned) {
+    if (auto st = cgroups::destroy(*m); !st) first = std::move(st).error().wrap("remove cgroup");
   }
-  if (auto c = stored_config(store, id); c && !c->hooks.poststop.empty()) {
-    std::string sj = spec::state_to_hook_json(to_spec_state(l.s, "stopped"));
-    for (size_t i = 0; i < c->hooks.poststop.size(); ++i)
-      if (auto st = run_hook(c->hooks.poststop[i], sj, "poststop", i); !st) log::warn(st.error().msg);
+  if (l.s.host_mount_ns && !l.s.rootfs.empty())
+    if (auto st = ns::unmount_under(l.s.rootfs); !st && first.ok()) first = st;
+  if (l.s.has_poststop && l.s.phase == spec::ContainerStatus::created) {
+    auto sj = hook_state(store, l.s, spec::ContainerStatus::stopped);
+    auto c = store.load_config(id);
+    if (!sj || !c) {
+      log::warn("poststop hooks not run: " + (!sj ? sj.error().msg : c.error().msg));
+    } else {
+      for (size_t i = 0; i < c->hooks.poststop.size(); ++i)
+        if (auto st = run_hook(c->hooks.poststop[i], *sj, "poststop", i); !st) log::warn(st.error().msg);
+    }
   }
   auto rm = store.remove(id);
   if (!rm && first.ok()) first = rm;
@@ -164,38 +224,53 @@ Result<std::vector<pid_t>> container_pids(const Globals& g, const std::string& i
   StateStore store(g.root);
   Stored s = OCL_TRY(store.load(id));
   auto m = OCL_TRY(manager_for(s));
-  return m.pids();
+  return container_processes(s, *m);
 }
 
 Status pause_container(const Globals& g, const std::string& id) {
   StateStore store(g.root);
   Loaded l = OCL_TRY(load_locked(store, id));
-  if (l.status != "running" && l.status != "created") return Error::make("container not running");
+  OCL_CHECK(spec::check_operation(l.status, spec::Operation::pause, id));
+  if (!l.s.cgroup_owned)
+    return Error::make("cannot pause container " + quote(id) +
+                       ": its cgroup is shared with processes it did not start");
   auto m = OCL_TRY(manager_for(l.s));
-  return m.freeze(true);
+  return m->freeze(true);
 }
 
 Status resume_container(const Globals& g, const std::string& id) {
   StateStore store(g.root);
   Loaded l = OCL_TRY(load_locked(store, id));
-  if (l.status != "paused") return Error::make("container not paused");
+  OCL_CHECK(spec::check_operation(l.status, spec::Operation::resume, id));
   auto m = OCL_TRY(manager_for(l.s));
-  return m.freeze(false);
+  return m->freeze(false);
 }
 
 Status update_container(const Globals& g, const std::string& id, const spec::Resources& r) {
   StateStore store(g.root);
   Loaded l = OCL_TRY(load_locked(store, id));
-  if (l.status == "stopped") return Error::make("container not running");
+  OCL_CHECK(spec::check_operation(l.status, spec::Operation::update, id));
   auto m = OCL_TRY(manager_for(l.s));
-  if (r.memory && r.memory->check_before_update.value_or(false) && r.memory->limit && *r.memory->limit >= 0) {
+  if (r.memory && r.memory->check_before_update.value_or(false) && r.memory->limit && *r.memory->limit > 0) {
     // runtime-spec: refuse a limit below what the container already uses.
-    auto usage = cgroups::read_stats(m).mem_usage;
+    auto usage = m->stats().mem_usage;
     if (static_cast<uint64_t>(*r.memory->limit) < usage)
       return Error::make("memory limit " + std::to_string(*r.memory->limit) + " is below the current usage " +
                          std::to_string(usage));
   }
-  return m.apply(r);
+  std::vector<spec::DeviceCgroup> extra;
+  if (!r.devices.empty()) {
+    spec::Config c = OCL_TRY(store.load_config(id));
+    if (c.linux) extra = cgroups::device_node_rules(c.linux->devices);
+  }
+  return m->apply(r, extra);
+}
+
+Result<cgroups::Stats> container_stats(const Globals& g, const std::string& id) {
+  StateStore store(g.root);
+  Stored s = OCL_TRY(store.load(id));
+  auto m = OCL_TRY(manager_for(s));
+  return m->stats();
 }
 
 }  // namespace ocelot::runtime

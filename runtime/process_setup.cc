@@ -1,9 +1,9 @@
 #include "runtime/process_setup.h"
 
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
-#include <sys/capability.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -72,10 +72,10 @@ Status apply_rlimits_in_child(const std::vector<spec::Rlimit>& rlimits) {
 Status apply_sched_in_child(const spec::Process& p) {
   if (p.scheduler) {
     const auto& s = *p.scheduler;
-    static const std::pair<const char*, int> pol[] = {{"SCHED_OTHER", SCHED_OTHER}, {"SCHED_FIFO", SCHED_FIFO},
-                                                      {"SCHED_RR", SCHED_RR},       {"SCHED_BATCH", SCHED_BATCH},
-                                                      {"SCHED_ISO", 4},             {"SCHED_IDLE", SCHED_IDLE},
-                                                      {"SCHED_DEADLINE", SCHED_DEADLINE}};
+    static const std::pair<const char*, int> pol[] = {
+        {"SCHED_OTHER", SCHED_OTHER},      {"SCHED_FIFO", SCHED_FIFO}, {"SCHED_RR", SCHED_RR},
+        {"SCHED_BATCH", SCHED_BATCH},      {"SCHED_ISO", 4},           {"SCHED_IDLE", SCHED_IDLE},
+        {"SCHED_DEADLINE", SCHED_DEADLINE}};
     struct sched_attr a = {};
     a.size = sizeof a;
     for (auto& [n, v] : pol)
@@ -86,14 +86,22 @@ Status apply_sched_in_child(const spec::Process& p) {
     a.sched_deadline = s.deadline.value_or(0);
     a.sched_period = s.period.value_or(0);
     for (const auto& f : s.flags) {
-      if (f == "SCHED_FLAG_RESET_ON_FORK") a.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
-      else if (f == "SCHED_FLAG_RECLAIM") a.sched_flags |= SCHED_FLAG_RECLAIM;
-      else if (f == "SCHED_FLAG_DL_OVERRUN") a.sched_flags |= SCHED_FLAG_DL_OVERRUN;
-      else if (f == "SCHED_FLAG_KEEP_POLICY") a.sched_flags |= SCHED_FLAG_KEEP_POLICY;
-      else if (f == "SCHED_FLAG_KEEP_PARAMS") a.sched_flags |= SCHED_FLAG_KEEP_PARAMS;
-      else if (f == "SCHED_FLAG_UTIL_CLAMP_MIN") a.sched_flags |= SCHED_FLAG_UTIL_CLAMP_MIN;
-      else if (f == "SCHED_FLAG_UTIL_CLAMP_MAX") a.sched_flags |= SCHED_FLAG_UTIL_CLAMP_MAX;
-      else return Error::make("process.scheduler.flags: unknown flag \"" + f + "\"");
+      if (f == "SCHED_FLAG_RESET_ON_FORK")
+        a.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
+      else if (f == "SCHED_FLAG_RECLAIM")
+        a.sched_flags |= SCHED_FLAG_RECLAIM;
+      else if (f == "SCHED_FLAG_DL_OVERRUN")
+        a.sched_flags |= SCHED_FLAG_DL_OVERRUN;
+      else if (f == "SCHED_FLAG_KEEP_POLICY")
+        a.sched_flags |= SCHED_FLAG_KEEP_POLICY;
+      else if (f == "SCHED_FLAG_KEEP_PARAMS")
+        a.sched_flags |= SCHED_FLAG_KEEP_PARAMS;
+      else if (f == "SCHED_FLAG_UTIL_CLAMP_MIN")
+        a.sched_flags |= SCHED_FLAG_UTIL_CLAMP_MIN;
+      else if (f == "SCHED_FLAG_UTIL_CLAMP_MAX")
+        a.sched_flags |= SCHED_FLAG_UTIL_CLAMP_MAX;
+      else
+        return Error::make("process.scheduler.flags: unknown flag \"" + f + "\"");
     }
     if (::syscall(SYS_sched_setattr, 0, &a, 0) != 0) return Error::last("set scheduler " + s.policy);
   }
@@ -125,34 +133,55 @@ static int last_cap() {
   static int last = -1;
   if (last >= 0) return last;
   int c = 0;
-  while (::prctl(PR_CAPBSET_READ, c + 1, 0, 0, 0) >= 0) ++c;
+  while (c < 63 && ::prctl(PR_CAPBSET_READ, c + 1, 0, 0, 0) >= 0) ++c;
   last = c;
   return last;
 }
 
-static std::vector<cap_value_t> cap_list(const std::vector<std::string>& names) {
-  std::vector<cap_value_t> out;
-  for (const auto& n : names) {
-    int v = *spec::capability_number(n);
-    if (v <= last_cap()) out.push_back(v);
-  }
-  return out;
+static uint64_t mask_of(const std::vector<std::string>& names) {
+  uint64_t m = 0;
+  for (const auto& n : names)
+    if (auto v = spec::capability_number(n)) m |= cap_bit(*v);
+  return m;
 }
 
-Status switch_user_and_caps_in_child(const spec::Process& p, bool setgroups_allowed) {
-  // No capabilities object means empty sets, and the bounding set is always cut to what the
-  // config lists (runc): a config that says nothing must not inherit the runtime's capabilities.
-  static const spec::Capabilities kNone;
-  const auto* caps = p.capabilities ? &*p.capabilities : &kNone;
-  {
-    auto bounding = cap_list(caps->bounding);
-    for (int c = 0; c <= last_cap(); ++c) {
-      bool keep = false;
-      for (auto b : bounding) keep |= (b == c);
-      if (!keep && ::prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
-        return Error::last("drop capability " + spec::all_capability_names()[static_cast<size_t>(c)] + " from the bounding set");
-    }
+CapSets cap_sets(const spec::Process& p) {
+  CapSets c;
+  if (!p.capabilities) return c;
+  c.bounding = mask_of(p.capabilities->bounding);
+  c.effective = mask_of(p.capabilities->effective);
+  c.permitted = mask_of(p.capabilities->permitted);
+  c.inheritable = mask_of(p.capabilities->inheritable);
+  c.ambient = mask_of(p.capabilities->ambient);
+  return c;
+}
+
+uint64_t seccomp_temp_caps(const spec::Process& p, const CapSets& c) {
+  if (p.no_new_privileges) return 0;
+  const uint64_t sys_admin = cap_bit(CAP_SYS_ADMIN), setpcap = cap_bit(CAP_SETPCAP);
+  // What survives the init's execve of the stub (capabilities(7), "Transformation of capabilities
+  // during execve()"): uid 0 gets bounding | inheritable; any other uid only its ambient set.
+  uint64_t kept = p.user.uid == 0 ? (c.bounding | c.inheritable) : c.ambient;
+  if (kept & sys_admin) return 0;
+  uint64_t temp = sys_admin;
+  // Dropping CAP_SYS_ADMIN from the bounding set again needs CAP_SETPCAP.
+  if (!(c.bounding & sys_admin) && !(kept & setpcap)) temp |= setpcap;
+  return temp;
+}
+
+Status switch_user_and_caps_in_child(const spec::Process& p, const CapSets& c, uint64_t temp, bool setgroups_allowed) {
+  uint64_t all = last_cap() >= 63 ? ~uint64_t{0} : (cap_bit(last_cap() + 1) - 1);
+  bool root = p.user.uid == 0;
+  uint64_t bounding = (c.bounding | temp) & all;
+  for (int cap = 0; cap <= last_cap(); ++cap) {
+    if ((bounding & cap_bit(cap)) || cap == CAP_SETPCAP) continue;
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+      return Error::last("drop capability " + spec::all_capability_names()[static_cast<size_t>(cap)] +
+                         " from the bounding set");
   }
+  // CAP_SETPCAP last: it is what allows dropping the others.
+  if (!(bounding & cap_bit(CAP_SETPCAP)) && ::prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) != 0 && errno != EINVAL)
+    return Error::last("drop capability CAP_SETPCAP from the bounding set");
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return Error::last("set keepcaps");
   const auto& u = p.user;
   if (setgroups_allowed) {
@@ -165,22 +194,29 @@ Status switch_user_and_caps_in_child(const spec::Process& p, bool setgroups_allo
   if (::syscall(SYS_setresgid, u.gid, u.gid, u.gid) != 0) return Error::last("setgid " + std::to_string(u.gid));
   if (::syscall(SYS_setresuid, u.uid, u.uid, u.uid) != 0) return Error::last("setuid " + std::to_string(u.uid));
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return Error::last("clear keepcaps");
-  cap_t c = cap_init();
-  if (!c) return Error::last("cap_init");
-  auto set = [&](cap_flag_t f, const std::vector<std::string>& names) {
-    auto l = cap_list(names);
-    if (!l.empty()) cap_set_flag(c, f, static_cast<int>(l.size()), l.data(), CAP_SET);
-  };
-  set(CAP_EFFECTIVE, caps->effective);
-  set(CAP_PERMITTED, caps->permitted);
-  set(CAP_INHERITABLE, caps->inheritable);
-  int rc = cap_set_proc(c);
-  int err = errno;
-  cap_free(c);
-  if (rc != 0) return Error::sys(err, "set capabilities");
-  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  // A cap can be ambient only if it is permitted and inheritable; runc warns and goes on, so do we.
-  for (auto a : cap_list(caps->ambient)) ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0);
+  // A non-root stub keeps only ambient capabilities across its execve, and a capability can be
+  // ambient only while permitted and inheritable: the temporary ones go into all three.
+  uint64_t extra_inh = root ? 0 : temp;
+  uint64_t eff = (c.effective | temp) & all, perm = (c.permitted | temp) & all;
+  uint64_t inh = (c.inheritable | extra_inh) & all;
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    d[i].effective = static_cast<uint32_t>(eff >> (32 * i));
+    d[i].permitted = static_cast<uint32_t>(perm >> (32 * i));
+    d[i].inheritable = static_cast<uint32_t>(inh >> (32 * i));
+  }
+  if (::syscall(SYS_capset, &h, d) != 0) return Error::last("set capabilities");
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+    return Error::last("clear ambient capabilities");
+  uint64_t amb = (c.ambient | extra_inh) & all;
+  for (int cap = 0; cap <= last_cap(); ++cap) {
+    if (!(amb & cap_bit(cap))) continue;
+    // Only a permitted and inheritable capability can be ambient; runc warns and goes on.
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 && (temp & cap_bit(cap)))
+      return Error::last("raise capability " + spec::all_capability_names()[static_cast<size_t>(cap)] +
+                         " for loading the seccomp filter");
+  }
   return ok();
 }
 

@@ -4,6 +4,7 @@
 // returns an Error naming the step.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,25 @@ Status apply_sched_in_child(const spec::Process& p);
 Status apply_personality_in_child(const spec::Personality& p);
 // cwd must exist and resolve inside the container (CVE-2024-21626: no leaked host directory).
 Status enter_cwd_in_child(const std::string& cwd);
-// Bounding set, then user and groups, then effective/permitted/inheritable/ambient.
-// setgroups_allowed is false in a user namespace whose setgroups file says "deny".
-Status switch_user_and_caps_in_child(const spec::Process& p, bool setgroups_allowed);
+// The five capability sets of a process as bit masks (bit N = capability N). A process without a
+// capabilities object gets none (runc), and the bounding set is always exactly what is listed.
+struct CapSets {
+  uint64_t bounding = 0, effective = 0, permitted = 0, inheritable = 0, ambient = 0;
+};
+CapSets cap_sets(const spec::Process& p);
+inline uint64_t cap_bit(int cap) { return uint64_t{1} << cap; }
+
+// Loading a seccomp filter without no_new_privs needs CAP_SYS_ADMIN at the moment of loading,
+// which the init stub does right before the workload's execve. The capabilities the stub must hold
+// for that beyond what the process keeps anyway (after an execve as uid 0: bounding | inheritable;
+// as any other uid: ambient), plus CAP_SETPCAP to drop CAP_SYS_ADMIN from the bounding set
+// afterwards. 0 when nothing extra is needed.
+uint64_t seccomp_temp_caps(const spec::Process& p, const CapSets& c);
+
+// Bounding set, then groups and ids, then effective/permitted/inheritable, then ambient; `temp`
+// is kept on top of the final sets (see seccomp_temp_caps). setgroups_allowed is false in a user
+// namespace whose setgroups file says "deny".
+Status switch_user_and_caps_in_child(const spec::Process& p, const CapSets& c, uint64_t temp, bool setgroups_allowed);
 Status set_no_new_privs_in_child();
 
 }  // namespace ocelot::runtime

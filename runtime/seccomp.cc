@@ -13,8 +13,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 namespace ocelot::runtime {
@@ -33,31 +33,35 @@ Result<uint32_t> seccomp_action(const std::string& name, std::optional<uint32_t>
 }
 
 Result<scmp_compare> seccomp_op(const std::string& name) {
-  static const std::map<std::string, scmp_compare> ops = {
-      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-      {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
-      {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
+  static const std::map<std::string, scmp_compare> ops = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+                                                          {"SCMP_CMP_LT", SCMP_CMP_LT},
+                                                          {"SCMP_CMP_LE", SCMP_CMP_LE},
+                                                          {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+                                                          {"SCMP_CMP_GE", SCMP_CMP_GE},
+                                                          {"SCMP_CMP_GT", SCMP_CMP_GT},
+                                                          {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
   auto it = ops.find(name);
   if (it == ops.end()) return Error::make("unknown seccomp operator \"" + name + "\"");
   return it->second;
 }
 
 std::vector<std::string> seccomp_known_actions() {
-  return {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+  return {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO",  "SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
           "SCMP_ACT_LOG",   "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
 }
 std::vector<std::string> seccomp_known_ops() {
-  return {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
+  return {"SCMP_CMP_EQ", "SCMP_CMP_GE",        "SCMP_CMP_GT", "SCMP_CMP_LE",
+          "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
 }
 std::vector<std::string> seccomp_known_flags() {
   return {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
           "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
 }
 std::vector<std::string> seccomp_known_archs() {
-  return {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
-          "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
-          "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_X32",
-          "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"};
+  return {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM",      "SCMP_ARCH_MIPS",        "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
+          "SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",    "SCMP_ARCH_PPC64",
+          "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64",  "SCMP_ARCH_S390",        "SCMP_ARCH_S390X",  "SCMP_ARCH_X32",
+          "SCMP_ARCH_X86",     "SCMP_ARCH_X86_64"};
 }
 
 std::string seccomp_cache_dir() {
@@ -79,7 +83,8 @@ std::string seccomp_cache_key(const spec::Seccomp& s) {
     k += "rule " + sc.action + " " + std::to_string(sc.errno_ret ? int64_t{*sc.errno_ret} : -1);
     for (const auto& n : sc.names) k += " " + n;
     for (const auto& a : sc.args)
-      k += " [" + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " + std::to_string(a.value_two) + "]";
+      k += " [" + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " +
+           std::to_string(a.value_two) + "]";
     k += "\n";
   }
   return k;
@@ -128,10 +133,14 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
   uint32_t def = OCL_TRY(seccomp_action(s.default_action, s.default_errno_ret));
   for (const auto& fl : s.flags) {
     if (fl == "SECCOMP_FILTER_FLAG_TSYNC") continue;  // single-threaded at load time
-    if (fl == "SECCOMP_FILTER_FLAG_LOG") f.flags_ |= SECCOMP_FILTER_FLAG_LOG;
-    else if (fl == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") f.flags_ |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-    else if (fl == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") f.flags_ |= (1U << 5);  // Linux 5.19
-    else return Error::make("linux.seccomp.flags: unsupported flag \"" + fl + "\"");
+    if (fl == "SECCOMP_FILTER_FLAG_LOG")
+      f.flags_ |= SECCOMP_FILTER_FLAG_LOG;
+    else if (fl == "SECCOMP_FILTER_FLAG_SPEC_ALLOW")
+      f.flags_ |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    else if (fl == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+      f.flags_ |= (1U << 5);  // Linux 5.19
+    else
+      return Error::make("linux.seccomp.flags: unsupported flag \"" + fl + "\"");
   }
   for (const auto& sc : s.syscalls)
     if (sc.action == "SCMP_ACT_NOTIFY") f.notify_ = true;
@@ -154,7 +163,8 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
     std::string n = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
     std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
     uint32_t arch = seccomp_arch_resolve_name(n.c_str());
-    if (arch == 0) continue;  // unknown to this libseccomp: nothing to filter for it
+    // runc refuses an architecture it does not know: a profile for it would silently not apply.
+    if (arch == 0) return Error::make("linux.seccomp.architectures: unknown architecture " + quote(a));
     int rc = seccomp_arch_add(fctx, arch);
     if (rc != 0 && rc != -EEXIST) return Error::sys(-rc, "seccomp: add architecture " + a);
   }
@@ -210,7 +220,8 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
       free(name);
       if (named.count(nr)) continue;
       int rc = seccomp_rule_add(fctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
-      if (rc != 0 && rc != -EEXIST) return Error::sys(-rc, "seccomp: add ENOSYS rule for syscall " + std::to_string(nr));
+      if (rc != 0 && rc != -EEXIST)
+        return Error::sys(-rc, "seccomp: add ENOSYS rule for syscall " + std::to_string(nr));
     }
   }
   // Export the program; seccomp(2) gets it directly, with the flags above.
@@ -227,6 +238,19 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
     (void)fs::write_file_atomic(path, blob, 0600);  // a cache: failing to write it is not an error
   }
   return f;
+}
+
+Result<UniqueFd> SeccompFilter::program_memfd() const {
+  UniqueFd fd(static_cast<int>(::syscall(SYS_memfd_create, "ocelot-seccomp", MFD_CLOEXEC)));
+  if (!fd.valid()) return Error::last("memfd_create for the seccomp program");
+  size_t off = 0;
+  while (off < bpf_.size()) {
+    ssize_t n = ::write(fd.get(), bpf_.data() + off, bpf_.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error::last("write the seccomp program");
+    off += static_cast<size_t>(n);
+  }
+  return fd;
 }
 
 Result<int> SeccompFilter::load_in_child() const {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "spec/config.h"
 
 namespace ocelot::runtime {
@@ -25,6 +26,9 @@ class SeccompFilter {
   // In the child: seccomp(SECCOMP_SET_MODE_FILTER). Returns the notify fd, or -1.
   Result<int> load_in_child() const;
   bool uses_notify() const { return notify_; }
+  unsigned flags() const { return flags_; }
+  // The program in a memfd (close-on-exec), for the init stub to load after `start`.
+  Result<UniqueFd> program_memfd() const;
   bool from_cache() const { return from_cache_; }
   std::vector<std::string> skipped;  // syscall names this libseccomp does not know
 

@@ -1,7 +1,14 @@
-// The state directory: <root>/<id>/ holds state.json (written atomically: temp file + rename),
-// config.json (the config the container was created with, for exec, delete and poststop hooks) and,
-// while the container is created but not started, exec.fifo. A flock on the directory serialises
-// ocelot processes acting on one container. Container ids are checked before any path is built.
+// The state directory of one container, <root>/<id>/:
+//   state.json        what later commands need, small (Stored below); written atomically (temp
+//                     file + rename) at each step of create, so a create killed at any point
+//                     leaves a container that `list` shows and `delete --force` removes
+//   annotations.json  the config's annotations, read only by `state`, `list --format json` and hooks
+//   config.json       the config without its annotations, read only by exec and by hooks
+//   exec.fifo         while created: `start` writes one byte into it
+//   hooks/<pid>       host hooks running now (pid and start time), so that a killed create's hooks
+//                     can be found and stopped
+// A flock on the directory serialises ocelot processes acting on one container. Ids are checked
+// before any path is built.
 #pragma once
 
 #include <sys/types.h>
@@ -10,28 +17,42 @@
 #include <string>
 #include <vector>
 
-#include "cgroups/manager.h"
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "cgroups/paths.h"
+#include "spec/config.h"
 #include "spec/state.h"
+#include "spec/status.h"
 
 namespace ocelot::runtime {
 
-// What ocelot keeps about a container between commands.
+enum class IsolationKind { container, vm };
+const char* isolation_name(IsolationKind k);
+
+// A process identity that survives pid reuse: the pid and its start time (field 22 of stat).
+struct ProcessRef {
+  pid_t pid = 0;
+  uint64_t start = 0;
+  bool alive() const;
+};
+Result<ProcessRef> process_ref(pid_t pid);
+
 struct Stored {
   std::string id;
-  pid_t pid = 0;
-  uint64_t pid_start = 0;  // field 22 of /proc/PID/stat: tells a reused pid from ours
+  spec::ContainerStatus phase = spec::ContainerStatus::creating;  // how far create got
+  ProcessRef init;     // the container's init (the VMM in VM mode); pid 0 until cloned
+  ProcessRef creator;  // the `create` that is (or was) building it
   std::string bundle, rootfs, created, owner;
-  std::map<std::string, std::string> annotations;
+  IsolationKind isolation = IsolationKind::container;
   cgroups::Paths cgroup_paths;
-  std::string isolation = "container";
+  bool cgroup_owned = true;    // create made the container's cgroup: delete may kill and remove it
+  bool own_pid_ns = true;      // killing the init ends every process of the container
+  bool host_mount_ns = false;  // no mount namespace: the rootfs's mounts live in the host's
+  bool has_poststart = false, has_poststop = false;
+  std::string uid_map;  // the user namespace's uid_map text, "" without one
 };
 
 Status validate_id(const std::string& id);
-// "" when the process is gone (or the pid was reused).
-Result<uint64_t> process_start_time(pid_t pid);
-bool process_alive(pid_t pid, uint64_t start);
 
 class StateStore {
  public:
@@ -45,17 +66,29 @@ class StateStore {
   // Locks an existing container: "container does not exist" when absent.
   Result<UniqueFd> lock(const std::string& id) const;
   Status save(const Stored& s) const;
+  // A directory without state.json (a create killed before its first write) loads as a bare
+  // `creating` container.
   Result<Stored> load(const std::string& id) const;
-  Result<std::string> load_config_text(const std::string& id) const;
+  Status save_config(const std::string& id, const std::string& config_without_annotations,
+                     const std::map<std::string, std::string>& annotations) const;
+  Result<spec::Config> load_config(const std::string& id) const;  // annotations included
+  Result<std::map<std::string, std::string>> load_annotations(const std::string& id) const;
   Result<std::vector<std::string>> ids() const;
   Status remove(const std::string& id) const;
+
+  // Host hooks in flight.
+  void record_hook(const std::string& id, const ProcessRef& p) const;
+  void forget_hook(const std::string& id, pid_t pid) const;
+  std::vector<ProcessRef> hooks(const std::string& id) const;
 
  private:
   std::string root_;
 };
 
-// created / running / paused / stopped, from the process, the fifo and the freezer.
-std::string container_status(const StateStore& st, const Stored& s);
-spec::State to_spec_state(const Stored& s, const std::string& status);
+// creating / created / running / paused / stopped, from what create recorded, the init, the fifo
+// and the freezer. An error when the freezer cannot be read (never a silent "not paused").
+Result<spec::ContainerStatus> container_status(const StateStore& st, const Stored& s);
+spec::State to_spec_state(const Stored& s, spec::ContainerStatus status,
+                          std::map<std::string, std::string> annotations);
 
 }  // namespace ocelot::runtime

@@ -13,7 +13,7 @@
 
 namespace ocelot::runtime {
 
-static const int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
+static const int kForwarded[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
                                  SIGALRM, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGCHLD, SIGPWR};
 
 SignalBlock::SignalBlock() {

@@ -3,53 +3,151 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstring>
-#include <memory>
+#include <vector>
 
 namespace ocelot::runtime {
 
-namespace {
-struct Header {
-  uint32_t type;
-  int32_t err;
-  uint32_t len;
-};
-constexpr size_t kMax = 64 * 1024;
-}  // namespace
+const char* msg_name(Msg m) {
+  switch (m) {
+    case Msg::go: return "go";
+    case Msg::mounts_ready: return "mounts-ready";
+    case Msg::hooks_done: return "hooks-done";
+    case Msg::ready: return "ready";
+    case Msg::error: return "error";
+    case Msg::cgroup_joined: return "cgroup-joined";
+    case Msg::seccomp_fd: return "seccomp-fd";
+  }
+  return "unknown";
+}
 
-Status send_msg(int fd, Msg type, int32_t err, std::string_view payload) noexcept {
-  if (payload.size() > kMax - sizeof(Header)) payload = payload.substr(0, kMax - sizeof(Header));
-  Header h{static_cast<uint32_t>(type), err, static_cast<uint32_t>(payload.size())};
+Status SyncChannel::send(Msg type, int32_t err, std::string_view payload) noexcept {
+  MsgHeader h{static_cast<uint32_t>(type), err, static_cast<uint32_t>(payload.size())};
   struct iovec iov[2] = {{&h, sizeof h}, {const_cast<char*>(payload.data()), payload.size()}};
   struct msghdr m = {};
   m.msg_iov = iov;
   m.msg_iovlen = payload.empty() ? 1 : 2;
-  while (::sendmsg(fd, &m, MSG_NOSIGNAL) < 0) {
+  while (::sendmsg(fd_, &m, MSG_NOSIGNAL) < 0) {
     if (errno == EINTR) continue;
-    return Error::last("send sync message");
+    // EMSGSIZE for a message larger than the socket's buffer: an error, never a cut payload.
+    return Error::last(std::string("send sync message \"") + msg_name(type) + "\"");
   }
   return ok();
 }
 
-Result<Message> recv_msg(int fd) {
-  std::unique_ptr<char[]> buf(new char[kMax]);  // not zero-filled: recv writes what we read
+Result<SyncChannel::Received> SyncChannel::receive() {
+  Received r;
+  // A datagram's real size, without consuming it, so the buffer fits the message exactly.
+  ssize_t size;
+  do size = ::recv(fd_, nullptr, 0, MSG_PEEK | MSG_TRUNC);
+  while (size < 0 && errno == EINTR);
+  if (size < 0) return Error::last("receive sync message");
+  if (size == 0) {
+    r.eof = true;
+    return r;
+  }
+  std::vector<char> buf(static_cast<size_t>(size));
+  char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  struct iovec iov = {buf.data(), buf.size()};
+  struct msghdr m = {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
   ssize_t n;
-  do n = ::recv(fd, buf.get(), kMax, 0);
+  do n = ::recvmsg(fd_, &m, MSG_CMSG_CLOEXEC);
   while (n < 0 && errno == EINTR);
   if (n < 0) return Error::last("receive sync message");
-  if (n == 0) return Error{0, "eof"};
-  if (static_cast<size_t>(n) < sizeof(Header)) return Error::make("short sync message");
-  Header h;
-  std::memcpy(&h, buf.get(), sizeof h);
-  Message m;
-  m.type = static_cast<Msg>(h.type);
-  m.err = h.err;
-  m.payload.assign(buf.get() + sizeof h, std::min<size_t>(h.len, static_cast<size_t>(n) - sizeof h));
-  return m;
+  if (static_cast<size_t>(n) < sizeof(MsgHeader))
+    return Error::make("short sync message (" + std::to_string(n) + " bytes)");
+  MsgHeader h;
+  std::memcpy(&h, buf.data(), sizeof h);
+  if (h.len != static_cast<size_t>(n) - sizeof h) return Error::make("malformed sync message: length does not match");
+  r.type = static_cast<Msg>(h.type);
+  r.err = h.err;
+  r.payload.assign(buf.data() + sizeof h, h.len);
+  if (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    r.fd.reset(fd);
+  }
+  return r;
+}
+
+Result<std::string> SyncChannel::expect(Msg want) {
+  auto r = OCL_TRY(receive());
+  if (r.eof)
+    return Error::make(std::string("the runtime went away while the child waited for \"") + msg_name(want) + "\"");
+  if (r.type != want)
+    return Error::make(std::string("sync: expected \"") + msg_name(want) + "\", got \"" + msg_name(r.type) + "\"");
+  return std::move(r.payload);
+}
+
+// sync 2
+Status SyncChannel::send_go(pid_t host_pid) { return send(Msg::go, 0, std::to_string(host_pid)); }
+Result<pid_t> SyncChannel::wait_go() {
+  std::string p = OCL_TRY(expect(Msg::go));
+  pid_t pid = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), pid);
+  if (ec != std::errc() || end != p.data() + p.size()) return Error::make("sync: malformed \"go\" message");
+  return pid;
+}
+
+// sync 2b
+Status SyncChannel::send_cgroup_joined() { return send(Msg::cgroup_joined); }
+Status SyncChannel::wait_cgroup_joined() {
+  auto r = expect(Msg::cgroup_joined);
+  if (!r) return std::move(r).error();
+  return ok();
+}
+
+// sync 3
+Status SyncChannel::send_mounts_ready() { return send(Msg::mounts_ready); }
+Status SyncChannel::send_hooks_done() { return send(Msg::hooks_done); }
+Status SyncChannel::wait_hooks_done() {
+  auto r = expect(Msg::hooks_done);
+  if (!r) return std::move(r).error();
+  return ok();
+}
+
+Status SyncChannel::send_seccomp_fd(int fd) {
+  MsgHeader h{static_cast<uint32_t>(Msg::seccomp_fd), 0, 0};
+  struct iovec iov = {&h, sizeof h};
+  char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr m = {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  while (::sendmsg(fd_, &m, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) return Error::last("send the seccomp notify fd");
+  return ok();
+}
+
+Status SyncChannel::send_error(const Error& e) noexcept { return send(Msg::error, e.code, e.msg); }
+
+Result<ChildEvent> SyncChannel::wait_for_child() {
+  auto r = OCL_TRY(receive());
+  if (r.eof) return ChildEvent{ChildEvent::exited, {}};
+  switch (r.type) {
+    case Msg::error: return Error{r.err, std::move(r.payload)};
+    case Msg::mounts_ready: return ChildEvent{ChildEvent::mounts_ready, {}};
+    case Msg::ready: return ChildEvent{ChildEvent::ready, {}};
+    case Msg::seccomp_fd:
+      if (!r.fd.valid()) return Error::make("sync: \"seccomp-fd\" arrived without a file descriptor");
+      return ChildEvent{ChildEvent::seccomp_fd, std::move(r.fd)};
+    default: return Error::make(std::string("sync: unexpected \"") + msg_name(r.type) + "\" from the child");
+  }
 }
 
 void child_fail(int fd, const Error& e) noexcept {
-  (void)send_msg(fd, Msg::error, e.code, e.msg);
+  (void)SyncChannel(fd).send_error(e);
   ::_exit(1);
 }
 

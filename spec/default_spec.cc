@@ -40,10 +40,11 @@ std::string default_spec_json(bool rootless, uid_t uid, gid_t gid) {
   mounts.push_back(mount("/proc", "proc", "proc", {}));
   mounts.push_back(mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
   if (rootless)
-    mounts.push_back(mount("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}));
-  else
     mounts.push_back(
-        mount("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
+        mount("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}));
+  else
+    mounts.push_back(mount("/dev/pts", "devpts", "devpts",
+                           {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}));
   mounts.push_back(mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
   mounts.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
   if (rootless)
@@ -56,12 +57,20 @@ std::string default_spec_json(bool rootless, uid_t uid, gid_t gid) {
   if (rootless) {
     l["uidMappings"] = ojson::array({{{"containerID", 0}, {"hostID", uid}, {"size", 1}}});
     l["gidMappings"] = ojson::array({{{"containerID", 0}, {"hostID", gid}, {"size", 1}}});
-    l["namespaces"] = ojson::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}},
-                                    {{"type", "cgroup"}}, {{"type", "user"}}});
+    l["namespaces"] = ojson::array({{{"type", "pid"}},
+                                    {{"type", "ipc"}},
+                                    {{"type", "uts"}},
+                                    {{"type", "mount"}},
+                                    {{"type", "cgroup"}},
+                                    {{"type", "user"}}});
   } else {
     l["resources"] = {{"devices", ojson::array({{{"allow", false}, {"access", "rwm"}}})}};
-    l["namespaces"] = ojson::array({{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}},
-                                    {{"type", "mount"}}, {{"type", "cgroup"}}});
+    l["namespaces"] = ojson::array({{{"type", "pid"}},
+                                    {{"type", "network"}},
+                                    {{"type", "ipc"}},
+                                    {{"type", "uts"}},
+                                    {{"type", "mount"}},
+                                    {{"type", "cgroup"}}});
   }
   l["maskedPaths"] = ojson::array({"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                                    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",

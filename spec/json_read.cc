@@ -15,8 +15,7 @@ Status read(const json& j, const std::string& path, std::string& out) {
   const auto& v = j.get_ref<const std::string&>();
   // The kernel reads C strings: "true\u0000garbage" would run `true`, "rootfs\u0000/../.." would
   // name "rootfs". Any embedded NUL is refused where the JSON is read, for every field.
-  if (v.find('\0') != std::string::npos)
-    return Error::make(path + ": must not contain a NUL byte (\\u0000)");
+  if (v.find('\0') != std::string::npos) return Error::make(path + ": must not contain a NUL byte (\\u0000)");
   out = v;
   return ok();
 }

@@ -23,9 +23,7 @@ std::string describe(const json& j);  // "42", "\"abc\"", "an object", "null"
 inline std::string key_path(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
 }
-inline std::string index_path(const std::string& path, size_t i) {
-  return path + "[" + std::to_string(i) + "]";
-}
+inline std::string index_path(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 inline Error type_error(const std::string& path, const char* expected, const json& got) {
   return Error::make(path + ": expected " + expected + ", got " + describe(got));
 }
@@ -34,8 +32,7 @@ Status read(const json& j, const std::string& path, std::string& out);
 Status read(const json& j, const std::string& path, bool& out);
 
 template <class T>
-  requires std::is_integral_v<T> && (!std::is_same_v<T, bool>)
-Status read(const json& j, const std::string& path, T& out) {
+requires std::is_integral_v<T> &&(!std::is_same_v<T, bool>)Status read(const json& j, const std::string& path, T& out) {
   const char* what = std::is_signed_v<T> ? (sizeof(T) == 8 ? "a 64-bit integer" : "a 32-bit integer")
                                          : (sizeof(T) == 8   ? "an unsigned 64-bit integer"
                                             : sizeof(T) == 4 ? "an unsigned 32-bit integer"

@@ -379,7 +379,6 @@ static Status read(const json& j, const std::string& p, Config& c) {
   return ok();
 }
 
-
 // nlohmann reports "[json.exception.parse_error.101] parse error at line 1, column 2: <detail>";
 // keep the detail and name the byte offset, which is what an editor can jump to.
 static Result<jr::json> parse_json(std::string_view text) {
@@ -409,8 +408,25 @@ static Result<T> parse_as(std::string_view text, const char* root_name) {
 }
 
 Result<Config> parse_config(std::string_view text) {
+  if (text.size() > kMaxConfigBytes)
+    return Error::make("larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB (" + std::to_string(text.size()) +
+                       " bytes)");
   auto c = OCL_TRY(parse_as<Config>(text, "config"));
   OCL_CHECK(validate(c));
+  return c;
+}
+
+Result<Config> parse_config(std::string_view text, std::string& without_annotations) {
+  if (text.size() > kMaxConfigBytes)
+    return Error::make("larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB (" + std::to_string(text.size()) +
+                       " bytes)");
+  auto j = OCL_TRY(parse_json(text));
+  if (!j.is_object()) return jr::type_error("config", "an object", j);
+  Config c{};
+  OCL_CHECK(read(j, "", c));
+  OCL_CHECK(validate(c));
+  j.erase("annotations");
+  without_annotations = j.dump();
   return c;
 }
 

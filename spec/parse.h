@@ -12,6 +12,11 @@
 namespace ocelot::spec {
 
 Result<Config> parse_config(std::string_view text);
+// The same, also handing back the config text without its annotations (what create stores for
+// later commands, which then need not read the annotations again).
+Result<Config> parse_config(std::string_view text, std::string& without_annotations);
+// Largest config.json ocelot reads (docs/errors.md): a bigger one is refused, not parsed.
+inline constexpr size_t kMaxConfigBytes = 16u << 20;
 // Reads <bundle>/config.json; messages start with "config.json: ".
 Result<Config> load_config(const std::string& bundle);
 Result<Process> parse_process(std::string_view text);

@@ -13,7 +13,7 @@ static ojson cli_object(const State& s) {
   j["ociVersion"] = s.oci_version;
   j["id"] = s.id;
   j["pid"] = s.pid;
-  j["status"] = s.status;
+  j["status"] = status_name(s.status);
   j["bundle"] = s.bundle;
   j["rootfs"] = s.rootfs;
   j["created"] = s.created;
@@ -29,7 +29,7 @@ std::string state_to_hook_json(const State& s) {
   ojson j;
   j["ociVersion"] = s.oci_version;
   j["id"] = s.id;
-  j["status"] = s.status;
+  j["status"] = status_name(s.status);
   if (s.pid > 0) j["pid"] = s.pid;
   j["bundle"] = s.bundle;
   if (!s.annotations.empty()) j["annotations"] = s.annotations;

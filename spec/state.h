@@ -9,6 +9,8 @@
 #include <map>
 #include <string>
 
+#include "spec/status.h"
+
 namespace ocelot::spec {
 
 inline constexpr const char* kOciVersion = "1.2.0";
@@ -16,7 +18,7 @@ inline constexpr const char* kOciVersion = "1.2.0";
 struct State {
   std::string oci_version = kOciVersion;
   std::string id;
-  std::string status;  // creating created running paused stopped
+  ContainerStatus status = ContainerStatus::creating;
   pid_t pid = 0;
   std::string bundle;
   std::string rootfs;

@@ -11,11 +11,8 @@ namespace ocelot::spec {
 using jr::index_path;
 using jr::key_path;
 
-static std::string quote(const std::string& s) { return "\"" + s + "\""; }
-
 static Status need_abs(const std::string& path, const std::string& value) {
-  if (value.empty() || value[0] != '/')
-    return Error::make(path + ": must be an absolute path, got " + quote(value));
+  if (value.empty() || value[0] != '/') return Error::make(path + ": must be an absolute path, got " + quote(value));
   return ok();
 }
 
@@ -40,8 +37,7 @@ static Status need_map(const std::string& path, uint64_t container_id, uint64_t 
 
 static Status check_caps(const std::vector<std::string>& caps, const std::string& path) {
   for (size_t i = 0; i < caps.size(); ++i)
-    if (!capability_number(caps[i]))
-      return Error::make(index_path(path, i) + ": unknown capability " + quote(caps[i]));
+    if (!capability_number(caps[i])) return Error::make(index_path(path, i) + ": unknown capability " + quote(caps[i]));
   return ok();
 }
 
@@ -53,7 +49,8 @@ Status validate_process(const Process& p, const std::string& path) {
   for (size_t i = 0; i < p.user.additional_gids.size(); ++i)
     OCL_CHECK(need_id(index_path(key_path(path, "user.additionalGids"), i), p.user.additional_gids[i]));
   if (p.user.umask && *p.user.umask > 0777)
-    return Error::make(key_path(path, "user.umask") + ": must be between 0 and 0777, got " + std::to_string(*p.user.umask));
+    return Error::make(key_path(path, "user.umask") + ": must be between 0 and 0777, got " +
+                       std::to_string(*p.user.umask));
   if (p.console_size && (p.console_size->height > 65535 || p.console_size->width > 65535))
     return Error::make(key_path(path, "consoleSize") + ": height and width must be at most 65535");
   OCL_CHECK(need_abs(key_path(path, "cwd"), p.cwd));
@@ -82,7 +79,7 @@ Status validate_process(const Process& p, const std::string& path) {
     return Error::make(key_path(path, "oomScoreAdj") + ": must be between -1000 and 1000, got " +
                        std::to_string(*p.oom_score_adj));
   if (p.scheduler) {
-    static const std::set<std::string> pol = {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
+    static const std::set<std::string> pol = {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",      "SCHED_BATCH",
                                               "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE"};
     if (!pol.count(p.scheduler->policy))
       return Error::make(key_path(path, "scheduler.policy") + ": unknown policy " + quote(p.scheduler->policy));
@@ -101,10 +98,10 @@ Status validate_process(const Process& p, const std::string& path) {
 }
 
 Status validate_seccomp(const Seccomp& s, const std::string& path) {
-  static const std::set<std::string> actions = {
-      "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO",
-      "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"};
-  static const std::set<std::string> ops = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ",
+  static const std::set<std::string> actions = {"SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+                                                "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
+                                                "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          "SCMP_ACT_NOTIFY"};
+  static const std::set<std::string> ops = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",       "SCMP_CMP_EQ",
                                             "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
   if (!actions.count(s.default_action))
     return Error::make(key_path(path, "defaultAction") + ": unknown action " + quote(s.default_action));
@@ -165,8 +162,9 @@ Result<std::string> sysctl_namespace(const std::string& key) {
   if (sep == '/')
     for (auto& ch : dotted) ch = ch == '/' ? '.' : ch;
   // runc's table (libcontainer/configs/validate): what the ipc, net and uts namespaces own.
-  static const std::set<std::string> ipc = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                                            "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  static const std::set<std::string> ipc = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
+                                            "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
+                                            "kernel.shmmni", "kernel.shm_rmid_forced"};
   if (ipc.count(dotted) || dotted.rfind("fs.mqueue.", 0) == 0) return std::string("ipc");
   if (dotted.rfind("net.", 0) == 0) return std::string("network");
   if (dotted == "kernel.hostname" || dotted == "kernel.domainname") return std::string("uts");
@@ -186,14 +184,12 @@ static Status validate_linux(const Config& c, const Linux& l) {
     auto np = index_path("linux.namespaces", i);
     const auto& n = l.namespaces[i];
     if (!namespace_flag(n.type)) return Error::make(np + ".type: unknown namespace type " + quote(n.type));
-    if (!types.insert(n.type).second)
-      return Error::make(np + ".type: duplicate namespace type " + quote(n.type));
+    if (!types.insert(n.type).second) return Error::make(np + ".type: duplicate namespace type " + quote(n.type));
     if (!n.path.empty()) OCL_CHECK(need_abs(np + ".path", n.path));
   }
   const Namespace* user = l.find_namespace("user");
   bool has_maps = !l.uid_mappings.empty() || !l.gid_mappings.empty();
-  if (has_maps && !user)
-    return Error::make("linux.uidMappings: set without a user namespace in linux.namespaces");
+  if (has_maps && !user) return Error::make("linux.uidMappings: set without a user namespace in linux.namespaces");
   for (size_t i = 0; i < l.uid_mappings.size(); ++i) {
     const auto& m = l.uid_mappings[i];
     OCL_CHECK(need_map(index_path("linux.uidMappings", i), m.container_id, m.host_id, m.size));
@@ -220,7 +216,8 @@ static Status validate_linux(const Config& c, const Linux& l) {
     if (d.major < 0 || d.major > 4294967295LL || d.minor < 0 || d.minor > 4294967295LL)
       return Error::make(dp + ": major and minor must be between 0 and 4294967295");
     if (d.file_mode && *d.file_mode > 07777)
-      return Error::make(dp + ".fileMode: only permission bits (at most 07777) are allowed, got " + std::to_string(*d.file_mode));
+      return Error::make(dp + ".fileMode: only permission bits (at most 07777) are allowed, got " +
+                         std::to_string(*d.file_mode));
     if (d.uid) OCL_CHECK(need_id(dp + ".uid", *d.uid));
     if (d.gid) OCL_CHECK(need_id(dp + ".gid", *d.gid));
   }
@@ -233,11 +230,12 @@ static Status validate_linux(const Config& c, const Linux& l) {
       for (char ch : d.access)
         if (ch != 'r' && ch != 'w' && ch != 'm')
           return Error::make(dp + ".access: expected letters of \"rwm\", got " + quote(d.access));
-      if ((d.major && (*d.major < 0 || *d.major > 4294967295LL)) || (d.minor && (*d.minor < 0 || *d.minor > 4294967295LL)))
+      if ((d.major && (*d.major < 0 || *d.major > 4294967295LL)) ||
+          (d.minor && (*d.minor < 0 || *d.minor > 4294967295LL)))
         return Error::make(dp + ": major and minor must be between 0 and 4294967295 (leave them out for \"all\")");
     }
   }
-  static const std::set<std::string> props = {"", "shared", "slave", "private", "unbindable",
+  static const std::set<std::string> props = {"",        "shared", "slave",    "private",    "unbindable",
                                               "rshared", "rslave", "rprivate", "runbindable"};
   if (!props.count(l.rootfs_propagation))
     return Error::make("linux.rootfsPropagation: unknown propagation " + quote(l.rootfs_propagation));
@@ -246,20 +244,18 @@ static Status validate_linux(const Config& c, const Linux& l) {
     if (!kind) return std::move(kind).error().wrap("linux.sysctl." + k);
     if (kind->empty())
       return Error::make("linux.sysctl." + k + ": not a namespaced sysctl: writing it would change the host");
-    if (!l.find_namespace(*kind))
-      return Error::make("linux.sysctl." + k + ": needs a " + *kind + " namespace");
+    if (!l.find_namespace(*kind)) return Error::make("linux.sysctl." + k + ": needs a " + *kind + " namespace");
   }
-  for (size_t i = 0; i < l.masked_paths.size(); ++i) OCL_CHECK(need_abs(index_path("linux.maskedPaths", i), l.masked_paths[i]));
+  for (size_t i = 0; i < l.masked_paths.size(); ++i)
+    OCL_CHECK(need_abs(index_path("linux.maskedPaths", i), l.masked_paths[i]));
   for (size_t i = 0; i < l.readonly_paths.size(); ++i)
     OCL_CHECK(need_abs(index_path("linux.readonlyPaths", i), l.readonly_paths[i]));
   if (l.seccomp) OCL_CHECK(validate_seccomp(*l.seccomp, "linux.seccomp"));
   if (l.personality && l.personality->domain != "LINUX" && l.personality->domain != "LINUX32")
     return Error::make("linux.personality.domain: unknown domain " + quote(l.personality->domain) +
                        ", expected \"LINUX\" or \"LINUX32\"");
-  if (!c.hostname.empty() && !l.find_namespace("uts"))
-    return Error::make("hostname: set without a uts namespace");
-  if (!c.domainname.empty() && !l.find_namespace("uts"))
-    return Error::make("domainname: set without a uts namespace");
+  if (!c.hostname.empty() && !l.find_namespace("uts")) return Error::make("hostname: set without a uts namespace");
+  if (!c.domainname.empty() && !l.find_namespace("uts")) return Error::make("domainname: set without a uts namespace");
   return ok();
 }
 
@@ -288,8 +284,10 @@ Status validate(const Config& c) {
   OCL_CHECK(hooks(c.hooks.start_container, "startContainer"));
   OCL_CHECK(hooks(c.hooks.poststart, "poststart"));
   OCL_CHECK(hooks(c.hooks.poststop, "poststop"));
-  if (c.linux) OCL_CHECK(validate_linux(c, *c.linux));
-  else if (!c.hostname.empty()) return Error::make("hostname: set without a uts namespace");
+  if (c.linux)
+    OCL_CHECK(validate_linux(c, *c.linux));
+  else if (!c.hostname.empty())
+    return Error::make("hostname: set without a uts namespace");
   return ok();
 }
 

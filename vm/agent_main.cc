@@ -23,7 +23,10 @@
 
 #include "base/fs.h"
 #include "runtime/container.h"
+#include "runtime/safe_exe.h"
+#include "spec/parse.h"
 #include "vm/exec_request.h"
+#include "vm/frame.h"
 #include "vm/guest_config.h"
 #include "vm/protocol.h"
 
@@ -45,12 +48,12 @@ void trace(const std::string& step) {
   ::close(fd);
 }
 
-// Non-blocking: with no host connected the line is dropped (a blocking write would wait for a
-// host that may never come, and the guest would never power off).
-void say(const std::string& line) {
+bool write_port(int fd, const std::string& data);
+
+// With no host connected the frame is dropped after a while (the guest must still power off).
+void say(vm::FrameType t, const std::string& payload = {}) {
   if (g_ctl < 0) return;
-  std::string l = line + "\n";
-  (void)!::write(g_ctl, l.data(), l.size());
+  (void)write_port(g_ctl, vm::encode_frame(t, payload));
 }
 
 [[noreturn]] void power_off() {
@@ -61,7 +64,7 @@ void say(const std::string& line) {
 
 [[noreturn]] void fail(const std::string& msg) {
   trace("error: " + msg);
-  say("error " + msg);
+  say(vm::FrameType::error, msg);
   power_off();
 }
 
@@ -82,13 +85,15 @@ void load_modules_and_switch_root() {
     std::string path = "/lib/modules/" + name + ".ko";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
-    if (::syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST) fail("load module " + name + ": " + errno_text(errno));
+    if (::syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
+      fail("load module " + name + ": " + errno_text(errno));
     ::close(fd);
     ::unlink(path.c_str());
   }
   ::unlink("/init");  // the running agent stays mapped
   mount_or_fail("tmpfs", "/newroot", "tmpfs", MS_NOSUID, "mode=0755");
-  if (::chdir("/newroot") != 0 || ::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0)
+  if (::chdir("/newroot") != 0 || ::mount(".", "/", nullptr, MS_MOVE, nullptr) != 0 || ::chroot(".") != 0 ||
+      ::chdir("/") != 0)
     fail("switch the guest root to a tmpfs: " + errno_text(errno));
 }
 
@@ -118,51 +123,44 @@ std::string cmdline_value(const std::string& key) {
   return "";
 }
 
-// A host port: lines in, with the host's disconnections (POLLHUP until it connects again).
+// A host port: frames in, with the host's disconnections (POLLHUP until it connects again).
 struct Port {
   int fd = -1;
-  std::string buf;
+  vm::FrameReader reader;
   bool host_gone = false;
   // Reads what is there; false when the host is not connected.
   bool pull() {
-    char c[4096];
+    char c[65536];
     ssize_t r = ::read(fd, c, sizeof c);
     if (r <= 0) {
       host_gone = r == 0 || errno != EAGAIN;
       return false;
     }
-    buf.append(c, static_cast<size_t>(r));
+    reader.feed(std::string_view(c, static_cast<size_t>(r)));
     return true;
   }
-  bool line(std::string& out) {
-    size_t nl = buf.find('\n');
-    if (nl == std::string::npos) return false;
-    out = buf.substr(0, nl);
-    buf.erase(0, nl + 1);
+  // The next whole frame; a malformed one ends the guest (the host is ocelot: it never sends one).
+  bool frame(vm::Frame& out) {
+    auto f = reader.next();
+    if (!f) fail("from the host: " + f.error().msg);
+    if (!*f) return false;
+    out = std::move(**f);
     return true;
   }
 };
 
-// Waits for the host's "plan <N>" and its N bytes.
+// Waits for the host's plan frame.
 GuestPlan receive_plan(Port& ctl) {
-  std::string header;
-  for (;;) {
-    if (ctl.line(header)) break;
+  vm::Frame f;
+  while (!ctl.frame(f)) {
     struct pollfd p = {ctl.fd, POLLIN, 0};
     if (::poll(&p, 1, ctl.host_gone ? 20 : -1) > 0 || ctl.host_gone) {
       if (!ctl.pull() && ctl.host_gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
-  if (header.rfind("plan ", 0) != 0) fail("expected the guest plan from the host, got \"" + header + "\"");
-  size_t n = std::strtoul(header.c_str() + 5, nullptr, 10);
-  while (ctl.buf.size() < n + 1) {
-    struct pollfd p = {ctl.fd, POLLIN, 0};
-    ::poll(&p, 1, 100);
-    ctl.pull();
-  }
-  std::string body = ctl.buf.substr(0, n);
-  ctl.buf.erase(0, n + 1);
-  auto plan = vm::decode_guest_plan(body);
+  if (f.type != vm::FrameType::plan)
+    fail(std::string("expected the guest plan from the host, got \"") + vm::frame_type_name(f.type) + "\"");
+  auto plan = vm::decode_guest_plan(f.payload);
   if (!plan) fail(plan.error().msg);
   return std::move(*plan);
 }
@@ -209,21 +207,21 @@ struct Exec {
 void start_exec(Exec& e, const std::string& json, int port_fd, const runtime::Globals& g) {
   auto req = vm::decode_exec(json);
   if (!req) {
-    write_port(port_fd, "error " + req.error().msg + "\n");
+    write_port(port_fd, vm::encode_frame(vm::FrameType::error, req.error().msg));
     return;
   }
   runtime::ExecOptions o = req->options;
   if (!req->process_text.empty()) {
     std::string path = std::string(kGuestBase) + "/exec-process.json";
     if (!fs::write_file(path, req->process_text, 0600)) {
-      write_port(port_fd, "error write the exec process file\n");
+      write_port(port_fd, vm::encode_frame(vm::FrameType::error, "write the exec process file"));
       return;
     }
     o.process_file = path;
   }
   int po[2], pe[2], pf[2];
   if (::pipe2(po, O_CLOEXEC) != 0 || ::pipe2(pe, O_CLOEXEC) != 0 || ::pipe2(pf, O_CLOEXEC) != 0) {
-    write_port(port_fd, "error pipe: " + errno_text(errno) + "\n");
+    write_port(port_fd, vm::encode_frame(vm::FrameType::error, "pipe: " + errno_text(errno)));
     return;
   }
   pid_t pid = ::fork();
@@ -249,7 +247,7 @@ void start_exec(Exec& e, const std::string& json, int port_fd, const runtime::Gl
     ::close(po[0]);
     ::close(pe[0]);
     ::close(pf[0]);
-    write_port(port_fd, "error fork: " + errno_text(errno) + "\n");
+    write_port(port_fd, vm::encode_frame(vm::FrameType::error, "fork: " + errno_text(errno)));
     return;
   }
   e = Exec{};
@@ -260,7 +258,7 @@ void start_exec(Exec& e, const std::string& json, int port_fd, const runtime::Gl
 }
 
 // Moves what a pipe has onto the port as a frame; false at EOF.
-bool pump_frame(int& fd, char tag, int port_fd) {
+bool pump_frame(int& fd, vm::FrameType tag, int port_fd) {
   char buf[16384];
   ssize_t n = ::read(fd, buf, sizeof buf);
   if (n <= 0) {
@@ -268,13 +266,14 @@ bool pump_frame(int& fd, char tag, int port_fd) {
     fd = -1;
     return false;
   }
-  write_port(port_fd, std::string(1, tag) + " " + std::to_string(n) + "\n" + std::string(buf, static_cast<size_t>(n)));
+  write_port(port_fd, vm::encode_frame(tag, std::string_view(buf, static_cast<size_t>(n))));
   return true;
 }
 
 }  // namespace
 
 int main() {
+  runtime::assume_protected_exe();
   load_modules_and_switch_root();
   mount_or_fail("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
   mount_or_fail("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
@@ -288,14 +287,15 @@ int main() {
   std::map<std::string, std::string> ports;
   size_t want_ports = std::strtoul(cmdline_value("ocelot.ports").c_str(), nullptr, 10);
   if (want_ports == 0) want_ports = 5;
-  for (int i = 0; i < 1000 && (ports = find_ports()).size() < want_ports; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 1000 && (ports = find_ports()).size() < want_ports; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (!ports.count(vm::kCtlPort)) {
     trace("error: no control port");
     power_off();
   }
-  Port ctl, sig;
+  Port ctl, cmd;
   ctl.fd = g_ctl = ::open(ports[vm::kCtlPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  sig.fd = ports.count(vm::kSigPort) ? ::open(ports[vm::kSigPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
+  cmd.fd = ports.count(vm::kCmdPort) ? ::open(ports[vm::kCmdPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
   int tty = ports.count(vm::kTtyPort) ? ::open(ports[vm::kTtyPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
   Port xp;  // exec
   xp.fd = ports.count(vm::kExecPort) ? ::open(ports[vm::kExecPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
@@ -326,7 +326,7 @@ int main() {
   auto launched = runtime::create_container(g, o, runtime::LaunchMode::foreground);
   if (!launched) fail(launched.error().msg);
   trace("container created");
-  say("ready");
+  say(vm::FrameType::ready);
 
   int sfd = ::signalfd(-1, &set, SFD_CLOEXEC);
   bool started = false;
@@ -342,10 +342,30 @@ int main() {
     write_port(to, std::string(b, static_cast<size_t>(n)));
     return true;
   };
+  auto signal_number = [](const std::string& t) {
+    int v = std::atoi(t.c_str());
+    return v >= 0 && v < 65 ? v : -1;
+  };
+  // One command from the cmd port, answered there: done, or the runtime's own error.
+  auto command = [&](const vm::Frame& f) {
+    Status st;
+    if (f.type == vm::FrameType::kill || f.type == vm::FrameType::kill_all) {
+      int sig = signal_number(f.payload);
+      st = sig < 0 ? Status(Error::make("bad signal " + quote(f.payload)))
+                   : runtime::kill_container(g, o.id, sig, f.type == vm::FrameType::kill_all);
+    } else if (f.type == vm::FrameType::update) {
+      auto r = spec::parse_resources(f.payload);
+      st = r ? runtime::update_container(g, o.id, *r) : Status(std::move(r).error());
+    } else {
+      st = Error::make(std::string("unexpected \"") + vm::frame_type_name(f.type) + "\" on the command port");
+    }
+    write_port(cmd.fd,
+               st ? vm::encode_frame(vm::FrameType::done) : vm::encode_frame(vm::FrameType::error, st.error().msg));
+  };
   while (code < 0) {
     struct pollfd p[9] = {{sfd, POLLIN, 0},
                           {ctl.host_gone ? -1 : ctl.fd, POLLIN, 0},
-                          {sig.host_gone ? -1 : sig.fd, POLLIN, 0},
+                          {cmd.host_gone ? -1 : cmd.fd, POLLIN, 0},
                           {xp.host_gone ? -1 : xp.fd, POLLIN, 0},
                           {ex.out, POLLIN, 0},
                           {ex.err, POLLIN, 0},
@@ -353,10 +373,10 @@ int main() {
                           {tty >= 0 ? master : -1, POLLIN, 0},
                           {master >= 0 ? tty : -1, POLLIN, 0}};
     // A port whose host has gone reports POLLHUP until one connects again: look again now and then.
-    bool gone = ctl.host_gone || sig.host_gone || xp.host_gone;
+    bool gone = ctl.host_gone || cmd.host_gone || xp.host_gone;
     int n = ::poll(p, 9, gone ? 20 : -1);
     if (n == 0) {
-      ctl.host_gone = sig.host_gone = xp.host_gone = false;
+      ctl.host_gone = cmd.host_gone = xp.host_gone = false;
       continue;
     }
     if (n < 0) continue;
@@ -373,41 +393,49 @@ int main() {
     }
     if ((p[7].revents & (POLLIN | POLLHUP)) && !relay(master, tty)) master = -1;
     if (p[8].revents & POLLIN) relay(tty, master);
-    if (p[4].revents & (POLLIN | POLLHUP)) pump_frame(ex.out, 'o', xp.fd);
-    if (p[5].revents & (POLLIN | POLLHUP)) pump_frame(ex.err, 'e', xp.fd);
+    if (p[4].revents & (POLLIN | POLLHUP)) pump_frame(ex.out, vm::FrameType::out, xp.fd);
+    if (p[5].revents & (POLLIN | POLLHUP)) pump_frame(ex.err, vm::FrameType::err, xp.fd);
     if (p[6].revents & (POLLIN | POLLHUP)) {
       char b[1024];
       ssize_t r = ::read(ex.fail, b, sizeof b);
-      if (r > 0) ex.fail_msg.append(b, static_cast<size_t>(r));
+      if (r > 0)
+        ex.fail_msg.append(b, static_cast<size_t>(r));
       else {
         ::close(ex.fail);
         ex.fail = -1;
       }
     }
     if (ex.active() && ex.code >= 0 && ex.out < 0 && ex.err < 0 && ex.fail < 0) {
-      write_port(xp.fd, ex.fail_msg.empty() ? "exit " + std::to_string(ex.code) + "\n" : "error " + ex.fail_msg + "\n");
+      write_port(xp.fd, ex.fail_msg.empty() ? vm::encode_frame(vm::FrameType::exit, std::to_string(ex.code))
+                                            : vm::encode_frame(vm::FrameType::error, ex.fail_msg));
       ex = Exec{};
     }
-    for (Port* port : {&ctl, &sig, &xp}) {
-      int i = port == &ctl ? 1 : port == &sig ? 2 : 3;
+    for (Port* port : {&ctl, &cmd, &xp}) {
+      int i = port == &ctl ? 1 : port == &cmd ? 2 : 3;
       if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
       port->pull();
-      std::string l;
-      while (port->line(l)) {
-        if (l.rfind("kill ", 0) == 0) {
+      vm::Frame f;
+      while (port->frame(f)) {
+        if (port == &cmd) {
+          command(f);
+        } else if (f.type == vm::FrameType::kill) {
+          int sig = signal_number(f.payload);
+          if (sig <= 0) continue;
           if (port == &xp) {
-            if (ex.active()) ::kill(ex.pid, std::atoi(l.c_str() + 5));
+            if (ex.active()) ::kill(ex.pid, sig);
           } else {
-            ::kill(launched->pid, std::atoi(l.c_str() + 5));
+            ::kill(launched->pid, sig);
           }
-        } else if (l == "start" && port == &ctl && !started) {
+        } else if (f.type == vm::FrameType::start && port == &ctl && !started) {
           if (auto st = runtime::start_container(g, o.id); !st) fail(st.error().msg);
           started = true;
           trace("container started");
-          say("started");
-        } else if (l.rfind("exec ", 0) == 0 && port == &xp) {
-          if (ex.active()) write_port(xp.fd, "error another exec is running\n");
-          else start_exec(ex, l.substr(5), xp.fd, g);
+          say(vm::FrameType::started);
+        } else if (f.type == vm::FrameType::exec && port == &xp) {
+          if (ex.active())
+            write_port(xp.fd, vm::encode_frame(vm::FrameType::error, "another exec is running"));
+          else
+            start_exec(ex, f.payload, xp.fd, g);
         }
       }
     }
@@ -419,6 +447,6 @@ int main() {
     }
   }
   trace("container exited: " + std::to_string(code));
-  say("exit " + std::to_string(code));
+  say(vm::FrameType::exit, std::to_string(code));
   power_off();
 }

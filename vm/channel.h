@@ -1,4 +1,5 @@
-// The host's end of the agent's control ports (vm/protocol.h): unix sockets that QEMU serves.
+// The host's end of the agent's control ports (vm/protocol.h): unix sockets that QEMU serves,
+// carrying frames (vm/frame.h).
 #pragma once
 
 #include <sys/types.h>
@@ -7,14 +8,29 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "vm/frame.h"
 
 namespace ocelot::vm {
 
 // Connects to <dir>/<name>; works for directories longer than sun_path allows.
 Result<UniqueFd> connect_socket(const std::string& dir, const std::string& name);
-// One line without its '\n'. timeout_ms < 0: no limit. Stops early, with "", on EOF, on timeout,
-// or when the process `watch` (if > 0, our child) has exited.
-std::string read_line(int fd, int timeout_ms, pid_t watch);
-Status send_line(int fd, const std::string& line);
+Status send_frame(int fd, FrameType type, std::string_view payload = {});
+
+// Frames from one port, waited for with a deadline.
+class FrameChannel {
+ public:
+  explicit FrameChannel(int fd) : fd_(fd) {}
+  int fd() const { return fd_; }
+  // The next frame. timeout_ms < 0: no limit. watch > 0: our child, whose exit ends the wait
+  // (after what it sent has been read). Errors: ETIMEDOUT, or "closed" (code EPIPE).
+  Result<Frame> read(int timeout_ms, pid_t watch = 0);
+  // Whatever is there now, without waiting (for poll loops): nullopt when nothing is complete;
+  // EPIPE when the other side closed.
+  Result<std::optional<Frame>> poll_once();
+
+ private:
+  int fd_;
+  FrameReader reader_;
+};
 
 }  // namespace ocelot::vm

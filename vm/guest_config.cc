@@ -28,7 +28,8 @@ bool is_bind(const json& m) {
 
 }  // namespace
 
-Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& bundle, bool (*is_dir)(const std::string&)) {
+Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& bundle,
+                             bool (*is_dir)(const std::string&)) {
   json c = json::parse(config_text, nullptr, false);
   if (c.is_discarded() || !c.is_object()) return Error::make("config.json: not a JSON object");
   GuestPlan p;
@@ -63,7 +64,8 @@ Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& 
     }
   }
 
-  if (c.contains("linux") && c["linux"].is_object() && c["linux"].contains("namespaces") && c["linux"]["namespaces"].is_array()) {
+  if (c.contains("linux") && c["linux"].is_object() && c["linux"].contains("namespaces") &&
+      c["linux"]["namespaces"].is_array()) {
     for (auto& n : c["linux"]["namespaces"]) {
       if (n.is_object() && n.contains("path")) {
         p.warnings.push_back("VM isolation: namespace \"" + n.value("type", "?") + "\" path \"" +
@@ -84,15 +86,16 @@ Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& 
 std::string encode_guest_plan(const GuestPlan& p) {
   json j;
   j["shares"] = json::array();
-  for (const auto& s : p.shares) j["shares"].push_back({{"tag", s.tag}, {"path", s.guest_path}, {"readonly", s.readonly}});
+  for (const auto& s : p.shares)
+    j["shares"].push_back({{"tag", s.tag}, {"path", s.guest_path}, {"readonly", s.readonly}});
   j["config"] = p.config_json;
   return j.dump();
 }
 
 Result<GuestPlan> decode_guest_plan(const std::string& text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("config") || !j["config"].is_string() || !j.contains("shares") ||
-      !j["shares"].is_array())
+  if (j.is_discarded() || !j.is_object() || !j.contains("config") || !j["config"].is_string() ||
+      !j.contains("shares") || !j["shares"].is_array())
     return Error::make("malformed guest plan from the host");
   GuestPlan p;
   p.config_json = j["config"].get<std::string>();

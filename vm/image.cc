@@ -60,7 +60,8 @@ Result<std::string> find_qemu() {
 
 Result<std::string> initramfs(const std::string& agent, const GuestKernel& k) {
   auto agent_bytes = fs::read_file(agent);
-  if (!agent_bytes) return Error::make("VM isolation needs the guest agent \"" + agent + "\", which is missing (build it with `make`)");
+  if (!agent_bytes)
+    return Error::make("VM isolation needs the guest agent \"" + agent + "\", which is missing (build it with `make`)");
   std::vector<std::pair<std::string, std::string>> modules;  // load order
   std::string order_text;
   if (!k.modules_dir.empty()) {
@@ -76,7 +77,8 @@ Result<std::string> initramfs(const std::string& agent, const GuestKernel& k) {
     }
   }
   size_t h = std::hash<std::string_view>{}(*agent_bytes);
-  for (const auto& [name, bytes] : modules) h = h * 31 + std::hash<std::string_view>{}(name) * 7 + std::hash<std::string_view>{}(bytes);
+  for (const auto& [name, bytes] : modules)
+    h = h * 31 + std::hash<std::string_view>{}(name)*7 + std::hash<std::string_view>{}(bytes);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016zx", h);
   std::string name = std::string("initramfs-") + hex + ".cpio";

@@ -30,9 +30,10 @@ std::string kernel_cmdline(const VmPlan& p) {
 }
 
 std::vector<std::string> qemu_argv(const VmPlan& p) {
-  std::vector<std::string> a = {p.qemu,    "-nodefaults", "-no-user-config", "-nographic", "-monitor", "none",
-                                "-serial", p.console_log.empty() ? "none" : "file:" + esc(p.console_log),
-                                "-no-reboot"};
+  std::vector<std::string> a = {
+      p.qemu,      "-nodefaults", "-no-user-config", "-nographic",
+      "-monitor",  "none",        "-serial",         p.console_log.empty() ? "none" : "file:" + esc(p.console_log),
+      "-no-reboot"};
   // microvm: no PCI, no firmware; acpi=on (virtio-mmio devices are found through ACPI), rtc=on
   // (off costs about a second under TCG).
   a.insert(a.end(), {"-M", "microvm,acpi=on,rtc=on"});
@@ -41,7 +42,8 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
   // the guest's. The CPU is "max" (workloads built for x86-64-v3 run) without ERMS/FSRM: with them
   // the guest kernel clears and copies pages with byte-wise rep stosb/movsb, which TCG emulates one
   // iteration at a time (measured: 0.2-0.3 s of a 2.2 s boot-to-exit).
-  else a.insert(a.end(), {"-accel", "tcg,tb-size=64", "-cpu", "max,erms=off,fsrm=off"});
+  else
+    a.insert(a.end(), {"-accel", "tcg,tb-size=64", "-cpu", "max,erms=off,fsrm=off"});
   a.insert(a.end(), {"-m", std::to_string(p.memory_mib), "-smp", std::to_string(p.cpus)});
   a.insert(a.end(), {"-kernel", p.kernel, "-initrd", p.initrd, "-append", kernel_cmdline(p)});
   a.insert(a.end(), {"-device", "virtio-serial-device"});
@@ -49,8 +51,9 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
     a.insert(a.end(), {"-chardev", chardev, "-device", "virtserialport,chardev=" + id + ",name=" + name});
   };
   port("ctl", "socket,id=ctl,path=" + esc(p.ctl_socket) + ",server=on,wait=off", kCtlPort);
-  port("sig", "socket,id=sig,path=" + esc(p.sig_socket) + ",server=on,wait=off", kSigPort);
-  if (!p.exec_socket.empty()) port("exec", "socket,id=exec,path=" + esc(p.exec_socket) + ",server=on,wait=off", kExecPort);
+  port("cmd", "socket,id=cmd,path=" + esc(p.cmd_socket) + ",server=on,wait=off", kCmdPort);
+  if (!p.exec_socket.empty())
+    port("exec", "socket,id=exec,path=" + esc(p.exec_socket) + ",server=on,wait=off", kExecPort);
   port("out", "file,id=out,path=" + esc(p.stdout_path) + ",append=on", kOutPort);
   port("err", "file,id=err,path=" + esc(p.stderr_path) + ",append=on", kErrPort);
   if (!p.tty_path.empty()) port("tty", "tty,id=tty,path=" + esc(p.tty_path), kTtyPort);

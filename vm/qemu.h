@@ -20,10 +20,10 @@ struct VmPlan {
   unsigned memory_mib = 256;
   unsigned cpus = 1;
   unsigned long tsc_khz = 0;
-  std::vector<Share> shares;             // virtio-9p, one device each
-  std::string ctl_socket, sig_socket, exec_socket;  // unix sockets (QEMU is the server)
-  std::string stdout_path, stderr_path;  // where the workload's output goes
-  std::string tty_path;                  // process.terminal: the host pty slave QEMU opens
+  std::vector<Share> shares;                        // virtio-9p, one device each
+  std::string ctl_socket, cmd_socket, exec_socket;  // unix sockets (QEMU is the server)
+  std::string stdout_path, stderr_path;             // where the workload's output goes
+  std::string tty_path;                             // process.terminal: the host pty slave QEMU opens
   std::string extra_cmdline;
   std::string console_log;  // debugging: the guest kernel's console goes to this file
 };

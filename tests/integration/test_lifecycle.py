@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 from harness import OcelotTest, probe_report
@@ -195,13 +196,30 @@ class Lifecycle(OcelotTest):
             p = self.ocelot("run", "--preserve-fds", "2", "--bundle", self.bundle(cfg), cid, pass_fds=(3, 4))
             fds = sorted(int(x.split()[0]) for x in probe_report(p.stdout)["fd"])
             self.assertEqual(fds, [0, 1, 2, 3, 4])
-            env = dict(os.environ, LISTEN_FDS="1")
+            # LISTEN_FDS counts only when LISTEN_PID is ocelot's own pid (sd_listen_fds(3), runc).
             cid = self.new_id()
-            p = self.ocelot("run", "--bundle", self.bundle(cfg, "b2"), cid, pass_fds=(3,), env=env)
-            rep = probe_report(p.stdout)
+            b2 = self.bundle(cfg, "b2")
+            with tempfile.TemporaryFile() as out:
+                subprocess.run(["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", os.environ["OCELOT"], "--root",
+                                self.root, "run", "--bundle", b2, cid], stdout=out, pass_fds=(3,), check=True)
+                out.seek(0)
+                rep = probe_report(out.read().decode())
             self.assertEqual(sorted(int(x.split()[0]) for x in rep["fd"]), [0, 1, 2, 3])
             self.assertIn("LISTEN_FDS=1", rep["env"])
             self.assertIn("LISTEN_PID=1", rep["env"])
+            # Someone else's LISTEN_FDS (LISTEN_PID not ours) passes nothing on.
+            env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID="1")
+            cid = self.new_id()
+            p = self.ocelot("run", "--bundle", self.bundle(cfg, "b3"), cid, pass_fds=(3,), env=env)
+            rep = probe_report(p.stdout)
+            self.assertEqual(sorted(int(x.split()[0]) for x in rep["fd"]), [0, 1, 2])
+            self.assertNotIn("LISTEN_FDS=1", rep.get("env", []))
+            # --preserve-fds names fds the caller must have passed: ocelot's own never fill the gap.
+            os.close(4)
+            cid = self.new_id()
+            p = self.ocelot("run", "--preserve-fds", "2", "--bundle", self.bundle(cfg, "b4"), cid, pass_fds=(3,), check=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("--preserve-fds 2: file descriptor 4 was not passed to ocelot", p.stderr)
         finally:
             for fd in (r, w, 3, 4):
                 try:

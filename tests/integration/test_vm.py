@@ -110,7 +110,7 @@ class VmIsolation(OcelotTest):
         self.assertEqual(st["pid"], vmm)
         with open("/proc/%d/cmdline" % vmm) as f:
             self.assertIn("qemu-system-x86_64", f.read())
-        sockets = [os.path.join(self.root, cid, s) for s in ("vm.sock", "sig.sock")]
+        sockets = [os.path.join(self.root, cid, s) for s in ("vm.sock", "cmd.sock", "exec.sock")]
         self.assertTrue(all(os.path.exists(s) for s in sockets))
         self.assertNotEqual(self.ocelot("start", cid).returncode, None)
         self.assertEqual(self.state(cid)["status"], "running")

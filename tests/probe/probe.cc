@@ -40,15 +40,15 @@ static void report() {
       printf("ns.%s: %s\n", *n, target);
     }
   }
-  static const char* const keys[] = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",
-                                     "NoNewPrivs", "Seccomp", "Umask", nullptr};
+  static const char* const keys[] = {"Uid",    "Gid",    "Groups",     "CapInh",  "CapPrm", "CapEff",
+                                     "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Umask",  nullptr};
   print_file_lines("/proc/self/status", keys);
   printf("pid: %d\n", getpid());
   static const struct {
     const char* name;
     int res;
-  } rl[] = {{"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC}, {"RLIMIT_CORE", RLIMIT_CORE},
-            {"RLIMIT_STACK", RLIMIT_STACK}, {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_CPU", RLIMIT_CPU}};
+  } rl[] = {{"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_CORE", RLIMIT_CORE},
+            {"RLIMIT_STACK", RLIMIT_STACK},   {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_CPU", RLIMIT_CPU}};
   for (auto& r : rl) {
     struct rlimit l;
     getrlimit(r.res, &l);
@@ -86,9 +86,10 @@ static void report() {
 }
 
 static int usage() {
-  fputs("usage: ocelot-probe report | read PATH | write PATH | open PATH | exists PATH | alloc MIB | fork N |"
-        " sleep SECS | exit CODE | echo WORDS... | cat | syscall NR\n",
-        stderr);
+  fputs(
+      "usage: ocelot-probe report | read PATH | write PATH | open PATH | exists PATH | alloc MIB | fork N |"
+      " sleep SECS | exit CODE | echo WORDS... | cat | syscall NR\n",
+      stderr);
   return 2;
 }
 
@@ -133,8 +134,8 @@ int main(int argc, char** argv) {
       printf("exists %s: no\n", arg);
       return 1;
     }
-    printf("exists %s: mode %o uid %u gid %u rdev %u:%u\n", arg, st.st_mode, st.st_uid, st.st_gid,
-           major(st.st_rdev), minor(st.st_rdev));
+    printf("exists %s: mode %o uid %u gid %u rdev %u:%u\n", arg, st.st_mode, st.st_uid, st.st_gid, major(st.st_rdev),
+           minor(st.st_rdev));
     return 0;
   }
   if (!strcmp(cmd, "alloc")) {

@@ -22,7 +22,9 @@ const char* kHybrid =
     "39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
     "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
     "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
-const char* kV2 = "29 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n";
+const char* kV2 =
+    "29 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
+    "rw,nsdelegate,memory_recursiveprot\n";
 const char* kV1 =
     "25 24 0:22 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:8 - cgroup cgroup rw,cpu,cpuacct\n"
     "26 24 0:23 /docker/abc /sys/fs/cgroup/memory rw,nosuid shared:9 - cgroup cgroup rw,memory\n";
@@ -38,9 +40,9 @@ const cgroups::FileWrite* find(const cgroups::Plan& p, const std::string& file) 
 TEST_CASE("layout detection: this machine's hybrid layout") {
   auto l = *cgroups::parse_layout(kHybrid, "hugetlb\n");
   CHECK(l.mode == cgroups::Mode::hybrid);
-  CHECK(l.where("memory") == "v1");
-  CHECK(l.where("hugetlb") == "v2");
-  CHECK(l.where("rdma") == "");
+  CHECK(l.where("memory") == cgroups::Hierarchy::v1);
+  CHECK(l.where("hugetlb") == cgroups::Hierarchy::v2);
+  CHECK(l.where("rdma") == cgroups::Hierarchy::none);
   CHECK(l.v1.at("name=systemd").mount_point == "/sys/fs/cgroup/systemd");
   CHECK(l.v2_mount == "/sys/fs/cgroup/unified");
 }
@@ -48,7 +50,7 @@ TEST_CASE("layout detection: this machine's hybrid layout") {
 TEST_CASE("layout detection: pure v2 and pure v1 (co-mounted, nested root)") {
   auto v2 = *cgroups::parse_layout(kV2, "cpuset cpu io memory hugetlb pids rdma misc\n");
   CHECK(v2.mode == cgroups::Mode::v2);
-  CHECK(v2.where("memory") == "v2");
+  CHECK(v2.where("memory") == cgroups::Hierarchy::v2);
   auto v1 = *cgroups::parse_layout(kV1, "");
   CHECK(v1.mode == cgroups::Mode::v1);
   CHECK(v1.v1.at("cpuacct").mount_point == "/sys/fs/cgroup/cpu,cpuacct");
@@ -115,7 +117,8 @@ TEST_CASE("v1 plan: every controller's files") {
   auto quota = std::find_if(p.writes.begin(), p.writes.end(), [](auto& w) { return w.file == "cpu.cfs_quota_us"; });
   CHECK(period < quota);
   r.unified["memory.max"] = "1";
-  CHECK(cgroups::plan_v1(r).error().msg == "linux.resources.unified: needs cgroup v2, and this host has only cgroup v1");
+  CHECK(cgroups::plan_v1(r).error().msg ==
+        "linux.resources.unified: needs cgroup v2, and this host has only cgroup v1");
 }
 
 TEST_CASE("v2 plan: conversions from the v1 values of the spec") {
@@ -139,7 +142,8 @@ TEST_CASE("v2 plan: conversions from the v1 values of the spec") {
   CHECK(find(p, "hugetlb.1GB.max")->value == "0");
   CHECK(find(p, "io.weight")->controller == "io");
   r.memory->swap = 50;
-  CHECK(cgroups::plan_v2(r).error().msg == "linux.resources.memory.swap: must not be lower than memory.limit (50 < 100)");
+  CHECK(cgroups::plan_v2(r).error().msg ==
+        "linux.resources.memory.swap: must not be lower than memory.limit (50 < 100)");
 }
 
 TEST_CASE("cpu shares to weight: runc >= 1.3 / crun >= 1.23 curve") {

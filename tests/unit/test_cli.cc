@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "cli/flags.h"
-#include "cli/numbers.h"
 #include "cli/logging.h"
+#include "cli/numbers.h"
 #include "cli/table.h"
 
 using namespace ocelot;
@@ -58,7 +58,9 @@ TEST_CASE("Go durations") {
 }
 
 TEST_CASE("list table is Go's tabwriter(minwidth 12, padding 3)") {
-  auto t = cli::tabwrite({{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}, {"a-long-container-id", "7", "running", "/b", "now", "root"}}, 12, 3);
+  auto t = cli::tabwrite({{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"},
+                          {"a-long-container-id", "7", "running", "/b", "now", "root"}},
+                         12, 3);
   CHECK(t ==
         "ID                    PID         STATUS      BUNDLE      CREATED     OWNER\n"
         "a-long-container-id   7           running     /b          now         root\n");

@@ -1,11 +1,12 @@
 #include <doctest/doctest.h>
 #include <linux/mount.h>
 
-#include <algorithm>
 #include <sys/mount.h>
+#include <algorithm>
 
-#include "namespaces/mount_options.h"
 #include "base/fs.h"
+#include "namespaces/mount_options.h"
+#include "namespaces/user_ns.h"
 
 using namespace ocelot;
 

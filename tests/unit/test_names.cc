@@ -38,17 +38,19 @@ TEST_CASE("capability and rlimit names") {
 }
 
 TEST_CASE("state JSON is runc's, field for field") {
-  spec::State s;
+  spec::State s{};
   s.id = "web";
-  s.status = "running";
+  s.status = spec::ContainerStatus::running;
   s.pid = 42;
   s.bundle = "/b";
   s.rootfs = "/b/rootfs";
   s.created = "2026-01-02T03:04:05.5Z";
   s.owner = "root";
-  CHECK(spec::state_to_compact_json(s) ==
-        R"({"ociVersion":"1.2.0","id":"web","pid":42,"status":"running","bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-02T03:04:05.5Z","owner":"root"})");
-  CHECK(spec::state_to_hook_json(s) == R"({"ociVersion":"1.2.0","id":"web","status":"running","pid":42,"bundle":"/b"})");
+  CHECK(
+      spec::state_to_compact_json(s) ==
+      R"({"ociVersion":"1.2.0","id":"web","pid":42,"status":"running","bundle":"/b","rootfs":"/b/rootfs","created":"2026-01-02T03:04:05.5Z","owner":"root"})");
+  CHECK(spec::state_to_hook_json(s) ==
+        R"({"ociVersion":"1.2.0","id":"web","status":"running","pid":42,"bundle":"/b"})");
   s.annotations["a"] = "b";
   CHECK(spec::state_to_cli_json(s).find("\"annotations\": {\n    \"a\": \"b\"\n  }") != std::string::npos);
   CHECK(spec::rfc3339_nano(0, 0) == "1970-01-01T00:00:00Z");

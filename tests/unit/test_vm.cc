@@ -72,7 +72,7 @@ TEST_CASE("the VMM command line: microvm, TCG facts, 9p shares, no console mixed
   p.tsc_khz = 2100000;
   p.memory_mib = 288;
   p.ctl_socket = "vm.sock";
-  p.sig_socket = "sig.sock";
+  p.cmd_socket = "cmd.sock";
   p.stdout_path = "/proc/self/fd/3";
   p.stderr_path = "/proc/self/fd/4";
   p.shares = {{"rootfs", "/b/root,fs", "/run/ocelot-vm/rootfs", true}};

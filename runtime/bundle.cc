@@ -1,0 +1,65 @@
+#include "runtime/bundle.h"
+
+#include <sys/stat.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "base/fs.h"
+#include "namespaces/join.h"
+#include "spec/names.h"
+#include "spec/parse.h"
+#include "spec/validate.h"
+
+namespace ocelot::runtime {
+
+namespace {
+
+std::string abs_path(const std::string& p) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf)) return buf;
+  return p;
+}
+
+// A sysctl belongs to a namespace the container must have its own copy of: refuse one "joined"
+// by a path that is really the host's (runc's check), since the write would change the host.
+Status check_sysctl_namespaces(const spec::Linux& l, const ns::NsPlan& plan) {
+  for (const auto& [key, value] : l.sysctl) {
+    std::string type = OCL_TRY(spec::sysctl_namespace(key));
+    for (const auto& j : plan.joins)
+      if (j.type == type && ns::same_namespace(j.path, "/proc/self/ns/" + spec::namespace_proc_name(type)))
+        return Error::make("linux.sysctl." + key + ": the " + type + " namespace " + quote(j.path) +
+                           " is the host's: writing it would change the host");
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<Bundle> load_bundle(const std::string& dir) {
+  Bundle b;
+  b.dir = abs_path(dir);
+  std::string path = fs::join(b.dir, "config.json");
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Error::last("load bundle: open " + quote(path));
+  if (static_cast<uint64_t>(st.st_size) > spec::kMaxConfigBytes)
+    return Error::make("config.json: larger than " + std::to_string(spec::kMaxConfigBytes >> 20) + " MiB (" +
+                       std::to_string(st.st_size) + " bytes)");
+  auto text = fs::read_file(path);
+  if (!text) return std::move(text).error().wrap("load bundle");
+  auto cfg = spec::parse_config(*text, b.config_without_annotations);
+  if (!cfg) return std::move(cfg).error().wrap("config.json");
+  b.config = std::move(*cfg);
+  if (!b.config.process) return Error::make("config.json: process: missing required field");
+  if (!b.config.linux) b.config.linux.emplace();
+  std::string rootfs = b.config.root->path[0] == '/' ? b.config.root->path : fs::join(b.dir, b.config.root->path);
+  if (::stat(rootfs.c_str(), &st) != 0) return Error::last("rootfs " + quote(rootfs));
+  if (!S_ISDIR(st.st_mode)) return Error::sys(ENOTDIR, "rootfs " + quote(rootfs));
+  b.rootfs = abs_path(rootfs);
+  if (b.rootfs == "/") return Error::make("root.path: the host's \"/\" cannot be a container's rootfs");
+  b.ns = OCL_TRY(ns::plan_namespaces(*b.config.linux));
+  OCL_CHECK(check_sysctl_namespaces(*b.config.linux, b.ns));
+  return b;
+}
+
+}  // namespace ocelot::runtime

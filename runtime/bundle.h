@@ -1,0 +1,25 @@
+// Loading a bundle for create: config.json read (at most spec::kMaxConfigBytes), parsed and
+// validated once, the rootfs checked, and the checks that need the host (a namespace "joined"
+// by path that is in fact the host's own, for sysctls). What create keeps for later commands is
+// the config without its annotations, and the annotations apart (runtime/state_store.h).
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+#include "namespaces/plan.h"
+#include "spec/config.h"
+
+namespace ocelot::runtime {
+
+struct Bundle {
+  std::string dir;     // absolute
+  std::string rootfs;  // absolute, resolved
+  spec::Config config;
+  std::string config_without_annotations;
+  ns::NsPlan ns;
+};
+
+Result<Bundle> load_bundle(const std::string& dir);
+
+}  // namespace ocelot::runtime

@@ -1,0 +1,162 @@
+// create's parent side of docs/handshake.md: clone the init (sync 1), then give it what only the
+// parent can (id maps, cgroups, host hooks, the seccomp listener) until it reports ready. The
+// child's side of each numbered step is in runtime/init_process.cc.
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "namespaces/user_ns.h"
+#include "runtime/console.h"
+#include "runtime/creation.h"
+#include "runtime/hooks.h"
+#include "runtime/init_process.h"
+#include "runtime/lsm.h"
+#include "runtime/seccomp_listener.h"
+#include "runtime/sync.h"
+#include "spec/names.h"
+
+namespace ocelot::runtime {
+
+namespace {
+
+std::string hook_state_json(const Creation& c) {
+  spec::State s;
+  s.id = c.o.id;
+  s.status = spec::ContainerStatus::creating;
+  s.pid = c.rec.init.pid;
+  s.bundle = c.b.dir;
+  s.annotations = c.b.config.annotations;
+  return spec::state_to_hook_json(s);
+}
+
+// The init ended before it was ready: say why, in words (an OOM kill during setup is the
+// common case: a memory limit too low for the runtime's own setup).
+Error init_died(Creation& c) {
+  int status = 0;
+  pid_t r;
+  do r = ::waitpid(c.child, &status, 0);
+  while (r < 0 && errno == EINTR);
+  c.child = 0;
+  std::string how = r < 0                 ? "ended"
+                    : WIFSIGNALED(status) ? "was killed by signal " + spec::signal_name(WTERMSIG(status))
+                                          : "exited with status " + std::to_string(WEXITSTATUS(status));
+  uint64_t ooms = c.cg ? c.cg->stats().oom_kills : 0;
+  const auto& res = c.b.config.linux->resources;
+  if (ooms > 0 && res && res->memory && res->memory->limit)
+    return Error::make("container init " + how + ": the OOM killer stopped it while it was set up: memory limit " +
+                       std::to_string(*res->memory->limit) + " bytes is too low to start a container");
+  return Error::make("container init " + how + " before it was ready");
+}
+
+Status forward_seccomp_fd(Creation& c, UniqueFd nfd) {
+  spec::State st;
+  st.id = c.o.id;
+  st.status = spec::ContainerStatus::creating;
+  st.pid = c.rec.init.pid;
+  st.bundle = c.b.dir;
+  st.annotations = c.b.config.annotations;
+  return send_to_seccomp_listener(*c.b.config.linux->seccomp, nfd.get(), c.rec.init.pid, st);
+}
+
+}  // namespace
+
+Status spawn_init(Creation& c) {
+  const spec::Config& cfg = c.b.config;
+  InitArgs a;
+  a.config = &cfg;
+  a.ns = &c.b.ns;
+  a.joins = c.ns_fds.raw_joins();
+  a.id = c.o.id;
+  a.bundle = c.b.dir;
+  a.sync_fd = c.child_sock.get();
+  a.parent_sync_fd = c.parent_sock.get();
+  a.lock_fd = c.lock.get();
+  a.fifo_fd = c.fifo.get();
+  a.console_fd = c.console.get();
+  a.stub_fd = c.stub.get();
+  a.bpf_fd = c.bpf.get();
+  a.pass_fds = c.pass_fds;
+  a.listen_fds = c.listen_fds;
+  a.no_new_keyring = c.o.no_new_keyring;
+  a.sync_hooks =
+      !cfg.hooks.prestart.empty() || !cfg.hooks.create_runtime.empty() || !cfg.hooks.create_container.empty();
+  a.apparmor = !cfg.process->apparmor_profile.empty() && apparmor_enabled();
+  a.selinux = !cfg.process->selinux_label.empty() && selinux_enabled();
+  a.rootfs.config = &cfg;
+  a.rootfs.bundle = c.b.dir;
+  a.rootfs.rootfs = c.b.rootfs;
+  a.rootfs.no_pivot = c.o.no_pivot;
+  a.rootfs.host_mount_ns = c.rec.host_mount_ns;
+  a.rootfs.new_userns = c.b.ns.new_user || c.b.ns.join_user;
+  a.rootfs.cgroupns = c.b.ns.new_cgroup;
+  a.rootfs.cgroup_mounts = c.cgroup_mounts;
+  a.seccomp = c.filter ? &*c.filter : nullptr;
+
+  // sync 1: clone the init straight into its new namespaces; pid and time namespaces are entered
+  // around the clone, since they apply to children only.
+  long pid;
+  {
+    auto scope = OCL_TRY(ns::ChildNamespaces::enter(c.b.ns, c.ns_fds, *cfg.linux));
+    pid = ::syscall(SYS_clone, static_cast<unsigned long>(c.b.ns.clone_flags) | SIGCHLD, nullptr, nullptr, nullptr,
+                    nullptr);
+    if (pid == 0) init_process_main(a);
+    if (pid < 0) return Error::last("clone container init");
+  }
+  c.child = static_cast<pid_t>(pid);
+  c.child_sock.reset();
+  c.console.reset();
+  // Record 2: the init's identity, before anything can leave it running without us.
+  auto ref = process_ref(c.child);
+  c.rec.init = ref ? *ref : ProcessRef{c.child, 0};
+  OCL_CHECK(c.store.save(c.rec));
+  return ok();
+}
+
+Status drive_init_handshake(Creation& c) {
+  const spec::Config& cfg = c.b.config;
+  SyncChannel ch(c.parent_sock.get());
+  pid_t pid = c.child;
+
+  // sync 2: what only the parent can write, then let the init go; it mounts while we move it
+  // into its cgroups (a cgroup v1 migration waits for an RCU grace period: milliseconds).
+  if (cfg.process->oom_score_adj)
+    OCL_CHECK_CTX(fs::write_existing("/proc/" + std::to_string(pid) + "/oom_score_adj",
+                                     std::to_string(*cfg.process->oom_score_adj)),
+                  "set oom_score_adj");
+  if (c.b.ns.new_user) OCL_CHECK(ns::write_id_maps_in_parent(pid, *cfg.linux));
+  OCL_CHECK(ch.send_go(pid));
+  // sync 2b: in every cgroup now.
+  OCL_CHECK(c.cg->add_process(pid));
+  OCL_CHECK(ch.send_cgroup_joined());
+
+  HookTracker tracker;
+  tracker.started = [&](pid_t hp) {
+    auto r = process_ref(hp);
+    if (r) c.store.record_hook(c.o.id, *r);
+  };
+  tracker.ended = [&](pid_t hp) { c.store.forget_hook(c.o.id, hp); };
+  for (;;) {
+    auto ev = ch.wait_for_child();
+    if (!ev) return std::move(ev).error();
+    switch (ev->kind) {
+      case ChildEvent::mounts_ready: {
+        // sync 3: prestart (deprecated) and createRuntime hooks, in the runtime's namespaces.
+        std::string sj = hook_state_json(c);
+        OCL_CHECK(run_hooks(cfg.hooks.prestart, sj, "prestart", &tracker));
+        OCL_CHECK(run_hooks(cfg.hooks.create_runtime, sj, "createRuntime", &tracker));
+        OCL_CHECK(ch.send_hooks_done());
+        break;
+      }
+      case ChildEvent::seccomp_fd: OCL_CHECK(forward_seccomp_fd(c, std::move(ev->fd))); break;
+      case ChildEvent::ready:
+        // sync 4: the init is the stub now, blocked on exec.fifo.
+        return ok();
+      case ChildEvent::exited: return init_died(c);
+    }
+  }
+}
+
+}  // namespace ocelot::runtime

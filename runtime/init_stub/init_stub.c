@@ -1,0 +1,431 @@
+/* ocelot's init stub: what a container init becomes before it reports "ready".
+ *
+ * Why it exists (docs/security.md): until it execs, the init is a clone of the host's ocelot
+ * binary, and any process that can see it in its pid namespace with CAP_SYS_PTRACE could open its
+ * /proc/PID/exe (the host binary) and write it once ocelot exits (the CVE-2019-5736 class). So the
+ * init does all of its setup while it is alone in its new pid namespace, then execveat()s this
+ * program from a sealed memfd (write-proof) and only then says "ready". From here to the workload
+ * it is never the host binary again.
+ *
+ * What it does, in order (each step is what must wait for `start`, or must come last):
+ *   1. clear the parent-death signal (the parent has recorded our pid), send "ready" on the sync fd;
+ *   2. block on exec.fifo until `start` writes a byte; keep the fifo open, close-on-exec, so that
+ *      `start` sees its last reader go at the workload's execve and runs poststart hooks only then
+ *      (a byte written back right before the execve tells it we got there);
+ *   3. run the startContainer hooks (in the container, stdin = the state JSON, stdout -> stderr,
+ *      each with its timeout), each in a child that first drops the temporary capabilities;
+ *   4. set the LSM exec label (AppArmor profile / SELinux label);
+ *   5. load the seccomp filter (no_new_privs set by the init, or the temporary CAP_SYS_ADMIN held);
+ *   6. drop the temporary capabilities (only ever prctl, capget, capset after the filter);
+ *   7. execve the workload.
+ * After `start` there is no one to report to: a failure is one line on the container's stderr
+ * ("ocelot: ...") and exit status 1 (127 when the workload cannot be executed).
+ *
+ * Arguments: options, "--", the workload's resolved path, then its argv; envp is the workload's.
+ *   sync=FD fifo=FD bpf=FD bpfflags=N state=FD temp=HEX final=BND,INH,AMB (hex masks)
+ *   apparmor=PROFILE selinux=LABEL
+ *   hook=TIMEOUT,ARGC,ENVC PATH ARG... ENV...      (repeatable; ARGC 0 means argv = [PATH])
+ * Built -nostdlib -static: a few KiB, embedded into ocelot at build time. */
+#if !defined(__x86_64__)
+#error "the init stub is written for x86-64 (syscall numbers and entry code); port stub_syscall() and _start"
+#endif
+
+#include <asm/unistd.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#define NULL ((void*)0)
+#define SIGCHLD 17
+#define SIGKILL 9
+#define F_SETFD 2
+#define FD_CLOEXEC 1
+#define O_WRONLY 1
+#define SEEK_SET 0
+#define SEEK_END 2
+#define PROT_READ 1
+#define MAP_PRIVATE 2
+#define POLLIN 1
+#define EINTR 4
+#define PR_SET_PDEATHSIG 1
+#define PR_SET_DUMPABLE 4
+#define PR_CAPBSET_DROP 24
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_LOWER 3
+#define CAP_SETPCAP_BIT 8
+
+struct pollfd_ {
+  int fd;
+  short events, revents;
+};
+
+static long stub_syscall(long n, long a, long b, long c, long d, long e, long f) {
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  long r;
+  __asm__ volatile("syscall"
+                   : "=a"(r)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return r;
+}
+#define SC3(n, a, b, c) stub_syscall((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define SC6(n, a, b, c, d, e, f) stub_syscall((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+/* gcc may emit calls to these even with -ffreestanding. */
+void* memset(void* d, int c, unsigned long n) {
+  unsigned char* p = d;
+  while (n--) *p++ = (unsigned char)c;
+  return d;
+}
+void* memcpy(void* d, const void* s, unsigned long n) {
+  unsigned char* p = d;
+  const unsigned char* q = s;
+  while (n--) *p++ = *q++;
+  return d;
+}
+
+static unsigned long slen(const char* s) {
+  unsigned long n = 0;
+  while (s[n]) ++n;
+  return n;
+}
+static int prefix(const char* s, const char* p) {
+  while (*p)
+    if (*s++ != *p++) return 0;
+  return 1;
+}
+static int same(const char* a, const char* b) {
+  while (*a && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+
+/* Decimal (or hex with base 16) up to a separator; *ok = 0 on anything else. */
+static unsigned long long num(const char** s, int base, int* ok) {
+  unsigned long long v = 0;
+  int digits = 0;
+  for (;; ++*s) {
+    char c = **s;
+    int d = c >= '0' && c <= '9' ? c - '0' : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) break;
+    v = v * (unsigned)base + (unsigned)d;
+    ++digits;
+  }
+  if (!digits) *ok = 0;
+  return v;
+}
+
+static void put(const char* s) { SC3(__NR_write, 2, s, slen(s)); }
+
+static const char* errtext(long e) {
+  switch (e) {
+    case 1: return "operation not permitted";
+    case 2: return "no such file or directory";
+    case 7: return "argument list too long";
+    case 8: return "exec format error";
+    case 9: return "bad file descriptor";
+    case 12: return "cannot allocate memory";
+    case 13: return "permission denied";
+    case 14: return "bad address";
+    case 20: return "not a directory";
+    case 21: return "is a directory";
+    case 22: return "invalid argument";
+    case 26: return "text file busy";
+    case 38: return "function not implemented";
+    case 40: return "too many levels of symbolic links";
+    default: return "system error";
+  }
+}
+
+static char numbuf[24];
+static const char* itoa_(long v) {
+  char* p = numbuf + sizeof numbuf - 1;
+  int neg = v < 0;
+  unsigned long u = neg ? (unsigned long)-v : (unsigned long)v;
+  *p = 0;
+  do *--p = (char)('0' + u % 10);
+  while (u /= 10);
+  if (neg) *--p = '-';
+  return p;
+}
+
+__attribute__((noreturn)) static void leave(int code) {
+  for (;;) SC3(__NR_exit_group, code, 0, 0);
+}
+
+/* "ocelot: <what> <quoted>: <strerror>" on the container's stderr, then exit. */
+__attribute__((noreturn)) static void die(const char* what, const char* arg, long err, int code) {
+  put("ocelot: ");
+  put(what);
+  if (arg) {
+    put(" \"");
+    put(arg);
+    put("\"");
+  }
+  if (err) {
+    put(": ");
+    put(errtext(err));
+  }
+  put("\n");
+  leave(code);
+}
+
+static void retry_eintr_read(int fd, char* b) {
+  long n;
+  do n = SC3(__NR_read, fd, b, 1);
+  while (n == -EINTR);
+  if (n != 1) die("wait for start: read exec.fifo", NULL, n < 0 ? -n : 0, 1);
+}
+
+/* The temporary capabilities (held only to load the seccomp filter without no_new_privs) go
+ * away again, wherever the final sets do not have them: ambient, bounding, inheritable, and
+ * effective/permitted (keeping what the final ambient set needs). */
+struct caps_final {
+  unsigned long long temp, bounding, inheritable, ambient;
+};
+
+static void drop_temp(const struct caps_final* f) {
+  unsigned long long temp = f->temp;
+  if (!temp) return;
+  for (int c = 0; c < 64; ++c)
+    if ((temp & ~f->ambient) & (1ULL << c)) SC6(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, c, 0, 0, 0);
+  unsigned long long bnd = temp & ~f->bounding;
+  for (int c = 0; c < 64; ++c)
+    if (c != CAP_SETPCAP_BIT && (bnd & (1ULL << c))) {
+      long r = SC6(__NR_prctl, PR_CAPBSET_DROP, c, 0, 0, 0, 0);
+      if (r < 0) die("drop the temporary capabilities from the bounding set", NULL, -r, 1);
+    }
+  if (bnd & (1ULL << CAP_SETPCAP_BIT)) SC6(__NR_prctl, PR_CAPBSET_DROP, CAP_SETPCAP_BIT, 0, 0, 0, 0);
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[2];
+  if (SC3(__NR_capget, &h, d, 0) < 0) die("read capabilities", NULL, 0, 1);
+  unsigned long long ep = temp & ~f->ambient, inh = temp & ~f->inheritable & ~f->ambient;
+  for (int i = 0; i < 2; ++i) {
+    d[i].effective &= ~(unsigned)(ep >> (32 * i));
+    d[i].permitted &= ~(unsigned)(ep >> (32 * i));
+    d[i].inheritable &= ~(unsigned)(inh >> (32 * i));
+  }
+  long r = SC3(__NR_capset, &h, d, 0);
+  if (r < 0) die("drop the temporary capabilities", NULL, -r, 1);
+}
+
+static void run_hook(char** at, int index, int state_fd, const struct caps_final* caps) {
+  const char* spec = at[0] + 5; /* "hook=T,A,E" */
+  int ok = 1;
+  long timeout = (long)num(&spec, 10, &ok);
+  spec += *spec == ',';
+  long argc = (long)num(&spec, 10, &ok);
+  spec += *spec == ',';
+  long envc = (long)num(&spec, 10, &ok);
+  char* path = at[1];
+  char* argv[argc + 2];
+  char* envp[envc + 1];
+  if (argc == 0) {
+    argv[0] = path;
+    argv[1] = NULL;
+  } else {
+    for (long i = 0; i < argc; ++i) argv[i] = at[2 + i];
+    argv[argc] = NULL;
+  }
+  for (long i = 0; i < envc; ++i) envp[i] = at[2 + argc + i];
+  envp[envc] = NULL;
+  long pid = SC6(__NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
+  if (pid < 0) die("startContainer hook: fork", path, -pid, 1);
+  if (pid == 0) {
+    drop_temp(caps);
+    if (state_fd >= 0) {
+      SC3(__NR_dup2, state_fd, 0, 0);
+      SC3(__NR_lseek, 0, 0, SEEK_SET);
+    }
+    SC3(__NR_dup2, 2, 1, 0); /* a hook's output must not mix with the workload's stdout */
+    long e = SC3(__NR_execve, path, argv, envp);
+    die("startContainer hook: cannot execute", path, -e, 127);
+  }
+  long pfd = SC3(__NR_pidfd_open, pid, 0, 0);
+  if (timeout > 0 && pfd >= 0) {
+    struct pollfd_ p = {(int)pfd, POLLIN, 0};
+    long n;
+    do n = SC3(__NR_poll, &p, 1, timeout * 1000);
+    while (n == -EINTR);
+    if (n == 0) {
+      SC3(__NR_kill, pid, SIGKILL, 0);
+      SC6(__NR_wait4, pid, 0, 0, 0, 0, 0);
+      put("ocelot: startContainer hook[");
+      put(itoa_(index));
+      put("] \"");
+      put(path);
+      put("\" timed out after ");
+      put(itoa_(timeout));
+      put("s\n");
+      leave(1);
+    }
+  }
+  if (pfd >= 0) SC3(__NR_close, pfd, 0, 0);
+  int status = 0;
+  long r;
+  do r = SC6(__NR_wait4, pid, &status, 0, 0, 0, 0);
+  while (r == -EINTR);
+  if (r < 0) die("startContainer hook: wait", path, -r, 1);
+  if (status != 0) {
+    put("ocelot: startContainer hook[");
+    put(itoa_(index));
+    put("] \"");
+    put(path);
+    if ((status & 0x7f) == 0) {
+      put("\" exited with status ");
+      put(itoa_((status >> 8) & 0xff));
+    } else {
+      put("\" killed by signal ");
+      put(itoa_(status & 0x7f));
+    }
+    put("\n");
+    leave(1);
+  }
+}
+
+static void set_lsm_label(const char* apparmor, const char* selinux) {
+  if (apparmor) {
+    long fd = SC3(__NR_open, "/proc/self/attr/apparmor/exec", O_WRONLY, 0);
+    if (fd < 0) fd = SC3(__NR_open, "/proc/self/attr/exec", O_WRONLY, 0);
+    if (fd < 0) die("set apparmor profile", apparmor, -fd, 1);
+    char buf[4096];
+    unsigned long n = slen(apparmor);
+    if (n + 6 > sizeof buf) die("set apparmor profile: name too long", apparmor, 0, 1);
+    memcpy(buf, "exec ", 5);
+    memcpy(buf + 5, apparmor, n);
+    long w = SC3(__NR_write, fd, buf, n + 5);
+    if (w < 0) die("set apparmor profile", apparmor, -w, 1);
+    SC3(__NR_close, fd, 0, 0);
+  }
+  if (selinux) {
+    long fd = SC3(__NR_open, "/proc/self/attr/exec", O_WRONLY, 0);
+    if (fd < 0) die("set selinux label", selinux, -fd, 1);
+    long w = SC3(__NR_write, fd, selinux, slen(selinux));
+    if (w < 0) die("set selinux label", selinux, -w, 1);
+    SC3(__NR_close, fd, 0, 0);
+  }
+}
+
+__attribute__((noreturn, used)) void stub_main(long* sp) {
+  long argc = sp[0];
+  char** argv = (char**)(sp + 1);
+  char** envp = argv + argc + 1;
+  long sync_fd = -1, fifo_fd = -1, bpf_fd = -1, state_fd = -1, bpf_flags = 0;
+  struct caps_final caps = {0, 0, 0, 0};
+  const char* apparmor = NULL;
+  const char* selinux = NULL;
+  long first_hook = -1, i = 1;
+  for (; i < argc; ++i) {
+    const char* a = argv[i];
+    int ok = 1;
+    if (same(a, "--")) {
+      ++i;
+      break;
+    }
+    if (prefix(a, "sync=")) a += 5, sync_fd = (long)num(&a, 10, &ok);
+    else if (prefix(a, "fifo=")) a += 5, fifo_fd = (long)num(&a, 10, &ok);
+    else if (prefix(a, "bpf=")) a += 4, bpf_fd = (long)num(&a, 10, &ok);
+    else if (prefix(a, "bpfflags=")) a += 9, bpf_flags = (long)num(&a, 10, &ok);
+    else if (prefix(a, "state=")) a += 6, state_fd = (long)num(&a, 10, &ok);
+    else if (prefix(a, "temp=")) a += 5, caps.temp = num(&a, 16, &ok);
+    else if (prefix(a, "final=")) {
+      a += 6;
+      caps.bounding = num(&a, 16, &ok);
+      a += *a == ',';
+      caps.inheritable = num(&a, 16, &ok);
+      a += *a == ',';
+      caps.ambient = num(&a, 16, &ok);
+    }
+    else if (prefix(a, "apparmor=")) apparmor = a + 9, a += slen(a);
+    else if (prefix(a, "selinux=")) selinux = a + 8, a += slen(a);
+    else if (prefix(a, "hook=")) {
+      const char* s = a + 5;
+      num(&s, 10, &ok);
+      s += *s == ',';
+      long hargc = (long)num(&s, 10, &ok);
+      s += *s == ',';
+      long henvc = (long)num(&s, 10, &ok);
+      if (first_hook < 0) first_hook = i;
+      i += 1 + hargc + henvc; /* the path, its args and its env follow */
+      if (i >= argc) die("malformed arguments (hook)", NULL, 0, 1);
+      a += slen(a);
+    } else {
+      die("unknown argument", a, 0, 1);
+    }
+    if (!ok || *a) die("malformed argument", argv[i], 0, 1);
+  }
+  if (i >= argc) die("malformed arguments: no workload after \"--\"", NULL, 0, 1);
+  char* exe = argv[i];
+  char** wargv = argv + i + 1;
+
+  /* Not dumpable (execve made us dumpable again): no process of the container may read our
+   * memory or ptrace us without CAP_SYS_PTRACE while we hold what the workload will not. */
+  SC6(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
+  /* 1. The parent recorded our pid: from here we must outlive it. */
+  SC6(__NR_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0, 0);
+  if (sync_fd >= 0) {
+    unsigned hdr[3] = {4 /* Msg::ready */, 0, 0};
+    long w = SC6(__NR_sendto, sync_fd, hdr, sizeof hdr, 0x4000 /* MSG_NOSIGNAL */, 0, 0);
+    if (w < 0) leave(1); /* the parent is gone: nobody will ever start us */
+    SC3(__NR_close, sync_fd, 0, 0);
+  }
+
+  /* 2. Wait for `start`. */
+  if (fifo_fd >= 0) {
+    char b;
+    retry_eintr_read((int)fifo_fd, &b);
+    SC3(__NR_fcntl, fifo_fd, F_SETFD, FD_CLOEXEC);
+  }
+
+  /* 3. startContainer hooks. */
+  if (first_hook >= 0) {
+    int index = 0;
+    for (long k = first_hook; k < argc && !same(argv[k], "--");) {
+      if (!prefix(argv[k], "hook=")) {
+        ++k;
+        continue;
+      }
+      const char* s = argv[k] + 5;
+      int ok = 1;
+      num(&s, 10, &ok);
+      s += *s == ',';
+      long hargc = (long)num(&s, 10, &ok);
+      s += *s == ',';
+      long henvc = (long)num(&s, 10, &ok);
+      run_hook(argv + k, index++, (int)state_fd, &caps);
+      k += 2 + hargc + henvc;
+    }
+  }
+  if (state_fd >= 0) SC3(__NR_close, state_fd, 0, 0);
+
+  /* 4. LSM label for the workload's execve; then one byte back into the fifo, which `start`
+   *    reads (FIONREAD) once our fifo fd has closed: we reached the execve, we did not die. */
+  set_lsm_label(apparmor, selinux);
+  if (fifo_fd >= 0) SC3(__NR_write, fifo_fd, "x", 1);
+
+  /* 5. The seccomp filter: the last thing before dropping what was kept only to load it. */
+  if (bpf_fd >= 0) {
+    long size = SC3(__NR_lseek, bpf_fd, 0, SEEK_END);
+    if (size <= 0 || size % (long)sizeof(struct sock_filter)) die("load seccomp filter: bad program", NULL, 0, 1);
+    long mem = SC6(__NR_mmap, 0, size, PROT_READ, MAP_PRIVATE, bpf_fd, 0);
+    if (mem < 0 && mem > -4096) die("load seccomp filter: map the program", NULL, -mem, 1);
+    SC3(__NR_close, bpf_fd, 0, 0);
+    struct sock_fprog prog = {(unsigned short)(size / (long)sizeof(struct sock_filter)), (struct sock_filter*)mem};
+    long r = SC3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, bpf_flags, &prog);
+    if (r < 0) die("load seccomp filter", NULL, -r, 1);
+  }
+
+  /* 6 and 7. */
+  drop_temp(&caps);
+  long e = SC3(__NR_execve, exe, wargv, envp);
+  die("exec", exe, -e, 127);
+}
+
+__asm__(
+    ".text\n"
+    ".globl _start\n"
+    "_start:\n"
+    "  mov %rsp, %rdi\n"
+    "  and $-16, %rsp\n"
+    "  call stub_main\n");

@@ -1,0 +1,59 @@
+// What the CLI hands the runtime: global options and each command's options, as plain data.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/unique_fd.h"
+
+namespace ocelot::runtime {
+
+struct Globals {
+  std::string root = "/run/ocelot";
+  bool systemd_cgroup = false;
+  std::string rootless = "auto";  // auto | true | false
+  std::string vm_kernel;          // --vm-kernel (VM isolation)
+  bool vm_template = true;        // --vm-template=off forces a cold boot (VM isolation)
+};
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle = ".";
+  std::string pid_file;
+  std::string console_socket;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;
+};
+
+enum class LaunchMode {
+  detached,    // create, run -d: a terminal needs --console-socket
+  foreground,  // run: a terminal without --console-socket is proxied by us
+};
+
+struct Launched {
+  pid_t pid = 0;
+  UniqueFd console_master;  // foreground with terminal and no console socket
+};
+
+struct ExecOptions {
+  std::string id;
+  std::string process_file;  // --process
+  std::vector<std::string> args;
+  std::vector<std::string> env;  // -e, appended (overriding same keys)
+  std::string cwd;
+  std::string user;  // "uid[:gid]"
+  std::vector<uint32_t> additional_gids;
+  std::vector<std::string> caps;  // --cap, added to every set
+  bool tty = false, tty_set = false;
+  bool detach = false;
+  bool no_new_privs = false;
+  bool ignore_paused = false;
+  std::string console_socket, pid_file, apparmor, process_label;
+  int preserve_fds = 0;
+};
+
+}  // namespace ocelot::runtime

@@ -1,0 +1,32 @@
+#include "vm/select.h"
+
+#include "base/fs.h"
+#include "spec/parse.h"
+#include "vm/vm_isolation.h"
+
+namespace ocelot::vm {
+
+static bool bundle_wants_vm(const std::string& bundle) {
+  // On every container create: a substring search spares the container path a second parse.
+  auto text = fs::read_file(bundle + "/config.json");
+  if (!text || text->find(kIsolationAnnotation) == std::string::npos) return false;
+  auto c = spec::parse_config(*text);
+  if (!c) return false;  // create reports the config's error itself
+  auto it = c->annotations.find(kIsolationAnnotation);
+  return it != c->annotations.end() && it->second == "vm";
+}
+
+std::unique_ptr<runtime::Isolation> isolation_for_bundle(const runtime::Globals& g, Requested requested,
+                                                         const std::string& bundle) {
+  bool vm = requested == Requested::vm || (requested == Requested::unset && bundle_wants_vm(bundle));
+  return vm ? make_vm_isolation(g) : runtime::make_container_isolation(g);
+}
+
+std::unique_ptr<runtime::Isolation> isolation_for_container(const runtime::Globals& g, const std::string& id) {
+  runtime::StateStore store(g.root);
+  auto s = store.load(id);
+  if (s && s->isolation == runtime::IsolationKind::vm) return make_vm_isolation(g);
+  return runtime::make_container_isolation(g);
+}
+
+}  // namespace ocelot::vm
