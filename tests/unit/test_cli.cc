@@ -70,3 +70,24 @@ TEST_CASE("json log lines are logrus's") {
   CHECK(cli::log_line_json("error", "boom \"x\"", "2026-01-01T00:00:00Z") ==
         R"({"level":"error","msg":"boom \"x\"","time":"2026-01-01T00:00:00Z"})");
 }
+
+TEST_CASE("CLI numbers: every malformed value is an error naming the flag, never an abort") {
+  CHECK(!cli::parse_bytes("memory", ".").ok());
+  CHECK(cli::parse_bytes("memory", ".").error().msg == "--memory: invalid size \".\"");
+  CHECK(!cli::parse_bytes("memory", "").ok());
+  CHECK(!cli::parse_bytes("memory", "1..2m").ok());
+  CHECK(!cli::parse_bytes("memory", "12q").ok());
+  CHECK(!cli::parse_bytes("memory", "99999999999999999999t").ok());
+  CHECK(*cli::parse_bytes("memory", "512m") == 512LL << 20);
+  CHECK(*cli::parse_bytes("memory", "1.5k") == 1536);
+  CHECK(*cli::parse_bytes("memory", "-1") == -1);
+  CHECK(!cli::parse_duration_ms(".s").ok());
+  CHECK(!cli::parse_duration_ms("s").ok());
+  CHECK(!cli::parse_duration_ms("1e400s").ok());
+  CHECK(!cli::parse_duration_ms("-1s").ok());
+  CHECK(*cli::parse_duration_ms("0.5s") == 500);
+  CHECK(cli::parse_int("pids-limit", "abc", -1, 100).error().msg == "--pids-limit: expected a whole number between -1 and 100, got \"abc\"");
+  CHECK(!cli::parse_int("blkio-weight", "70000", 0, 1000).ok());
+  CHECK(!cli::parse_int("x", "99999999999999999999", 0, 10).ok());
+  CHECK(*cli::parse_int("x", "-1", -1, 10) == -1);
+}

@@ -5,6 +5,7 @@
 
 #include "vm/cpio.h"
 #include "vm/exec_request.h"
+#include "vm/frame.h"
 #include "vm/guest_config.h"
 #include "vm/qemu.h"
 
@@ -134,4 +135,38 @@ TEST_CASE("exec requests carry the exec options to the agent") {
   CHECK(r->process_text == "{\"args\":[\"x\"]}");
   CHECK(vm::decode_exec("{\"id\":1}").error().msg == "malformed exec request from the host");
   CHECK(vm::decode_exec("nope").error().msg == "malformed exec request from the host");
+}
+
+TEST_CASE("frames: whole frames out of bytes as they come, in any split") {
+  std::string wire = vm::encode_frame(vm::FrameType::plan, "{\"a\":1}") + vm::encode_frame(vm::FrameType::start) +
+                     vm::encode_frame(vm::FrameType::out, std::string("\0\n\xff", 3));
+  for (size_t step : {1, 2, 3, 7, 1000}) {
+    vm::FrameReader r;
+    std::vector<vm::Frame> got;
+    for (size_t i = 0; i < wire.size(); i += step) {
+      r.feed(wire.substr(i, step));
+      for (;;) {
+        auto f = r.next();
+        REQUIRE(f);
+        if (!*f) break;
+        got.push_back(**f);
+      }
+    }
+    REQUIRE(got.size() == 3);
+    CHECK(got[0].type == vm::FrameType::plan);
+    CHECK(got[0].payload == "{\"a\":1}");
+    CHECK(got[1].type == vm::FrameType::start);
+    CHECK(got[1].payload.empty());
+    CHECK(got[2].payload == std::string("\0\n\xff", 3));
+    CHECK(r.buffered() == 0);
+  }
+}
+
+TEST_CASE("frames: an unknown type or an oversized length is an error") {
+  vm::FrameReader r;
+  r.feed(std::string("\x63\0\0\0\0", 5));
+  CHECK(r.next().error().msg == "malformed frame: unknown type 99");
+  vm::FrameReader big;
+  big.feed(std::string("\x01\xff\xff\xff\xff", 5));
+  CHECK(!big.next().ok());
 }
