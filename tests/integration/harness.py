@@ -121,10 +121,10 @@ class OcelotTest(unittest.TestCase):
         self.assertEqual(leftovers, [], "left behind after the test")
 
     # -- helpers ---------------------------------------------------------------------------------
-    def ocelot(self, *args, check=True, input=None, timeout=60, root=None, env=None, pass_fds=()):
+    def ocelot(self, *args, check=True, input=None, timeout=60, root=None, env=None, pass_fds=(), binary=None):
         """Runs ocelot; output goes through files, not pipes: a detached container keeps our
         stdio open (as with runc), and a pipe would never reach EOF."""
-        cmd = [OCELOT, "--root", root or self.root] + list(args)
+        cmd = [binary or OCELOT, "--root", root or self.root] + list(args)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             p = subprocess.run(cmd, stdout=out, stderr=err, input=input.encode() if input else None,
                                stdin=None if input else subprocess.DEVNULL, timeout=timeout, env=env, pass_fds=pass_fds)
@@ -167,6 +167,26 @@ class OcelotTest(unittest.TestCase):
             config_mods(c)
         p = self.run_config(c, **kw)
         return probe_report(p.stdout), p
+
+    def assert_nothing_left(self, cid, before_mounts):
+        """No state dir, cgroup in any hierarchy, mount, or process naming the container."""
+        self.assertFalse(os.path.exists(os.path.join(self.root, cid)))
+        self.assertEqual(cgroup_dirs_named(cid), [])
+        with open("/proc/self/mountinfo") as f:
+            self.assertEqual(len(f.readlines()), before_mounts)
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        self.assertNotIn(cid, ps)
+
+    def check_fails(self, config, expect, bundle_name="bundle", command="create"):
+        """create (or run) refuses config with exactly one line containing expect; nothing is left."""
+        before = len(open("/proc/self/mountinfo").readlines())
+        cid = self.new_id()
+        p = self.ocelot(command, "--bundle", self.bundle(config, bundle_name + "-" + cid), cid, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(expect, p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        self.assert_nothing_left(cid, before)
+        return p
 
     def state(self, cid):
         return json.loads(self.ocelot("state", cid).stdout)

