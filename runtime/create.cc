@@ -147,8 +147,7 @@ Creation::~Creation() {
     while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
     }
   }
-  for (const auto& h : store.hooks(o.id))
-    if (h.alive()) ::kill(-h.pid, SIGKILL);
+  store.kill_hooks(o.id);
   if (cg && rec.cgroup_owned) (void)cgroups::destroy(*cg);
   if (rec.host_mount_ns && !b.rootfs.empty()) (void)ns::unmount_under(b.rootfs);
   (void)store.remove(o.id);

@@ -119,6 +119,11 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
   auto layout = OCL_TRY(cgroups::detect_layout());
   auto cg = cgroups::make_manager(layout, s.cgroup_paths);
   auto sg = fs::read_file("/proc/" + std::to_string(s.init.pid) + "/setgroups");
+  UniqueFd root_fd;
+  if (s.host_mount_ns) {
+    root_fd.reset(::open(("/proc/" + std::to_string(s.init.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd.valid()) return Error::last("open the container's root");
+  }
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::last("sync socketpair");
@@ -142,6 +147,7 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
   a.joins = fds.raw_joins();
   a.seccomp = filter ? &*filter : nullptr;
   a.pass_fds = pass;
+  a.root_fd = root_fd.get();
   a.setgroups_allowed = !(sg && sg->rfind("deny", 0) == 0);
   a.apparmor = !proc.apparmor_profile.empty() && apparmor_enabled();
   a.selinux = !proc.selinux_label.empty() && selinux_enabled();

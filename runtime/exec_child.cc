@@ -32,6 +32,9 @@ Status exec_steps(const ExecChildArgs& a) {
   SyncChannel ch(a.sync_fd);
   (void)OCL_TRY(ch.wait_go());  // in the container's cgroups now
   OCL_CHECK(ns::join_namespaces_in_child(a.joins));
+  // Without a mount namespace of its own the container is a chroot: enter the same root.
+  if (a.root_fd >= 0 && (::fchdir(a.root_fd) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0))
+    return Error::last("enter the container's root");
   if (p.terminal) {
     if (::setsid() < 0) return Error::last("setsid");
     auto pty = OCL_TRY(open_pty_in_child(p.console_size));

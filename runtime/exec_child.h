@@ -20,6 +20,7 @@ struct ExecChildArgs {
   std::vector<std::pair<int, int>> joins;  // (CLONE_NEW*, fd), in join order
   const SeccompFilter* seccomp = nullptr;
   int pass_fds = 0;
+  int root_fd = -1;  // the init's root, for a container without a mount namespace (chroot'ed)
   bool setgroups_allowed = true;
   bool apparmor = false, selinux = false;
 };

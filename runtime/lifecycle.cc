@@ -197,8 +197,7 @@ Status delete_container(const Globals& g, const std::string& id, bool force) {
     wait_gone(l.s.init, 10000);
   }
   // Host hooks of a create that was killed while they ran: each in its own process group.
-  for (const auto& h : store.hooks(id))
-    if (h.alive()) ::kill(-h.pid, SIGKILL);
+  store.kill_hooks(id);
   Status first;
   if (l.s.cgroup_owned) {
     if (auto st = cgroups::destroy(*m); !st) first = std::move(st).error().wrap("remove cgroup");

@@ -92,6 +92,9 @@ std::string seccomp_cache_key(const spec::Seccomp& s) {
 
 namespace {
 
+// Bumped whenever what a profile compiles to changes (so no older build's program is reused).
+const std::string kCacheMagic = "ocelot-seccomp 2\n";
+
 struct Ctx {
   scmp_filter_ctx c = nullptr;
   ~Ctx() {
@@ -111,11 +114,11 @@ std::string cache_path(const std::string& dir, const std::string& key) {
   return dir + "/" + name;
 }
 
-// Cache file: "ocelot-seccomp 1\n" <key length> "\n" <key> <bpf bytes>.
+// Cache file: kCacheMagic <key length> "\n" <key> <bpf bytes>.
 std::optional<std::string> read_cache(const std::string& path, const std::string& key) {
   auto t = fs::read_file(path);
   if (!t) return std::nullopt;
-  const std::string magic = "ocelot-seccomp 1\n";
+  const std::string& magic = kCacheMagic;
   if (t->compare(0, magic.size(), magic) != 0) return std::nullopt;
   size_t nl = t->find('\n', magic.size());
   if (nl == std::string::npos) return std::nullopt;
@@ -145,6 +148,14 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
   for (const auto& sc : s.syscalls)
     if (sc.action == "SCMP_ACT_NOTIFY") f.notify_ = true;
   if (f.notify_) f.flags_ |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  // Checked before the cache is consulted: a cached program never excuses a bad profile.
+  for (const auto& a : s.architectures) {
+    std::string n = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+    // runc refuses an architecture it does not know: a profile for it would silently not apply.
+    if (seccomp_arch_resolve_name(n.c_str()) == 0)
+      return Error::make("linux.seccomp.architectures: unknown architecture " + quote(a));
+  }
   std::string key, path;
   if (!cache_dir.empty()) {
     key = seccomp_cache_key(s);
@@ -234,7 +245,7 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
   if (::pread(mfd.get(), f.bpf_.data(), f.bpf_.size(), 0) != size) return Error::last("seccomp: read the filter");
   if (!path.empty()) {
     (void)fs::mkdir_p(cache_dir, 0700);
-    std::string blob = "ocelot-seccomp 1\n" + std::to_string(key.size()) + "\n" + key + f.bpf_;
+    std::string blob = kCacheMagic + std::to_string(key.size()) + "\n" + key + f.bpf_;
     (void)fs::write_file_atomic(path, blob, 0600);  // a cache: failing to write it is not an error
   }
   return f;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,7 +30,7 @@ Status validate_id(const std::string& id) {
   return ok();
 }
 
-Result<ProcessRef> process_ref(pid_t pid) {
+Result<uint64_t> process_start(pid_t pid, bool zombies_too) {
   auto t = fs::read_file("/proc/" + std::to_string(pid) + "/stat");
   if (!t) return std::move(t).error();
   // comm may hold spaces and parentheses: fields start after the last ')'.
@@ -38,14 +39,17 @@ Result<ProcessRef> process_ref(pid_t pid) {
     return Error::make("malformed /proc/" + std::to_string(pid) + "/stat");
   std::string rest = t->substr(p + 2);
   char state = rest[0];
-  if (state == 'Z' || state == 'X') return Error{ESRCH, "process " + std::to_string(pid) + " is a zombie"};
+  if (!zombies_too && (state == 'Z' || state == 'X'))
+    return Error{ESRCH, "process " + std::to_string(pid) + " is a zombie"};
   size_t field = 3, i = 0;
   while (field < 22 && i < rest.size()) {
     if (rest[i] == ' ') ++field;
     ++i;
   }
-  return ProcessRef{pid, std::strtoull(rest.c_str() + i, nullptr, 10)};
+  return std::strtoull(rest.c_str() + i, nullptr, 10);
 }
+
+Result<ProcessRef> process_ref(pid_t pid) { return ProcessRef{pid, OCL_TRY(process_start(pid, false))}; }
 
 bool ProcessRef::alive() const {
   if (pid <= 0) return false;
@@ -276,6 +280,17 @@ std::vector<ProcessRef> StateStore::hooks(const std::string& id) const {
   }
   ::closedir(d);
   return out;
+}
+
+void StateStore::kill_hooks(const std::string& id) const {
+  for (const auto& h : hooks(id)) {
+    // A hook runs as the leader of its own process group. Its group may outlive it (a shell's
+    // background children); the group id cannot be reused while any member lives, so the group
+    // is ours unless a different process now has the leader's pid.
+    auto now = process_start(h.pid, /*zombies_too=*/true);
+    bool reused = now ? *now != h.start : fs::exists("/proc/" + std::to_string(h.pid));
+    if (!reused) ::kill(-h.pid, SIGKILL);
+  }
 }
 
 Result<spec::ContainerStatus> container_status(const StateStore& st, const Stored& s) {

@@ -35,7 +35,8 @@ struct ProcessRef {
   uint64_t start = 0;
   bool alive() const;
 };
-Result<ProcessRef> process_ref(pid_t pid);
+Result<ProcessRef> process_ref(pid_t pid);  // a zombie is not alive: ESRCH
+Result<uint64_t> process_start(pid_t pid, bool zombies_too);
 
 struct Stored {
   std::string id;
@@ -80,6 +81,8 @@ class StateStore {
   void record_hook(const std::string& id, const ProcessRef& p) const;
   void forget_hook(const std::string& id, pid_t pid) const;
   std::vector<ProcessRef> hooks(const std::string& id) const;
+  // SIGKILL the process group of every recorded hook (what a killed create left running).
+  void kill_hooks(const std::string& id) const;
 
  private:
   std::string root_;

@@ -42,6 +42,8 @@ Result<SyncChannel::Received> SyncChannel::receive() {
   ssize_t size;
   do size = ::recv(fd_, nullptr, 0, MSG_PEEK | MSG_TRUNC);
   while (size < 0 && errno == EINTR);
+  // A peer killed with a message of ours unread resets the connection: it is gone, as at EOF.
+  if (size < 0 && errno == ECONNRESET) size = 0;
   if (size < 0) return Error::last("receive sync message");
   if (size == 0) {
     r.eof = true;

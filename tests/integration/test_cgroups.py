@@ -91,17 +91,29 @@ class Cgroups(OcelotTest):
 
     def test_pause_resume(self):
         cid = self.new_id()
-        self.ocelot("run", "-d", "--bundle", self.bundle(self.config(["sleep", "30"])), cid)
+        os.makedirs(os.path.join(self.tmp, "tick"))
+        c = self.config(["sleep", "30"])
+        c["mounts"].append({"destination": "/ticks", "type": "bind", "source": os.path.join(self.tmp, "tick"), "options": ["rbind"]})
+        self.ocelot("run", "-d", "--bundle", self.bundle(c), cid)
         self.ocelot("pause", cid)
         self.assertEqual(self.state(cid)["status"], "paused")
-        pid = self.state(cid)["pid"]
-        st = [l for l in open("/proc/%d/status" % pid) if l.startswith("State:")][0]
-        self.assertIn("(stopped)", st) if "T" in st else self.assertIn("S", st)
+        # Frozen means not running: a workload that ticks a counter every 10 ms does not move.
+        tick = os.path.join(self.tmp, "tick")
+        self.ocelot("resume", cid)
+        self.ocelot("exec", "-d", cid, "sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /ticks/n; sleep 0.01; done")
+        time.sleep(0.2)
+        self.ocelot("pause", cid)
+        time.sleep(0.05)
+        frozen_at = open(tick + "/n").read()
+        time.sleep(0.3)
+        self.assertEqual(open(tick + "/n").read(), frozen_at)
         self.assertEqual(cg_file(os.path.join(self.root, cid), "freezer", "freezer.state"), "FROZEN")
         p = self.ocelot("exec", cid, "true", check=False)
         self.assertIn("paused", p.stderr)
         self.ocelot("resume", cid)
         self.assertEqual(self.state(cid)["status"], "running")
+        time.sleep(0.3)
+        self.assertNotEqual(open(tick + "/n").read(), frozen_at)
         p = self.ocelot("resume", cid, check=False)
         self.assertIn("container not paused", p.stderr)
 

@@ -63,9 +63,16 @@ class Lifecycle(OcelotTest):
         self.ocelot("create", "--bundle", self.bundle(self.config(["true"])), cid)
         pid = self.state(cid)["pid"]
         self.ocelot("delete", cid)
-        time.sleep(0.05)
-        alive = os.path.exists("/proc/%d" % pid) and "Z" not in open("/proc/%d/stat" % pid).read().split(")")[-1][:3]
-        self.assertFalse(alive)
+        # delete waits for the init to go; at most a reaping moment later it is gone for good.
+        def alive():
+            try:
+                return open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+            except FileNotFoundError:
+                return False
+        end = time.time() + 5
+        while alive() and time.time() < end:
+            time.sleep(0.01)
+        self.assertFalse(alive())
 
     def test_kill_signal_forms(self):
         cid = self.new_id()
