@@ -9,12 +9,22 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 
 
+def _flatten(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _flatten(t)
+        else:
+            yield t
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ocelot", default="build/ocelot")
     ap.add_argument("--probe", default="build/ocelot-probe")
     ap.add_argument("-k", dest="pattern", action="append", help="only tests whose name contains this")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("--tier", choices=["all", "container", "vm"], default="all",
+                    help="container: everything but the VM tests; vm: only them (their guest agent must be static)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("integration tests need root", file=sys.stderr)
@@ -27,7 +37,12 @@ def main():
     loader = unittest.TestLoader()
     if a.pattern:
         loader.testNamePatterns = ["*%s*" % p for p in a.pattern]
-    suite = loader.discover(here, pattern="test_*.py")
+    if a.tier == "vm":
+        suite = loader.discover(here, pattern="test_vm.py")
+    else:
+        suite = loader.discover(here, pattern="test_*.py")
+        if a.tier == "container":
+            suite = unittest.TestSuite(t for t in _flatten(suite) if not type(t).__module__.startswith("test_vm"))
     result = unittest.TextTestRunner(verbosity=2 if a.v else 1).run(suite)
     harness.cleanup_shared()
     failed = len(result.failures) + len(result.errors)
