@@ -1,0 +1,92 @@
+"""podman 4.3 (conmon) driving the runtime under test."""
+import base
+from base import CallerTest, in_a_tty, run
+
+IMAGE = "docker.io/library/busybox:local"
+
+
+class Podman(CallerTest):
+    def pm(self, *args, timeout=120):
+        return run(self.w.podman(*args), timeout=timeout, env_=self.w.podman_env)
+
+    def container(self, *extra, name):
+        self.ok(self.pm("run", "-d", "--name", name, "--network", "none", *extra, IMAGE, "sleep", "1000"))
+        self.addCleanup(lambda: self.pm("rm", "-f", "-t", "0", name))
+        return name
+
+    def test_run_output_and_exit_codes(self):
+        p = self.ok(self.pm("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "echo out; echo err >&2"))
+        self.assertEqual(p.stdout, "out\n")
+        self.assertIn("err", p.stderr)
+        self.assertEqual(self.pm("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "exit 7").returncode, 7)
+        p = self.pm("run", "--rm", "--network", "none", IMAGE, "/nonexistent")
+        self.assertEqual(p.returncode, 127, p.stderr)
+        self.assertIn("no such file or directory", p.stderr)  # the failing container's message reaches the user
+        p = self.pm("run", "--rm", "--network", "none", IMAGE, "/etc/not-executable")
+        self.assertEqual(p.returncode, 126, p.stderr)
+        self.assertIn("permission denied", p.stderr)
+
+    def test_runs_under_the_runtime(self):
+        c = self.container(name="pm-which")
+        self.assertEqual(self.pm("inspect", "-f", "{{.OCIRuntime}}", c).stdout.strip(), self.w.name)
+        cid = self.pm("inspect", "-f", "{{.Id}}", c).stdout.strip()
+        self.ran_under_runtime(cid, ["/run/" + self.w.name, self.w.dir + "/pm-run/" + self.w.name, self.w.dir + "/pm-run/runtime"])
+
+    def test_exec_plain_tty_and_detached(self):
+        c = self.container(name="pm-exec")
+        self.assertEqual(self.ok(self.pm("exec", c, "sh", "-c", "echo hi; exit 0")).stdout, "hi\n")
+        self.assertEqual(self.pm("exec", c, "sh", "-c", "exit 3").returncode, 3)
+        self.assertEqual(self.pm("exec", c, "/nonexistent").returncode, 127)
+        p = in_a_tty(self.w.podman("exec", "-t", c, "tty"), env_=self.w.podman_env)
+        self.assertIn("/dev/pts/", p.stdout)
+        self.ok(self.pm("exec", "-d", c, "sleep", "300"))
+        # The detached process lives on after podman (and the runtime) have returned.
+        self.wait_until(lambda: "sleep 300" in self.pm("top", c).stdout, what="the detached exec in `podman top`")
+
+    def test_a_hundred_execs_in_a_row(self):
+        c = self.container(name="pm-many")
+        failures = [i for i in range(100) if self.pm("exec", c, "true").returncode != 0]
+        self.assertEqual(failures, [])
+
+    def test_healthcheck(self):
+        c = self.container("--health-cmd", "true", "--health-interval", "0", name="pm-health")
+        self.ok(self.pm("healthcheck", "run", c))
+        bad = self.container("--health-cmd", "false", "--health-interval", "0", name="pm-unhealthy")
+        self.assertNotEqual(self.pm("healthcheck", "run", bad).returncode, 0)
+
+    def test_stop_kill_pause_restart_rm(self):
+        c = self.container(name="pm-life")
+        self.ok(self.pm("pause", c))
+        self.assertEqual(self.pm("inspect", "-f", "{{.State.Status}}", c).stdout.strip(), "paused")
+        self.ok(self.pm("unpause", c))
+        self.ok(self.pm("stop", "-t", "1", c))
+        self.assertEqual(self.pm("inspect", "-f", "{{.State.Status}}", c).stdout.strip(), "exited")
+        self.ok(self.pm("restart", "-t", "1", c))
+        self.assertEqual(self.pm("inspect", "-f", "{{.State.Status}}", c).stdout.strip(), "running")
+        self.ok(self.pm("kill", c))
+        self.ok(self.pm("rm", "-f", c))
+        self.assertNotEqual(self.pm("inspect", c).returncode, 0)
+
+    def test_read_only_and_tmpfs(self):
+        p = self.ok(self.pm("run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/data:size=1m", IMAGE, "sh", "-c",
+                            "touch /tmp/a /run/b /var/tmp/c /data/d && echo writable; touch /etc/x 2>/dev/null || echo ro"))
+        self.assertEqual(p.stdout, "writable\nro\n")
+
+    def test_limits_hold_inside(self):
+        p = self.ok(self.pm("run", "--rm", "--network", "none", "--memory", "64m", "--pids-limit", "50", IMAGE, "sh", "-c",
+                            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max"))
+        self.assertEqual(p.stdout.split(), [str(64 << 20), "50"])
+        p = self.pm("run", "--rm", "--network", "none", "--pids-limit", "8", IMAGE, "/bin/ocelot-probe", "fork", "20")
+        self.assertIn("forked", p.stdout)
+        self.assertNotIn("forked 20 of 20", p.stdout)
+
+    def test_default_seccomp_is_applied(self):
+        p = self.ok(self.pm("run", "--rm", "--network", "none", IMAGE, "grep", "Seccomp:", "/proc/self/status"))
+        self.assertEqual(p.stdout.split(), ["Seccomp:", "2"])
+
+    def test_a_checkpoint_is_refused_as_unsupported(self):
+        c = self.container(name="pm-ckpt")
+        p = self.pm("container", "checkpoint", c)
+        self.assertNotEqual(p.returncode, 0)
+        if self.w.name == "ocelot":
+            self.assertIn("not support", p.stderr)
