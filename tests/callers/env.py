@@ -56,7 +56,7 @@ class World:
         d = self.dir
         self.cd_sock = os.path.join(d, "cd.sock")
         # The example's runtime handler, with this build's path, merged into a private config.
-        example = open(os.path.join(REPO, "examples", "containerd", "config.toml")).read()
+        example = open(os.path.join(REPO, "examples", "kubernetes", "containerd.toml")).read()
         example = example.replace("/usr/local/bin/ocelot", self.runtime).replace("version = 2\n", "")
         cfg = os.path.join(d, "containerd.toml")
         with open(cfg, "w") as f:

@@ -2,7 +2,9 @@
 """Builds a busybox image without a registry: a rootfs from Debian's busybox-static (plus the
 test probe) packed as an OCI image archive (oci-archive: `podman load`, `ctr images import`) and
 as a plain rootfs tar (`docker import`).
-  usage: make_image.py OUT_DIR PROBE      -> OUT_DIR/busybox-oci.tar, OUT_DIR/rootfs.tar"""
+  usage: make_image.py OUT_DIR PROBE [NAME CMD...]   -> OUT_DIR/<file>-oci.tar, OUT_DIR/rootfs.tar
+  NAME defaults to docker.io/library/busybox:local and CMD to sh; the archive is named after the
+  image's last path element (busybox-oci.tar, pause-oci.tar)."""
 import hashlib
 import io
 import json
@@ -57,6 +59,9 @@ def blob(layout, data, media):
 
 def main():
     out, probe = sys.argv[1], sys.argv[2]
+    name = sys.argv[3] if len(sys.argv) > 3 else "docker.io/library/busybox:local"
+    cmd = sys.argv[4:] or ["sh"]
+    short = name.rsplit("/", 1)[-1].split(":")[0]
     os.makedirs(out, exist_ok=True)
     layer = rootfs_tar(probe)
     with open(os.path.join(out, "rootfs.tar"), "wb") as f:
@@ -65,18 +70,18 @@ def main():
     try:
         ld = blob(layout, layer, "application/vnd.oci.image.layer.v1.tar")
         config = {"architecture": "amd64", "os": "linux",
-                  "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": ["sh"]},
+                  "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": cmd},
                   "rootfs": {"type": "layers", "diff_ids": [ld["digest"]]}}
         cd = blob(layout, json.dumps(config).encode(), "application/vnd.oci.image.config.v1+json")
         manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": cd, "layers": [ld]}
         md = blob(layout, json.dumps(manifest).encode(), "application/vnd.oci.image.manifest.v1+json")
-        md["annotations"] = {"org.opencontainers.image.ref.name": "local",
-                             "io.containerd.image.name": "docker.io/library/busybox:local"}
+        md["annotations"] = {"org.opencontainers.image.ref.name": name.rsplit(":", 1)[-1],
+                             "io.containerd.image.name": name}
         with open(os.path.join(layout, "index.json"), "w") as f:
             json.dump({"schemaVersion": 2, "manifests": [md]}, f)
         with open(os.path.join(layout, "oci-layout"), "w") as f:
             json.dump({"imageLayoutVersion": "1.0.0"}, f)
-        with tarfile.open(os.path.join(out, "busybox-oci.tar"), "w") as t:
+        with tarfile.open(os.path.join(out, short + "-oci.tar"), "w") as t:
             for name in ("oci-layout", "index.json", "blobs"):
                 t.add(os.path.join(layout, name), arcname=name)
     finally:
