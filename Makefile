@@ -124,7 +124,7 @@ bench-vm: vm-setup build
 
 bench-callers: build
 	$(call apt_install,$(CALLER_DEPS) hyperfine)
-	bench/callers.sh $(OCELOT)
+	$(PY) bench/callers.py --ocelot $(OCELOT) --probe $(PROBE)
 
 bench-parallel: build
 	$(call apt_install,$(BENCH_DEPS))

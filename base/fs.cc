@@ -133,4 +133,23 @@ std::string basename(std::string_view path) {
   return std::string(pos == std::string_view::npos ? path : path.substr(pos + 1));
 }
 
+std::string user_name(uid_t uid) {
+  std::string id = std::to_string(uid);
+  auto text = read_file("/etc/passwd");
+  if (!text) return id;
+  // name:password:uid:...
+  size_t i = 0;
+  while (i < text->size()) {
+    size_t end = text->find('\n', i);
+    if (end == std::string::npos) end = text->size();
+    std::string_view line(text->data() + i, end - i);
+    i = end + 1;
+    size_t a = line.find(':');
+    size_t b = a == std::string_view::npos ? a : line.find(':', a + 1);
+    size_t c = b == std::string_view::npos ? b : line.find(':', b + 1);
+    if (c != std::string_view::npos && line.substr(b + 1, c - b - 1) == id) return std::string(line.substr(0, a));
+  }
+  return id;
+}
+
 }  // namespace ocelot::fs

@@ -26,4 +26,7 @@ std::string clean_abs(std::string_view path);
 std::string dirname(std::string_view path);
 std::string basename(std::string_view path);
 
+// The name /etc/passwd gives uid, else the number (no NSS: ocelot is linked statically).
+std::string user_name(uid_t uid);
+
 }  // namespace ocelot::fs

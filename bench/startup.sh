@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Start-to-exit time of `run` for /bin/true on the same busybox bundle with the `ocelot spec`
-# config: ocelot against Debian's runc (and crun when installed), measured by hyperfine.
-# Prints each mean and the ratio runc/ocelot. Needs root, hyperfine and runc (make bench installs them).
+# Start-to-exit of `run` for /bin/true on one busybox bundle with the `ocelot spec` config, in one
+# hyperfine run: the floor (bench/floor.c: only the work any runtime must do for this config on this
+# host), ocelot, Debian's runc, and crun where installed. Prints each median and the ratios
+# ocelot/floor, runc/ocelot (and crun/ocelot); then the peak RSS of each runtime (/usr/bin/time -v).
+# Needs root, a C compiler, hyperfine and runc (make bench installs them).
 #   usage: bench/startup.sh [OCELOT_BINARY] [RUNS]
 set -euo pipefail
 ocelot=$(readlink -f "${1:-build/ocelot}")
@@ -9,20 +11,31 @@ runs=${2:-100}
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/ocelot-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+cc -O2 -Wall -Wno-format-truncation -o "$work/floor" "$here/bench/floor.c"
 "$here/examples/make-bundle.sh" "$ocelot" "$work/bundle" /bin/true >/dev/null
-cmds=(-n ocelot "$ocelot --root $work/ocelot-root run --bundle $work/bundle bench-ocelot")
+cmds=(-n floor "$work/floor $work/bundle/rootfs /bin/true"
+      -n ocelot "$ocelot --root $work/ocelot-root run --bundle $work/bundle bench-ocelot")
 command -v runc >/dev/null && cmds+=(-n runc "runc --root $work/runc-root run --bundle $work/bundle bench-runc")
 command -v crun >/dev/null && cmds+=(-n crun "crun --root $work/crun-root run --bundle $work/bundle bench-crun")
 hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/result.json" "${cmds[@]}" >&2
 python3 - "$work/result.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-o = r["ocelot"]
-print("ocelot run /bin/true: mean %.2f ms, median %.2f ms (min %.2f, sd %.2f)"
-      % (o["mean"] * 1e3, o["median"] * 1e3, o["min"] * 1e3, o["stddev"] * 1e3))
+def line(name):
+    x = r[name]
+    return "%-6s median %6.2f ms  mean %6.2f ms  user %5.2f ms  sys %5.2f ms" % (
+        name, x["median"] * 1e3, x["mean"] * 1e3, x["user"] * 1e3, x["system"] * 1e3)
+f, o = r["floor"], r["ocelot"]
+print(line("floor"))
+print(line("ocelot") + "  -> ocelot/floor = %.2fx" % (o["median"] / f["median"]))
 for other in ("runc", "crun"):
     if other in r:
-        m = r[other]
-        print("%-6s run /bin/true: mean %.2f ms, median %.2f ms -> %s/ocelot = %.2fx (mean), %.2fx (median)"
-              % (other, m["mean"] * 1e3, m["median"] * 1e3, other, m["mean"] / o["mean"], m["median"] / o["median"]))
+        print(line(other) + "  -> %s/ocelot = %.2fx" % (other, r[other]["median"] / o["median"]))
 PY
+# Peak RSS of the runtime process itself (the container is a separate process and not counted:
+# /usr/bin/time reports the largest of the waited-for children only when they are waited for by it).
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+if [ -x /usr/bin/time ]; then
+  echo "peak RSS: ocelot $(rss "$ocelot" --root "$work/ocelot-root" run --bundle "$work/bundle" rss-ocelot) KiB" \
+       "$(command -v runc >/dev/null && echo ", runc $(rss runc --root "$work/runc-root" run --bundle "$work/bundle" rss-runc) KiB")"
+fi

@@ -1,11 +1,15 @@
 #include "cgroups/fs_v1.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 #include <thread>
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/unique_fd.h"
 
 namespace ocelot::cgroups {
 
@@ -81,9 +85,15 @@ Status V1Manager::write_devices(const std::vector<spec::DeviceCgroup>& rules,
   std::vector<spec::DeviceCgroup> all = rules;
   for (auto& x : default_allowed_devices()) all.push_back(x);
   for (auto& x : extra_allowed) all.push_back(x);
+  // One write per rule (the kernel parses one rule per write), on the two files opened once.
+  UniqueFd files[2];
   for (const auto& rule : all) {
+    UniqueFd& fd = files[rule.allow ? 1 : 0];
     std::string f = fs::join(d, rule.allow ? "devices.allow" : "devices.deny");
-    OCL_CHECK_CTX(fs::write_existing(f, v1_device_rule(rule)), "set device rule " + quote(v1_device_rule(rule)));
+    if (!fd.valid()) fd.reset(::open(f.c_str(), O_WRONLY | O_CLOEXEC));
+    std::string text = v1_device_rule(rule);
+    if (!fd.valid() || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      return Error::last("write \"" + f + "\"").wrap("set device rule " + quote(text));
   }
   return ok();
 }

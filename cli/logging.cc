@@ -61,7 +61,8 @@ std::string log_line_json(const char* level, const std::string& msg, const std::
 void init_logging(const LogConfig& c) {
   g_cfg = c;
   if (!c.path.empty()) g_fd = ::open(c.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  log::set_sink(&sink);
+  log::set_sink(&sink, c.debug);
+  log::step("logging set up");
 }
 
 void report_error(const std::string& msg) {

@@ -65,26 +65,24 @@ static Status apply_attrs(const std::string& target, const MountOptions& o, cons
 
 static Status mount_cgroup(int rootfd, const RootfsParams& p, const std::string& dest, const MountOptions& o) {
   unsigned long base = (o.flags & ~(MS_RDONLY | MS_BIND | MS_REC | MS_REMOUNT));
-  OCL_CHECK(mkdir_all_in_root(rootfd, dest));
+  UniqueFd dir = OCL_TRY(mkdir_all_in_root(rootfd, dest));
   if (p.cgroup_mounts.size() == 1 && p.cgroup_mounts[0].name.empty()) {
     // Pure cgroup v2: one cgroup2 mount, or a bind of our cgroup when mounting is refused.
-    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
-    std::string target = fd_path(fd.get());
+    std::string target = fd_path(dir.get());
     auto st = sys_mount("cgroup2", target, "cgroup2", base | (o.flags & MS_RDONLY), "", "mount cgroup2 on " + q(dest));
     if (!st && (st.error().code == EPERM || st.error().code == EBUSY))
       st = sys_mount(p.cgroup_mounts[0].host_source, target, nullptr, MS_BIND | MS_REC, "",
                      "bind cgroup2 on " + q(dest));
     return st;
   }
-  // v1 and hybrid: a tmpfs holding one directory per hierarchy.
-  {
-    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
-    OCL_CHECK(sys_mount("tmpfs", fd_path(fd.get()), "tmpfs", base, "mode=755", "mount tmpfs on " + q(dest)));
-  }
+  // v1 and hybrid: a tmpfs holding one directory per hierarchy. The tmpfs is new and ours: its
+  // directories are made and opened in it directly.
+  OCL_CHECK(sys_mount("tmpfs", fd_path(dir.get()), "tmpfs", base, "mode=755", "mount tmpfs on " + q(dest)));
+  UniqueFd top = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
   for (const auto& cm : p.cgroup_mounts) {
     std::string sub = dest + "/" + cm.name;
-    OCL_CHECK(mkdir_all_in_root(rootfd, sub));
-    UniqueFd fd = OCL_TRY(open_in_root(rootfd, sub, O_PATH | O_DIRECTORY));
+    if (::mkdirat(top.get(), cm.name.c_str(), 0755) != 0 && errno != EEXIST) return Error::last("mkdir " + q(sub));
+    UniqueFd fd = OCL_TRY(open_child(top.get(), cm.name, O_PATH | O_DIRECTORY));
     std::string target = fd_path(fd.get());
     Status st = Error::make("");
     if (p.cgroupns)
@@ -94,7 +92,7 @@ static Status mount_cgroup(int rootfd, const RootfsParams& p, const std::string&
       OCL_CHECK(sys_mount(cm.host_source, target, nullptr, MS_BIND | MS_REC, "",
                           "bind cgroup " + q(cm.name) + " on " + q(sub)));
       if (o.flags & MS_RDONLY) {
-        UniqueFd m = OCL_TRY(open_in_root(rootfd, sub, O_PATH | O_DIRECTORY));
+        UniqueFd m = OCL_TRY(open_child(top.get(), cm.name, O_PATH | O_DIRECTORY));
         OCL_CHECK(sys_mount("", fd_path(m.get()), nullptr,
                             MS_BIND | MS_REMOUNT | MS_RDONLY | base | locked_flags(cm.host_source), "",
                             "remount " + q(sub) + " read-only"));
@@ -102,21 +100,19 @@ static Status mount_cgroup(int rootfd, const RootfsParams& p, const std::string&
     }
     // "cpu,cpuacct" is also reachable as "cpu" and "cpuacct".
     if (cm.name.find(',') != std::string::npos) {
-      UniqueFd dfd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
       size_t i = 0;
       while (i <= cm.name.size()) {
         size_t j = cm.name.find(',', i);
         if (j == std::string::npos) j = cm.name.size();
         std::string link = cm.name.substr(i, j - i);
         i = j + 1;
-        if (::symlinkat(cm.name.c_str(), dfd.get(), link.c_str()) != 0 && errno != EEXIST)
+        if (::symlinkat(cm.name.c_str(), top.get(), link.c_str()) != 0 && errno != EEXIST)
           return Error::last("symlink " + q(dest + "/" + link));
       }
     }
   }
   if (o.flags & MS_RDONLY) {
-    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
-    OCL_CHECK(sys_mount("", fd_path(fd.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, "mode=755",
+    OCL_CHECK(sys_mount("", fd_path(top.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, "mode=755",
                         "remount " + q(dest) + " read-only"));
   }
   return ok();
@@ -136,12 +132,10 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
     std::string src = m.source.empty() || m.source[0] == '/' ? m.source : fs::join(p.bundle, m.source);
     struct stat st;
     if (::stat(src.c_str(), &st) != 0) return Error::last("bind mount source " + q(src) + " for " + q(dest));
-    if (S_ISDIR(st.st_mode))
-      OCL_CHECK(mkdir_all_in_root(rootfd, dest));
-    else
-      OCL_CHECK(create_file_in_root(rootfd, dest));
     {
-      UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH));
+      auto made = S_ISDIR(st.st_mode) ? mkdir_all_in_root(rootfd, dest) : create_file_in_root(rootfd, dest);
+      if (!made) return std::move(made).error();
+      UniqueFd fd = std::move(*made);
       OCL_CHECK(sys_mount(src, fd_path(fd.get()), nullptr, MS_BIND | (o->recursive_bind ? MS_REC : 0), "",
                           "bind mount " + q(src) + " on " + q(dest)));
     }
@@ -157,7 +151,7 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
     return ok();
   }
 
-  OCL_CHECK(mkdir_all_in_root(rootfd, dest));
+  UniqueFd dir = OCL_TRY(mkdir_all_in_root(rootfd, dest));
   // tmpcopyup: the new tmpfs starts with a copy of what it covers (podman adds it to --tmpfs
   // mounts and to /run, /tmp, /var/tmp of --read-only). The covered directory stays reachable
   // through an fd opened before the mount.
@@ -173,8 +167,7 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
   }
   std::string data = o->data;
   {
-    UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
-    std::string target = fd_path(fd.get());
+    std::string target = fd_path(dir.get());
     const char* type = m.type.empty() ? nullptr : m.type.c_str();
     auto st = sys_mount(m.source, target, type, flags, data, "mount " + q(m.type) + " on " + q(dest));
     if (!st && st.error().code == EPERM && (m.type == "sysfs" || m.type == "mqueue")) {
@@ -214,22 +207,27 @@ static Status make_device(int rootfd, const std::string& path, char type, unsign
                           uid_t uid, gid_t gid, bool bind) {
   if (bind) {
     // mknod is refused in a user namespace: bind the host's node instead.
-    OCL_CHECK(create_file_in_root(rootfd, path, 0644));
-    UniqueFd fd = OCL_TRY(open_in_root(rootfd, path, O_PATH));
+    UniqueFd fd = OCL_TRY(create_file_in_root(rootfd, path, 0644));
     return sys_mount(path, fd_path(fd.get()), nullptr, MS_BIND, "", "bind device " + q(path));
   }
   std::string dir = fs::dirname(path);
-  OCL_CHECK(mkdir_all_in_root(rootfd, dir));
-  UniqueFd dfd = OCL_TRY(open_in_root(rootfd, dir, O_PATH | O_DIRECTORY));
+  UniqueFd dfd = OCL_TRY(mkdir_all_in_root(rootfd, dir));
   std::string name = fs::basename(path);
   mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
   ::unlinkat(dfd.get(), name.c_str(), 0);
-  if (::mknodat(dfd.get(), name.c_str(), kind | (mode & 07777), makedev(maj, min)) != 0)
-    return Error::last("mknod " + q(path));
-  UniqueFd node = OCL_TRY(open_in_root(rootfd, path, O_PATH));
-  // fchmodat on the O_PATH fd (the umask trimmed the mknod mode).
-  if (::fchmodat(AT_FDCWD, fd_path(node.get()).c_str(), mode & 07777, 0) != 0) return Error::last("chmod " + q(path));
-  if (::fchownat(node.get(), "", uid, gid, AT_EMPTY_PATH) != 0) return Error::last("chown " + q(path));
+  // With umask 0 the node gets exactly its mode (no chmod through /proc/self/fd afterwards).
+  mode_t old_umask = ::umask(0);
+  int rc = ::mknodat(dfd.get(), name.c_str(), kind | (mode & 07777), makedev(maj, min));
+  ::umask(old_umask);
+  if (rc != 0) return Error::last("mknod " + q(path));
+  // A new node belongs to our fsuid and fsgid (a setgid directory aside): chown only if that is
+  // not already what was asked.
+  struct stat st;
+  if (::fstatat(dfd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Error::last("stat " + q(path));
+  if (st.st_uid != uid || st.st_gid != gid) {
+    UniqueFd node = OCL_TRY(open_child(dfd.get(), name, O_PATH));
+    if (::fchownat(node.get(), "", uid, gid, AT_EMPTY_PATH) != 0) return Error::last("chown " + q(path));
+  }
   return ok();
 }
 

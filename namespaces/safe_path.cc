@@ -73,12 +73,24 @@ Result<std::string> resolve_in_root(int rootfd, const std::string& path) {
   return out.empty() ? std::string("/") : out;
 }
 
-Status mkdir_all_in_root(int rootfd, const std::string& path) {
-  // Common case first: the directory is already there (one openat2 instead of a walk).
-  if (open_in_root(rootfd, path, O_PATH | O_DIRECTORY)) return ok();
+// name, a direct child of dirfd, without following any symlink: what we just created is
+// what we open (a symlink put there meanwhile is ELOOP, and the caller takes the slow path).
+Result<UniqueFd> open_child(int dirfd, const std::string& name, int flags) {
+  struct open_how how = {};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  for (;;) {
+    long fd = ::syscall(SYS_openat2, dirfd, name.c_str(), &how, sizeof how);
+    if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+    if (errno == EAGAIN || errno == EINTR) continue;
+    return Error::last("open \"" + name + "\" in rootfs");
+  }
+}
+
+// The general walk: resolves every symlink inside root first (a dangling one names the
+// directory to create), then creates each component in its safely opened parent.
+static Result<UniqueFd> mkdir_all_walk(int rootfd, const std::string& path) {
   std::string clean = OCL_TRY(resolve_in_root(rootfd, path));
-  if (clean == "/") return ok();
-  // Walk from the top: each component is created in its (already safely opened) parent.
   UniqueFd parent = OCL_TRY(open_in_root(rootfd, "/", O_PATH | O_DIRECTORY));
   std::string done;
   size_t i = 1;
@@ -87,6 +99,7 @@ Status mkdir_all_in_root(int rootfd, const std::string& path) {
     if (j == std::string::npos) j = clean.size();
     std::string name = clean.substr(i, j - i);
     i = j + 1;
+    if (name.empty()) continue;
     done += "/" + name;
     auto next = open_in_root(rootfd, done, O_PATH | O_DIRECTORY);
     if (!next && next.error().code == ENOENT) {
@@ -97,21 +110,44 @@ Status mkdir_all_in_root(int rootfd, const std::string& path) {
     if (!next) return std::move(next).error();
     parent = std::move(*next);
   }
-  return ok();
+  return parent;
 }
 
-Status create_file_in_root(int rootfd, const std::string& path, mode_t mode) {
-  std::string clean = OCL_TRY(resolve_in_root(rootfd, path));
-  std::string dir = fs::dirname(clean);
-  OCL_CHECK(mkdir_all_in_root(rootfd, dir));
-  auto exists = open_in_root(rootfd, clean, O_PATH);
-  if (exists) return ok();
-  UniqueFd pfd = OCL_TRY(open_in_root(rootfd, dir, O_PATH | O_DIRECTORY));
+Result<UniqueFd> mkdir_all_in_root(int rootfd, const std::string& path) {
+  auto fd = open_in_root(rootfd, path, O_PATH | O_DIRECTORY);
+  if (fd || fd.error().code != ENOENT) return fd;
+  std::string clean = fs::clean_abs("/" + path);
+  if (clean == "/" || path.find("..") != std::string::npos) return mkdir_all_walk(rootfd, path);
+  // Missing: make sure the parent is there (recursively), then create this one in it.
+  UniqueFd parent = OCL_TRY(mkdir_all_in_root(rootfd, fs::dirname(clean)));
   std::string name = fs::basename(clean);
-  int fd = ::openat(pfd.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0 && errno != EEXIST) return Error::last("create \"" + clean + "\" in rootfs");
-  if (fd >= 0) ::close(fd);
-  return ok();
+  if (::mkdirat(parent.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+    return Error::last("mkdir \"" + clean + "\" in rootfs");
+  auto made = open_child(parent.get(), name, O_PATH | O_DIRECTORY);
+  if (made) return made;
+  return mkdir_all_walk(rootfd, path);  // a (dangling) symlink: resolve it inside root
+}
+
+static Result<UniqueFd> create_file_in(int dirfd, const std::string& name, const std::string& shown, mode_t mode) {
+  int f = ::openat(dirfd, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (f < 0 && errno != EEXIST) return Error::last("create \"" + shown + "\" in rootfs");
+  if (f >= 0) ::close(f);
+  return open_child(dirfd, name, O_PATH);
+}
+
+Result<UniqueFd> create_file_in_root(int rootfd, const std::string& path, mode_t mode) {
+  auto fd = open_in_root(rootfd, path, O_PATH);
+  if (fd || fd.error().code != ENOENT) return fd;
+  std::string clean = fs::clean_abs("/" + path);
+  if (path.find("..") == std::string::npos) {
+    UniqueFd dir = OCL_TRY(mkdir_all_in_root(rootfd, fs::dirname(clean)));
+    auto made = create_file_in(dir.get(), fs::basename(clean), clean, mode);
+    if (made || made.error().code != ELOOP) return made;
+  }
+  // A dangling symlink (or ".."): the file is created where it points, resolved inside root.
+  clean = OCL_TRY(resolve_in_root(rootfd, path));
+  UniqueFd dir = OCL_TRY(mkdir_all_in_root(rootfd, fs::dirname(clean)));
+  return create_file_in(dir.get(), fs::basename(clean), clean, mode);
 }
 
 }  // namespace ocelot::ns

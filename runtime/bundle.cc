@@ -36,17 +36,20 @@ Status check_sysctl_namespaces(const spec::Linux& l, const ns::NsPlan& plan) {
 
 }  // namespace
 
-Result<Bundle> load_bundle(const std::string& dir) {
+Result<Bundle> load_bundle(const std::string& dir, const std::string& preloaded) {
   Bundle b;
   b.dir = abs_path(dir);
   std::string path = fs::join(b.dir, "config.json");
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return Error::last("load bundle: open " + quote(path));
-  if (static_cast<uint64_t>(st.st_size) > spec::kMaxConfigBytes)
-    return Error::make("config.json: larger than " + std::to_string(spec::kMaxConfigBytes >> 20) + " MiB (" +
-                       std::to_string(st.st_size) + " bytes)");
-  auto text = fs::read_file(path);
-  if (!text) return std::move(text).error().wrap("load bundle");
+  Result<std::string> text = preloaded;
+  if (preloaded.empty()) {
+    if (::stat(path.c_str(), &st) != 0) return Error::last("load bundle: open " + quote(path));
+    if (static_cast<uint64_t>(st.st_size) > spec::kMaxConfigBytes)
+      return Error::make("config.json: larger than " + std::to_string(spec::kMaxConfigBytes >> 20) + " MiB (" +
+                         std::to_string(st.st_size) + " bytes)");
+    text = fs::read_file(path);
+    if (!text) return std::move(text).error().wrap("load bundle");
+  }
   auto cfg = spec::parse_config(*text, b.config_without_annotations);
   if (!cfg) return std::move(cfg).error().wrap("config.json");
   b.config = std::move(*cfg);

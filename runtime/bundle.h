@@ -20,6 +20,7 @@ struct Bundle {
   ns::NsPlan ns;
 };
 
-Result<Bundle> load_bundle(const std::string& dir);
+// text: config.json's content when the caller has read it already ("" reads it here).
+Result<Bundle> load_bundle(const std::string& dir, const std::string& text = "");
 
 }  // namespace ocelot::runtime

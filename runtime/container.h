@@ -17,12 +17,18 @@
 
 namespace ocelot::runtime {
 
-Result<Launched> create_container(const Globals& g, const CreateOptions& o, LaunchMode mode);
-Status start_container(const Globals& g, const std::string& id);
+// start_follows: `run`, which starts the container at once with the lock create hands back in
+// Launched (no other ocelot process acts on the container in between).
+Result<Launched> create_container(const Globals& g, const CreateOptions& o, LaunchMode mode,
+                                  bool start_follows = false);
+// held, known: that lock and the record create wrote, from create_container(..., start_follows
+// = true): run's start and delete need not read the state back.
+Status start_container(const Globals& g, const std::string& id, UniqueFd held = UniqueFd(),
+                       const Stored* known = nullptr);
 Result<int> run_container(const Globals& g, const CreateOptions& o, bool detach, bool keep);
 Result<spec::State> container_state(const Globals& g, const std::string& id);
 Status kill_container(const Globals& g, const std::string& id, int sig, bool all);
-Status delete_container(const Globals& g, const std::string& id, bool force);
+Status delete_container(const Globals& g, const std::string& id, bool force, const Stored* known = nullptr);
 Result<std::vector<pid_t>> container_pids(const Globals& g, const std::string& id);
 Status pause_container(const Globals& g, const std::string& id);
 Status resume_container(const Globals& g, const std::string& id);

@@ -3,7 +3,6 @@
 // into its namespaces and drive the handshake (create_handshake.cc), then record the container.
 // No re-exec of ocelot on this path: the init is a clone of this process.
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,11 +32,6 @@ std::string abs_path(const std::string& p) {
   char buf[PATH_MAX];
   if (::realpath(p.c_str(), buf)) return buf;
   return p;
-}
-
-std::string owner_name() {
-  struct passwd* pw = ::getpwuid(::geteuid());
-  return pw ? pw->pw_name : std::to_string(::geteuid());
 }
 
 // The cgroup mounts a container sees under a "cgroup" mount, one per host hierarchy.
@@ -80,7 +74,6 @@ Status prepare_host(Creation& c) {
   r.bundle = c.b.dir;
   r.rootfs = c.b.rootfs;
   r.created = spec::now_rfc3339_nano();
-  r.owner = owner_name();
   r.cgroup_paths = paths;
   r.cgroup_owned = !c.cg->occupied();
   r.own_pid_ns = c.b.ns.new_pid;
@@ -95,11 +88,8 @@ Status prepare_host(Creation& c) {
               " already holds processes that ocelot did not start: it is shared, and "
               "ocelot will neither signal them nor remove the cgroup");
 
-  // Created and limited before the init runs any workload code.
-  OCL_CHECK_CTX(c.cg->create(), "create cgroup");
-  if (cfg.linux->resources)
-    OCL_CHECK_CTX(c.cg->apply(*cfg.linux->resources, cgroups::device_node_rules(cfg.linux->devices)),
-                  "apply cgroup resources");
+  // The cgroup itself is made once the init is cloned (create_handshake.cc), in parallel with
+  // its mounts; it is limited and joined before the init runs any workload code.
   c.cgroup_mounts = cgroup_mounts(layout, paths);
 
   std::string fifo = c.store.fifo(c.o.id);
@@ -130,6 +120,11 @@ Status prepare_host(Creation& c) {
 
 Status record_created(Creation& c) {
   c.rec.phase = spec::ContainerStatus::created;
+  // The init waits for `start` now: reading its start time no longer competes with its setup.
+  if (c.rec.init.start == 0) {
+    auto ref = process_ref(c.child);
+    if (ref) c.rec.init = *ref;
+  }
   OCL_CHECK(c.store.save(c.rec));
   if (!c.o.pid_file.empty())
     OCL_CHECK_CTX(fs::write_file_atomic(abs_path(fs::dirname(c.o.pid_file)) + "/" + fs::basename(c.o.pid_file),
@@ -153,10 +148,11 @@ Creation::~Creation() {
   (void)store.remove(o.id);
 }
 
-Result<Launched> create_container(const Globals& g, const CreateOptions& o, LaunchMode mode) {
+Result<Launched> create_container(const Globals& g, const CreateOptions& o, LaunchMode mode, bool start_follows) {
   OCL_CHECK(validate_id(o.id));
   Creation c(g, o, mode);
-  c.b = OCL_TRY(load_bundle(o.bundle));
+  c.b = OCL_TRY(load_bundle(o.bundle, o.config_text));
+  log::step("bundle loaded");
   const spec::Config& cfg = c.b.config;
   if (cfg.process->terminal && o.console_socket.empty() && mode == LaunchMode::detached)
     return Error::make("cannot allocate tty if ocelot will detach without setting console socket");
@@ -174,12 +170,20 @@ Result<Launched> create_container(const Globals& g, const CreateOptions& o, Laun
       log::debug("seccomp: syscall " + quote(s) + " is unknown to libseccomp, skipped");
   }
   OCL_CHECK(prepare_host(c));
+  log::step("host prepared (state, cgroups, fifo, sockets)");
   OCL_CHECK(spawn_init(c));
+  log::step("init cloned");
   OCL_CHECK(drive_init_handshake(c));
+  log::step("init ready");
   OCL_CHECK(record_created(c));
+  log::step("created recorded");
   Launched out;
   out.pid = c.rec.init.pid;
   if (c.console_peer.valid()) out.console_master = OCL_TRY(recv_fd(c.console_peer.get()));
+  if (start_follows) {
+    out.lock = std::move(c.lock);
+    out.record = std::make_shared<const Stored>(c.rec);
+  }
   c.committed = true;
   return out;
 }

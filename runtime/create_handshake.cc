@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "namespaces/user_ns.h"
 #include "runtime/console.h"
 #include "runtime/creation.h"
@@ -108,10 +109,16 @@ Status spawn_init(Creation& c) {
   c.child = static_cast<pid_t>(pid);
   c.child_sock.reset();
   c.console.reset();
-  // Record 2: the init's identity, before anything can leave it running without us.
-  auto ref = process_ref(c.child);
-  c.rec.init = ref ? *ref : ProcessRef{c.child, 0};
-  OCL_CHECK(c.store.save(c.rec));
+  c.rec.init = ProcessRef{c.child, 0};  // its start time is read once it waits (record_created)
+  // Record 2: the init's identity, before anything can leave it running without us. Needed only
+  // in a shared cgroup: in our own, `delete --force` finds the init there (it is moved in before
+  // it can outlive us: until "ready" it dies with us, PR_SET_PDEATHSIG). Every record costs a
+  // file write and rename on the start path.
+  if (!c.rec.cgroup_owned) {
+    auto ref = process_ref(c.child);
+    if (ref) c.rec.init = *ref;
+    OCL_CHECK(c.store.save(c.rec));
+  }
   return ok();
 }
 
@@ -120,17 +127,26 @@ Status drive_init_handshake(Creation& c) {
   SyncChannel ch(c.parent_sock.get());
   pid_t pid = c.child;
 
-  // sync 2: what only the parent can write, then let the init go; it mounts while we move it
-  // into its cgroups (a cgroup v1 migration waits for an RCU grace period: milliseconds).
+  // sync 2: what only the parent can write. With a new user namespace the init waits for its id
+  // maps ("go"); without one it is already mounting. Meanwhile we make its cgroup and move it
+  // there (a cgroup v1 migration waits for an RCU grace period: milliseconds).
   if (cfg.process->oom_score_adj)
     OCL_CHECK_CTX(fs::write_existing("/proc/" + std::to_string(pid) + "/oom_score_adj",
                                      std::to_string(*cfg.process->oom_score_adj)),
                   "set oom_score_adj");
-  if (c.b.ns.new_user) OCL_CHECK(ns::write_id_maps_in_parent(pid, *cfg.linux));
-  OCL_CHECK(ch.send_go(pid));
-  // sync 2b: in every cgroup now.
+  if (c.b.ns.new_user) {
+    OCL_CHECK(ns::write_id_maps_in_parent(pid, *cfg.linux));
+    OCL_CHECK(ch.send_go(pid));
+  }
+  // sync 2b: the cgroup, made and limited while the init mounts, then joined. The init waits
+  // for this before its cgroup mount, and so before anything of the workload runs.
+  OCL_CHECK_CTX(c.cg->create(), "create cgroup");
+  if (cfg.linux->resources)
+    OCL_CHECK_CTX(c.cg->apply(*cfg.linux->resources, cgroups::device_node_rules(cfg.linux->devices)),
+                  "apply cgroup resources");
   OCL_CHECK(c.cg->add_process(pid));
-  OCL_CHECK(ch.send_cgroup_joined());
+  OCL_CHECK(ch.send_cgroup_joined(pid));
+  log::step("init in its cgroups");
 
   HookTracker tracker;
   tracker.started = [&](pid_t hp) {

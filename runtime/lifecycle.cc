@@ -29,10 +29,11 @@ struct Loaded {
   spec::ContainerStatus status{};
 };
 
-Result<Loaded> load_locked(const StateStore& store, const std::string& id) {
+Result<Loaded> load_locked(const StateStore& store, const std::string& id, UniqueFd held = UniqueFd(),
+                           const Stored* known = nullptr) {
   Loaded l;
-  l.lock = OCL_TRY(store.lock(id));
-  l.s = OCL_TRY(store.load(id));
+  l.lock = held.valid() ? std::move(held) : OCL_TRY(store.lock(id));
+  l.s = known ? *known : OCL_TRY(store.load(id));
   l.status = OCL_TRY(container_status(store, l.s));
   return l;
 }
@@ -98,9 +99,9 @@ Result<std::string> hook_state(const StateStore& store, const Stored& s, spec::C
 
 }  // namespace
 
-Status start_container(const Globals& g, const std::string& id) {
+Status start_container(const Globals& g, const std::string& id, UniqueFd held, const Stored* known) {
   StateStore store(g.root);
-  Loaded l = OCL_TRY(load_locked(store, id));
+  Loaded l = OCL_TRY(load_locked(store, id, std::move(held), known));
   OCL_CHECK(spec::check_operation(l.status, spec::Operation::start, id));
   std::string fifo = store.fifo(id);
   UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
@@ -164,6 +165,9 @@ Result<std::vector<spec::State>> list_containers(const Globals& g, bool with_ann
       if (a) ann = std::move(*a);
     }
     out.push_back(to_spec_state(*s, *status, std::move(ann)));
+    // runc's list: the owner is whoever owns the state directory (`state` says "").
+    struct stat st;
+    if (::stat(store.dir(id).c_str(), &st) == 0) out.back().owner = fs::user_name(st.st_uid);
   }
   return out;
 }
@@ -180,9 +184,9 @@ Status kill_container(const Globals& g, const std::string& id, int sig, bool all
   return ok();
 }
 
-Status delete_container(const Globals& g, const std::string& id, bool force) {
+Status delete_container(const Globals& g, const std::string& id, bool force, const Stored* known) {
   StateStore store(g.root);
-  auto lr = load_locked(store, id);
+  auto lr = load_locked(store, id, UniqueFd(), known);
   if (!lr) {
     if (force && lr.error().code == ENOENT) return ok();
     return std::move(lr).error();

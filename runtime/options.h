@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
+  std::string config_text;  // the bundle's config.json if already read (isolation choice), else ""
 };
 
 enum class LaunchMode {
@@ -34,9 +36,13 @@ enum class LaunchMode {
   foreground,  // run: a terminal without --console-socket is proxied by us
 };
 
+struct Stored;  // runtime/state_store.h
+
 struct Launched {
   pid_t pid = 0;
-  UniqueFd console_master;  // foreground with terminal and no console socket
+  UniqueFd console_master;               // foreground with terminal and no console socket
+  UniqueFd lock;                         // the container's lock, still held when a start follows (run)
+  std::shared_ptr<const Stored> record;  // what create recorded, when a start follows (run)
 };
 
 struct ExecOptions {

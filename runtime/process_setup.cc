@@ -132,9 +132,17 @@ Status enter_cwd_in_child(const std::string& cwd) {
 static int last_cap() {
   static int last = -1;
   if (last >= 0) return last;
-  int c = 0;
-  while (c < 63 && ::prctl(PR_CAPBSET_READ, c + 1, 0, 0, 0) >= 0) ++c;
-  last = c;
+  // The highest capability the kernel knows: PR_CAPBSET_READ fails (EINVAL) above it. A binary
+  // search: six prctl calls instead of forty on every start.
+  int lo = 0, hi = 63;  // lo is known, hi+1 is not
+  while (lo < hi) {
+    int mid = (lo + hi + 1) / 2;
+    if (::prctl(PR_CAPBSET_READ, mid, 0, 0, 0) >= 0)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  last = lo;
   return last;
 }
 

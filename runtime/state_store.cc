@@ -98,7 +98,6 @@ Status StateStore::save(const Stored& s) const {
   j["bundle"] = s.bundle;
   j["rootfs"] = s.rootfs;
   j["created"] = s.created;
-  j["owner"] = s.owner;
   j["isolation"] = isolation_name(s.isolation);
   j["cgroupPaths"] = {{"v1", s.cgroup_paths.v1}, {"v2", s.cgroup_paths.v2}};
   j["cgroupOwned"] = s.cgroup_owned;
@@ -149,7 +148,6 @@ Result<Stored> StateStore::load(const std::string& id) const {
   OCL_CHECK(get("bundle", s.bundle));
   OCL_CHECK(get("rootfs", s.rootfs));
   OCL_CHECK(get("created", s.created));
-  OCL_CHECK(get("owner", s.owner));
   OCL_CHECK(get("isolation", isolation));
   OCL_CHECK(get("cgroupOwned", s.cgroup_owned));
   OCL_CHECK(get("ownPidNs", s.own_pid_ns));
@@ -300,7 +298,13 @@ Result<spec::ContainerStatus> container_status(const StateStore& st, const Store
   if (fs::exists(st.fifo(s.id))) return S::created;
   auto layout = OCL_TRY(cgroups::detect_layout());
   auto m = cgroups::make_manager(layout, s.cgroup_paths);
-  if (OCL_TRY(m->frozen())) return S::paused;
+  auto frozen = m->frozen();
+  if (!frozen && frozen.error().code == ENOENT) {
+    // The cgroup went away under us: a delete is removing the container right now.
+    if (!fs::exists(st.dir(s.id))) return Error{ENOENT, "container does not exist"};
+    return S::stopped;
+  }
+  if (OCL_TRY(std::move(frozen))) return S::paused;
   return S::running;
 }
 
@@ -313,7 +317,6 @@ spec::State to_spec_state(const Stored& s, spec::ContainerStatus status,
   out.bundle = s.bundle;
   out.rootfs = s.rootfs;
   out.created = s.created;
-  out.owner = s.owner;
   out.annotations = std::move(annotations);
   return out;
 }

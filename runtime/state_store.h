@@ -43,7 +43,7 @@ struct Stored {
   spec::ContainerStatus phase = spec::ContainerStatus::creating;  // how far create got
   ProcessRef init;     // the container's init (the VMM in VM mode); pid 0 until cloned
   ProcessRef creator;  // the `create` that is (or was) building it
-  std::string bundle, rootfs, created, owner;
+  std::string bundle, rootfs, created;
   IsolationKind isolation = IsolationKind::container;
   cgroups::Paths cgroup_paths;
   bool cgroup_owned = true;    // create made the container's cgroup: delete may kill and remove it

@@ -97,11 +97,13 @@ Result<pid_t> SyncChannel::wait_go() {
 }
 
 // sync 2b
-Status SyncChannel::send_cgroup_joined() { return send(Msg::cgroup_joined); }
-Status SyncChannel::wait_cgroup_joined() {
-  auto r = expect(Msg::cgroup_joined);
-  if (!r) return std::move(r).error();
-  return ok();
+Status SyncChannel::send_cgroup_joined(pid_t host_pid) { return send(Msg::cgroup_joined, 0, std::to_string(host_pid)); }
+Result<pid_t> SyncChannel::wait_cgroup_joined() {
+  std::string p = OCL_TRY(expect(Msg::cgroup_joined));
+  pid_t pid = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), pid);
+  if (ec != std::errc() || end != p.data() + p.size()) return Error::make("sync: malformed \"cgroup joined\" message");
+  return pid;
 }
 
 // sync 3

@@ -6,8 +6,8 @@
 // the same `sync N` comment at both call sites:
 //
 //   parent                                   child (init or exec'd process)
-//   send_go(pid)                        ->   wait_go()                    sync 2
-//   send_cgroup_joined()                ->   wait_cgroup_joined()         sync 2b
+//   send_go(pid)                        ->   wait_go()                    sync 2 (user ns, exec)
+//   send_cgroup_joined(pid)             ->   wait_cgroup_joined()         sync 2b
 //   wait_for_child(): mounts_ready      <-   send_mounts_ready()          sync 3
 //   send_hooks_done()                   ->   wait_hooks_done()            sync 3
 //   wait_for_child(): seccomp fd        <-   send_seccomp_fd(fd)          (notify filters)
@@ -60,7 +60,7 @@ class SyncChannel {
 
   // parent side
   Status send_go(pid_t host_pid);
-  Status send_cgroup_joined();
+  Status send_cgroup_joined(pid_t host_pid);
   Status send_hooks_done();
   // The next thing the child says: an Error for its {errno, message}, `exited` at end-of-stream
   // (the child exec'd or died), or one of the events.
@@ -68,7 +68,7 @@ class SyncChannel {
 
   // child side (after clone: no exceptions; failures come back as Error)
   Result<pid_t> wait_go();
-  Status wait_cgroup_joined();
+  Result<pid_t> wait_cgroup_joined();
   Status send_mounts_ready();
   Status wait_hooks_done();
   Status send_seccomp_fd(int fd);

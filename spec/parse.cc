@@ -425,8 +425,11 @@ Result<Config> parse_config(std::string_view text, std::string& without_annotati
   Config c{};
   OCL_CHECK(read(j, "", c));
   OCL_CHECK(validate(c));
-  j.erase("annotations");
-  without_annotations = j.dump();
+  // Without annotations the text is already what is stored: no second serialisation.
+  if (j.erase("annotations") == 0)
+    without_annotations.assign(text);
+  else
+    without_annotations = j.dump();
   return c;
 }
 

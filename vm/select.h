@@ -13,8 +13,9 @@ namespace ocelot::vm {
 
 enum class Requested { unset, container, vm };
 
+// Keeps the config.json it reads in o.config_text, so that create does not read it twice.
 std::unique_ptr<runtime::Isolation> isolation_for_bundle(const runtime::Globals& g, Requested requested,
-                                                         const std::string& bundle);
+                                                         runtime::CreateOptions& o);
 // Unknown ids get the container isolation, whose answer is runc's "container does not exist".
 std::unique_ptr<runtime::Isolation> isolation_for_container(const runtime::Globals& g, const std::string& id);
 

@@ -175,7 +175,6 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
   s.bundle = bundle;
   s.rootfs = gp.shares[0].host_path;
   s.created = spec::now_rfc3339_nano();
-  s.owner = "root";
   s.isolation = runtime::IsolationKind::vm;
   s.cgroup_paths = paths;
   s.cgroup_owned = undo.owned;
@@ -264,7 +263,8 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
       return vmm_error("the guest stopped before the container was created (OCELOT_VM_CONSOLE=FILE shows its console)");
     }
     if (f->type == FrameType::error) return Error::make("in the VM: " + f->payload);
-    if (f->type != FrameType::ready) return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\" instead of \"ready\"");
+    if (f->type != FrameType::ready)
+      return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\" instead of \"ready\"");
     log::debug("VM " + o.id + ": guest booted and container created in " + std::to_string(now_ms() - t0) + " ms (" +
                (pl.kvm ? "KVM" : "TCG") + ")");
     return b;
@@ -289,7 +289,8 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
   if (tty_master.valid()) {
     if (!o.console_socket.empty()) {
       UniqueFd sock = OCL_TRY(runtime::connect_console_socket(o.console_socket));
-      OCL_CHECK_CTX(runtime::send_fd(sock.get(), tty_master.get(), plan.tty_path), "send the pty to the console socket");
+      OCL_CHECK_CTX(runtime::send_fd(sock.get(), tty_master.get(), plan.tty_path),
+                    "send the pty to the console socket");
     } else {
       booted->tty_master = std::move(tty_master);
     }

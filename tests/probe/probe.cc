@@ -88,7 +88,7 @@ static void report() {
 static int usage() {
   fputs(
       "usage: ocelot-probe report | read PATH | write PATH | open PATH | exists PATH | alloc MIB | fork N |"
-      " sleep SECS | exit CODE | echo WORDS... | cat | syscall NR\n",
+      " sleep SECS | exit CODE | echo WORDS... | cat | syscall NR | exes\n",
       stderr);
   return 2;
 }
@@ -126,6 +126,29 @@ int main(int argc, char** argv) {
     } else {
       printf("open %s: ok\n", arg);
     }
+    return 0;
+  }
+  if (!strcmp(cmd, "exes")) {
+    // Every other process we can see: what its /proc/PID/exe points at, and whether it opens
+    // for writing (CVE-2019-5736: the runtime's binary must never be reachable that way).
+    DIR* d = opendir("/proc");
+    if (!d) return 1;
+    while (struct dirent* e = readdir(d)) {
+      int pid = atoi(e->d_name);
+      if (pid <= 0 || pid == getpid()) continue;
+      char link[64], target[4096];
+      snprintf(link, sizeof link, "/proc/%d/exe", pid);
+      ssize_t n = readlink(link, target, sizeof target - 1);
+      if (n < 0) {
+        printf("exe %d: errno %d\n", pid, errno);
+        continue;
+      }
+      target[n] = 0;
+      int fd = open(link, O_WRONLY | O_CLOEXEC);
+      printf("exe %d %s: %s\n", pid, target, fd >= 0 ? "writable" : strerror(errno));
+      if (fd >= 0) close(fd);
+    }
+    closedir(d);
     return 0;
   }
   if (!strcmp(cmd, "exists")) {

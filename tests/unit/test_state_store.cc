@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/fs.h"
 #include "runtime/state_store.h"
 
 using namespace ocelot;
@@ -53,8 +54,9 @@ TEST_CASE("state store: a record survives save and load") {
 TEST_CASE("state store: a damaged state file is an error, never an exception") {
   TempRoot t;
   runtime::StateStore store(t.dir);
-  for (const char* bad : {"", "[1,2]", "{\"pid\":\"x\"}", "{\"cgroupPaths\":{\"v1\":{\"memory\":7}}}", "{\"phase\":\"running\"}",
-                          "{\"pid\":-5}", "{\"isolation\":\"warp\"}", "{\"cgroupPaths\":[]}", "{\"uidMap\":{}}"}) {
+  for (const char* bad :
+       {"", "[1,2]", "{\"pid\":\"x\"}", "{\"cgroupPaths\":{\"v1\":{\"memory\":7}}}", "{\"phase\":\"running\"}",
+        "{\"pid\":-5}", "{\"isolation\":\"warp\"}", "{\"cgroupPaths\":[]}", "{\"uidMap\":{}}"}) {
     t.write("c1/state.json", bad);
     auto s = store.load("c1");
     CHECK_MESSAGE(!s.ok(), bad);
@@ -78,9 +80,15 @@ TEST_CASE("state store: a directory without state.json is a bare `creating` cont
 
 TEST_CASE("container ids: checked before any path, echoed with escapes") {
   CHECK(runtime::validate_id("a-b_c.1+2"));
-  CHECK(runtime::validate_id("a\nb").error().msg == "invalid container id \"a\\nb\": only letters, digits and _+-. are allowed");
+  CHECK(runtime::validate_id("a\nb").error().msg ==
+        "invalid container id \"a\\nb\": only letters, digits and _+-. are allowed");
   CHECK(!runtime::validate_id("../x"));
   CHECK(!runtime::validate_id(".."));
   CHECK(!runtime::validate_id(""));
   CHECK(!runtime::validate_id(std::string(1025, 'a')));
+}
+
+TEST_CASE("list's owner comes from /etc/passwd without NSS") {
+  CHECK(ocelot::fs::user_name(0) == "root");
+  CHECK(ocelot::fs::user_name(4294967294u) == "4294967294");  // no such user: the number
 }

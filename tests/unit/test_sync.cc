@@ -30,8 +30,10 @@ TEST_CASE("sync: each step is a named pair across the socket") {
   auto pid = child.wait_go();
   REQUIRE(pid);
   CHECK(*pid == 4242);
-  REQUIRE(parent.send_cgroup_joined());
-  CHECK(child.wait_cgroup_joined().ok());
+  REQUIRE(parent.send_cgroup_joined(4243));
+  auto joined = child.wait_cgroup_joined();
+  REQUIRE(joined.ok());
+  CHECK(*joined == 4243);
   REQUIRE(child.send_mounts_ready());
   auto ev = parent.wait_for_child();
   REQUIRE(ev);
