@@ -40,6 +40,19 @@ static std::string own_rel(const std::string& own_path, const std::string& mount
   return rest.empty() ? "/" : rest;
 }
 
+Paths own_paths(const Layout& l, const std::map<std::string, std::string>& own) {
+  Paths out;
+  for (const auto& [ctl, h] : l.v1) {
+    auto it = own.find(ctl);
+    out.v1[ctl] = fs::clean_abs(fs::join(h.mount_point, it == own.end() ? "/" : own_rel(it->second, h.root)));
+  }
+  if (!l.v2_mount.empty()) {
+    auto it = own.find("");
+    out.v2 = fs::clean_abs(fs::join(l.v2_mount, it == own.end() ? "/" : own_rel(it->second, l.v2_root)));
+  }
+  return out;
+}
+
 Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, const std::string& id,
                             const std::map<std::string, std::string>& own) {
   std::string p = cgroups_path;

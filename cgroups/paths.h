@@ -22,6 +22,9 @@ struct Paths {
 // log::warn.
 Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, const std::string& id,
                             const std::map<std::string, std::string>& own);
+// The cgroup the caller itself is in, in every hierarchy: where a container without a cgroup of
+// its own (rootless on a host without delegation) stays, and what its /sys/fs/cgroup shows.
+Paths own_paths(const Layout& l, const std::map<std::string, std::string>& own);
 // "machine.slice:libpod:abc" -> "/machine.slice/libpod-abc.scope"; "a-b.slice" nests as a.slice/a-b.slice.
 Result<std::string> systemd_to_cgroupfs(const std::string& path);
 

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/logging.h"
+#include "runtime/rootless.h"
 
 #ifndef OCELOT_VERSION
 #define OCELOT_VERSION "0.0.0"
@@ -203,10 +204,11 @@ int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   Context ctx;
   LogConfig log;
-  if (::geteuid() != 0) {
-    const char* xdg = ::getenv("XDG_RUNTIME_DIR");
-    if (xdg && *xdg) ctx.globals.root = std::string(xdg) + "/ocelot";
-  }
+  // runc's rule: without root, or as "root" of a user namespace (rootless podman), the state
+  // lives in $XDG_RUNTIME_DIR.
+  if (const char* xdg = ::getenv("XDG_RUNTIME_DIR");
+      xdg && *xdg && (::geteuid() != 0 || runtime::running_in_user_namespace()))
+    ctx.globals.root = std::string(xdg) + "/ocelot";
   size_t i = 0;
   auto value = [&](const std::string& a, const std::string& name, std::string& out) -> bool {
     // --name value, --name=value, -name value, -name=value
@@ -251,16 +253,17 @@ int run(int argc, char** argv) {
         value(a, "vm-template", vm_template) || boolean(a, "debug", log.debug) ||
         boolean(a, "systemd-cgroup", ctx.globals.systemd_cgroup))
       continue;
-    if (a == "--rootless" || a == "-rootless") {
-      ctx.globals.rootless = "true";
-      continue;
-    }
+    // A value, as runc's: --rootless true|false|auto (checked below).
     if (value(a, "rootless", ctx.globals.rootless)) continue;
     report_error("unknown global flag \"" + a + "\"");
     return 1;
   }
   if (log_format != "text" && log_format != "json") {
     report_error("invalid --log-format \"" + log_format + "\": expected text or json");
+    return 1;
+  }
+  if (ctx.globals.rootless != "auto" && ctx.globals.rootless != "true" && ctx.globals.rootless != "false") {
+    report_error("invalid --rootless " + quote(ctx.globals.rootless) + ": expected true, false or auto");
     return 1;
   }
   log.json = log_format == "json";

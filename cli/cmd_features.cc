@@ -1,3 +1,4 @@
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "cgroups/layout.h"
@@ -50,6 +51,13 @@ OCELOT_COMMAND(cmd_features) {
                       {"org.ocelot.cgroup.v2.devices", "ebpf"},
                       {"org.ocelot.seccomp.bpfCache", "true"},
                       {"org.ocelot.isolation", "container,vm"}};
+  // Rootless: supported; cgroups only where a writable (delegated) cgroup exists, which on a v1 or
+  // hybrid host is never; ids beyond the caller's own through newuidmap/newgidmap.
+  j["annotations"]["org.ocelot.rootless"] = "true";
+  j["annotations"]["org.ocelot.rootless.cgroups"] =
+      layout && layout->mode == cgroups::Mode::v2 ? "delegated" : "none (cgroup v1 or hybrid host)";
+  j["annotations"]["org.ocelot.rootless.idMapHelpers"] =
+      ::access("/usr/bin/newuidmap", X_OK) == 0 && ::access("/usr/bin/newgidmap", X_OK) == 0 ? "true" : "false";
   // VM isolation: whether this host can run it now, and with which accelerator.
   auto qemu = vm::find_qemu();
   auto kernel = vm::find_kernel("");

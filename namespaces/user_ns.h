@@ -14,8 +14,15 @@ namespace ocelot::ns {
 
 // "0 1000 1\n" lines for /proc/PID/uid_map.
 std::string id_map_text(const std::vector<spec::IdMapping>& maps);
-// Parent side, before the child goes on: uid_map, then setgroups "deny" where the kernel needs it
-// (an unprivileged writer), then gid_map.
+// How an id map gets written. root writes any map itself; an unprivileged caller may write only
+// a single mapping of its own id (and must deny setgroups first); anything more goes through
+// the setuid helpers newuidmap/newgidmap, which check /etc/subuid and /etc/subgid.
+enum class MapWriter { direct, direct_deny_setgroups, helpers };
+// Pure: unit-tested.
+MapWriter choose_map_writer(uid_t euid, gid_t egid, const spec::Linux& l);
+// "PID C H S C H S ...": newuidmap's and newgidmap's arguments.
+std::vector<std::string> map_helper_args(pid_t pid, const std::vector<spec::IdMapping>& maps);
+// Parent side, before the child goes on.
 Status write_id_maps_in_parent(pid_t pid, const spec::Linux& l);
 
 }  // namespace ocelot::ns

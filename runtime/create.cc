@@ -22,6 +22,7 @@
 #include "runtime/creation.h"
 #include "runtime/inherited_fds.h"
 #include "runtime/init_stub.h"
+#include "runtime/rootless.h"
 #include "runtime/safe_exe.h"
 
 namespace ocelot::runtime {
@@ -64,6 +65,16 @@ Status prepare_host(Creation& c) {
   auto own_text = fs::read_file("/proc/self/cgroup");
   auto own = cgroups::parse_proc_cgroup(own_text ? *own_text : "");
   auto paths = OCL_TRY(cgroups::resolve_paths(layout, cfg.linux->cgroups_path, c.o.id, own));
+  // What the container's /sys/fs/cgroup shows: its own cgroup, or the caller's when it has none.
+  cgroups::Paths shown = paths;
+  if (OCL_TRY(rootless_mode(c.g))) {
+    auto plan = OCL_TRY(plan_rootless_cgroups(c.o.id, *cfg.linux, first_unwritable_cgroup(paths)));
+    if (!plan.own_cgroup) {
+      log::warn(plan.warning);
+      shown = cgroups::own_paths(layout, own);
+      paths = cgroups::Paths{};  // nothing to create, join, limit or remove
+    }
+  }
   c.cg = cgroups::make_manager(layout, paths);
 
   // Record 1: everything a `delete --force` needs if we die from here on.
@@ -90,7 +101,7 @@ Status prepare_host(Creation& c) {
 
   // The cgroup itself is made once the init is cloned (create_handshake.cc), in parallel with
   // its mounts; it is limited and joined before the init runs any workload code.
-  c.cgroup_mounts = cgroup_mounts(layout, paths);
+  c.cgroup_mounts = cgroup_mounts(layout, shown);
 
   std::string fifo = c.store.fifo(c.o.id);
   if (::mkfifo(fifo.c_str(), 0600) != 0) return Error::last("create " + quote(fifo));

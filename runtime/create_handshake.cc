@@ -15,6 +15,7 @@
 #include "runtime/hooks.h"
 #include "runtime/init_process.h"
 #include "runtime/lsm.h"
+#include "runtime/rootless.h"
 #include "runtime/seccomp_listener.h"
 #include "runtime/sync.h"
 #include "spec/names.h"
@@ -91,7 +92,8 @@ Status spawn_init(Creation& c) {
   a.rootfs.rootfs = c.b.rootfs;
   a.rootfs.no_pivot = c.o.no_pivot;
   a.rootfs.host_mount_ns = c.rec.host_mount_ns;
-  a.rootfs.new_userns = c.b.ns.new_user || c.b.ns.join_user;
+  // In any user namespace but the host's (ours, new or joined) mknod is refused: bind devices.
+  a.rootfs.new_userns = c.b.ns.new_user || c.b.ns.join_user || running_in_user_namespace();
   a.rootfs.cgroupns = c.b.ns.new_cgroup;
   a.rootfs.cgroup_mounts = c.cgroup_mounts;
   a.seccomp = c.filter ? &*c.filter : nullptr;
@@ -111,10 +113,12 @@ Status spawn_init(Creation& c) {
   c.console.reset();
   c.rec.init = ProcessRef{c.child, 0};  // its start time is read once it waits (record_created)
   // Record 2: the init's identity, before anything can leave it running without us. Needed only
-  // in a shared cgroup: in our own, `delete --force` finds the init there (it is moved in before
-  // it can outlive us: until "ready" it dies with us, PR_SET_PDEATHSIG). Every record costs a
-  // file write and rename on the start path.
-  if (!c.rec.cgroup_owned) {
+  // in a shared cgroup or without one (rootless): in our own, `delete --force` finds the init there (it is moved in
+  // before it can outlive us: until "ready" it dies with us, PR_SET_PDEATHSIG). Every record costs a file write and
+  // rename on the start path.
+  const auto& cp = c.cg->paths();
+  bool found_by_cgroup = c.rec.cgroup_owned && (!cp.v1.empty() || !cp.v2.empty());
+  if (!found_by_cgroup) {
     auto ref = process_ref(c.child);
     if (ref) c.rec.init = *ref;
     OCL_CHECK(c.store.save(c.rec));

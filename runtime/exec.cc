@@ -145,6 +145,17 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
   a.parent_sync_fd = parent_sock.get();
   a.console_fd = console.get();
   a.joins = fds.raw_joins();
+  // Unprivileged (rootless): only a member of the container's user namespace may enter its pid
+  // namespace, which we do around clone(). So we join the user namespace here, for good (setns
+  // cannot take an unprivileged process back), and the child does not join it again.
+  if (::geteuid() != 0) {
+    for (auto it = a.joins.begin(); it != a.joins.end(); ++it) {
+      if (it->first != CLONE_NEWUSER) continue;
+      if (::setns(it->second, CLONE_NEWUSER) != 0) return Error::last("join the container's user namespace");
+      a.joins.erase(it);
+      break;
+    }
+  }
   a.seccomp = filter ? &*filter : nullptr;
   a.pass_fds = pass;
   a.root_fd = root_fd.get();

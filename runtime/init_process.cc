@@ -83,6 +83,7 @@ Status init_steps(const InitArgs& a) {
   // go ahead at once (one round trip less on every start); our host pid comes with sync 2b.
   if (plan.new_user) {
     (void)OCL_TRY(ch.wait_go());
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (::syscall(SYS_setresgid, 0, 0, 0) != 0) return Error::last("become gid 0 in the user namespace");
     if (::syscall(SYS_setresuid, 0, 0, 0) != 0) return Error::last("become uid 0 in the user namespace");
   }
@@ -173,7 +174,13 @@ Status init_steps(const InitArgs& a) {
     return ok();
   };
   if (notify && !p.no_new_privileges) OCL_CHECK(load_notify());
-  OCL_CHECK(switch_user_and_caps_in_child(p, caps, temp, /*setgroups_allowed=*/true));
+  // An unprivileged parent had to deny setgroups in our user namespace before writing gid_map.
+  bool setgroups_allowed = true;
+  if (plan.new_user) {
+    auto sg = fs::read_file("/proc/self/setgroups");
+    setgroups_allowed = !sg || sg->rfind("deny", 0) != 0;
+  }
+  OCL_CHECK(switch_user_and_caps_in_child(p, caps, temp, setgroups_allowed));
   if (p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
   if (notify && p.no_new_privileges) OCL_CHECK(load_notify());
 
@@ -216,7 +223,10 @@ void init_process_main(const InitArgs& a) noexcept {
   // socket: its end is closed. (getppid() cannot tell: it is 0 in a new pid namespace.)
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   // Not dumpable: other processes in the container cannot open our /proc/PID/exe (the host binary).
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // With a new user namespace only once the parent has written our id maps: an unprivileged
+  // parent can open our /proc/PID/{uid_map,setgroups} only while we are dumpable (and nothing
+  // else is in our namespaces before then).
+  if (!a.ns->new_user) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   try {
     auto st = init_steps(a);
     if (!st) child_fail(a.sync_fd, st.error());

@@ -1,6 +1,7 @@
 // start, state, kill, delete, ps, pause, resume, update, stats: the operations on an existing
 // container, each reading the state directory, checking the operation against the container's
 // status (spec/status.h), then acting on the init and the cgroup.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -67,10 +68,36 @@ void wait_gone(const ProcessRef& p, int timeout_ms) {
   ::poll(&q, 1, timeout_ms);
 }
 
+bool has_cgroup(const Stored& s) { return !s.cgroup_paths.v1.empty() || !s.cgroup_paths.v2.empty(); }
+
+Status need_cgroup(const Stored& s, const char* what) {
+  if (has_cgroup(s)) return ok();
+  return Error::make(std::string("cannot ") + what + " container " + quote(s.id) +
+                     ": it has no cgroup of its own (rootless, without a delegated cgroup)");
+}
+
+// Every process of the host in pid namespace init_ns (rootless containers without a cgroup).
+std::vector<pid_t> processes_in_pid_ns(const std::string& init_ns) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (auto* e = ::readdir(d)) {
+    pid_t p = ::atoi(e->d_name);
+    if (p > 0 && ns::same_namespace("/proc/" + std::to_string(p) + "/ns/pid", init_ns)) out.push_back(p);
+  }
+  ::closedir(d);
+  return out;
+}
+
 // The container's processes. In a cgroup ocelot made: all of them. In a shared cgroup: only those
-// in the container's own pid namespace (never a process ocelot did not start); without one,
-// only the init.
+// in the container's own pid namespace (never a process ocelot did not start); without a cgroup
+// (rootless), those in its own pid namespace; without either, only the init.
 Result<std::vector<pid_t>> container_processes(const Stored& s, cgroups::Manager& m) {
+  if (!has_cgroup(s)) {
+    if (!s.init.alive()) return std::vector<pid_t>{};
+    if (!s.own_pid_ns) return std::vector<pid_t>{s.init.pid};
+    return processes_in_pid_ns("/proc/" + std::to_string(s.init.pid) + "/ns/pid");
+  }
   auto all = OCL_TRY(m.pids());
   if (s.cgroup_owned) return all;
   std::vector<pid_t> out;
@@ -85,7 +112,7 @@ Result<std::vector<pid_t>> container_processes(const Stored& s, cgroups::Manager
 }
 
 Status signal_all(const Stored& s, cgroups::Manager& m, int sig) {
-  if (s.cgroup_owned) return cgroups::kill_all(m, sig);
+  if (s.cgroup_owned && has_cgroup(s)) return cgroups::kill_all(m, sig);
   for (pid_t p : OCL_TRY(container_processes(s, m)))
     if (::kill(p, sig) != 0 && errno != ESRCH) return Error::last("kill " + std::to_string(p));
   return ok();
@@ -234,6 +261,7 @@ Status pause_container(const Globals& g, const std::string& id) {
   StateStore store(g.root);
   Loaded l = OCL_TRY(load_locked(store, id));
   OCL_CHECK(spec::check_operation(l.status, spec::Operation::pause, id));
+  OCL_CHECK(need_cgroup(l.s, "pause"));
   if (!l.s.cgroup_owned)
     return Error::make("cannot pause container " + quote(id) +
                        ": its cgroup is shared with processes it did not start");
@@ -245,6 +273,7 @@ Status resume_container(const Globals& g, const std::string& id) {
   StateStore store(g.root);
   Loaded l = OCL_TRY(load_locked(store, id));
   OCL_CHECK(spec::check_operation(l.status, spec::Operation::resume, id));
+  OCL_CHECK(need_cgroup(l.s, "resume"));
   auto m = OCL_TRY(manager_for(l.s));
   return m->freeze(false);
 }
@@ -253,6 +282,7 @@ Status update_container(const Globals& g, const std::string& id, const spec::Res
   StateStore store(g.root);
   Loaded l = OCL_TRY(load_locked(store, id));
   OCL_CHECK(spec::check_operation(l.status, spec::Operation::update, id));
+  OCL_CHECK(need_cgroup(l.s, "update"));
   auto m = OCL_TRY(manager_for(l.s));
   if (r.memory && r.memory->check_before_update.value_or(false) && r.memory->limit && *r.memory->limit > 0) {
     // runtime-spec: refuse a limit below what the container already uses.
@@ -272,6 +302,7 @@ Status update_container(const Globals& g, const std::string& id, const spec::Res
 Result<cgroups::Stats> container_stats(const Globals& g, const std::string& id) {
   StateStore store(g.root);
   Stored s = OCL_TRY(store.load(id));
+  OCL_CHECK(need_cgroup(s, "read the stats of"));
   auto m = OCL_TRY(manager_for(s));
   return m->stats();
 }

@@ -121,6 +121,15 @@ class OcelotTest(unittest.TestCase):
         self.assertEqual(leftovers, [], "left behind after the test")
 
     # -- helpers ---------------------------------------------------------------------------------
+    def binary_for_users(self):
+        """A copy of ocelot that any user can run: the build dir may sit in a 0700 directory
+        (CI clones into mktemp -d)."""
+        path = os.path.join(self.tmp, "ocelot-for-users")
+        if not os.path.exists(path):
+            shutil.copy(OCELOT, path)
+            os.chmod(path, 0o755)
+        return path
+
     def ocelot(self, *args, check=True, input=None, timeout=60, root=None, env=None, pass_fds=(), binary=None):
         """Runs ocelot; output goes through files, not pipes: a detached container keeps our
         stdio open (as with runc), and a pipe would never reach EOF."""

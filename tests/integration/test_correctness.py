@@ -176,7 +176,7 @@ class BadInput(OcelotTest):
         os.makedirs(self.root, exist_ok=True)
         os.chmod(self.root, 0o711)
         self.running()
-        p = subprocess.run(["runuser", "-u", "nobody", "--", os.environ["OCELOT"], "--root", self.root, "list"],
+        p = subprocess.run(["runuser", "-u", "nobody", "--", self.binary_for_users(), "--root", self.root, "list"],
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 1, p.stdout)
         self.assertIn("permission denied", p.stderr)

@@ -93,6 +93,51 @@ class VmIsolation(OcelotTest):
         self.assertLess(forked, 8, lines)  # pids.max stopped the forks
         self.assertIn("alloc-exit=137", lines)  # the guest's memory cgroup OOM-killed the allocation
 
+    # In the guest (pure cgroup v2) linux.resources.devices is an eBPF program on the container's
+    # cgroup. /dev/kmsg (c 1 11) is not among the default allowed devices: mknod is allowed (as
+    # runc's defaults: "c *:* m"), opening it is not, until a rule allows it. CAP_SYSLOG so that
+    # only the device rules can refuse the open.
+    KMSG_OPEN = ("mknod /tmp/kmsg c 1 11 && (exec 3</tmp/kmsg) 2>/dev/null && echo kmsg-open || echo kmsg-denied; "
+                 "echo x > /dev/null && echo null-ok")
+
+    def device_config(self, args, allow_kmsg=False):
+        c = self.vm_config(args)
+        for s in ("bounding", "effective", "permitted"):
+            c["process"]["capabilities"][s] += ["CAP_MKNOD", "CAP_SYSLOG"]
+        c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["mode=1777"]})
+        if allow_kmsg:
+            c["linux"]["resources"]["devices"].append(
+                {"allow": True, "type": "c", "major": 1, "minor": 11, "access": "rw"})
+        return c
+
+    def test_device_rules_are_enforced_by_ebpf_in_the_v2_guest(self):
+        for allow, expect in ((False, "kmsg-denied"), (True, "kmsg-open")):
+            cid = self.new_id("vm")
+            c = self.device_config(["/bin/sh", "-c", self.KMSG_OPEN], allow_kmsg=allow)
+            p = self.ocelot(*self.log_args(), "run", "--bundle", self.bundle(c, "bundle-" + cid), cid, check=False)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout.split(), [expect, "null-ok"], p.stderr)
+
+    def test_update_replaces_the_device_program(self):
+        cid = self.new_id("vm")
+        c = self.device_config(["/bin/sh", "-c", "echo up; while :; do sleep 0.05; done"])
+        b = self.bundle(c, "bundle-" + cid)
+        out = os.path.join(self.tmp, "out")
+        with open(out, "w") as f:
+            subprocess.run([OCELOT, "--root", self.root] + self.log_args() + ["create", "--bundle", b, cid],
+                           stdout=f, stderr=f, check=True, timeout=120)
+        self.ocelot("start", cid)
+        self.assertEqual(self.ocelot("exec", cid, "/bin/sh", "-c", self.KMSG_OPEN).stdout.split(),
+                         ["kmsg-denied", "null-ok"])
+        rules = c["linux"]["resources"]["devices"] + [{"allow": True, "type": "c", "major": 1, "minor": 11,
+                                                       "access": "rw"}]
+        self.ocelot("update", "--resources", "-", cid, input=json.dumps({"devices": rules}))
+        self.assertEqual(self.ocelot("exec", cid, "/bin/sh", "-c", "rm -f /tmp/kmsg; " + self.KMSG_OPEN).stdout.split(),
+                         ["kmsg-open", "null-ok"])
+        self.ocelot("kill", cid, "KILL")
+        self.wait_status(cid, "stopped", timeout=30)
+        self.ocelot("delete", cid)
+
     def test_create_start_state_exec_kill_delete_leave_nothing(self):
         c = self.config(["/bin/sh", "-c", "trap 'echo got-term; exit 3' TERM; echo up; while :; do sleep 0.05; done"])
         cid = self.new_id("vm")

@@ -6,6 +6,7 @@
 #include "runtime/container.h"
 #include "runtime/init_stub.h"
 #include "runtime/process_setup.h"
+#include "runtime/rootless.h"
 #include "spec/parse.h"
 #include "spec/serialize.h"
 
@@ -24,9 +25,9 @@ TEST_CASE("init stub argv: options, hooks with their args and env, then the work
   p.exe = "/bin/sleep";
   p.args = {"sleep", "5"};
   auto a = runtime::init_stub_argv(p);
-  std::vector<std::string> want = {"ocelot-init", "sync=5", "fifo=6", "bpf=7", "bpfflags=2", "temp=200000", "final=20,0,0",
-                                   "hook=3,2,1", "/bin/hook", "hook", "-x", "A=1", "hook=0,0,0", "/bin/h2", "--", "/bin/sleep",
-                                   "sleep", "5"};
+  std::vector<std::string> want = {"ocelot-init",  "sync=5",     "fifo=6",    "bpf=7",      "bpfflags=2", "temp=200000",
+                                   "final=20,0,0", "hook=3,2,1", "/bin/hook", "hook",       "-x",         "A=1",
+                                   "hook=0,0,0",   "/bin/h2",    "--",        "/bin/sleep", "sleep",      "5"};
   CHECK(a == want);
 }
 
@@ -46,9 +47,11 @@ TEST_CASE("capabilities: no object means none; CAP_SYS_ADMIN is kept for the fil
   p.capabilities->bounding.push_back("CAP_SYS_ADMIN");
   CHECK(runtime::seccomp_temp_caps(p, runtime::cap_sets(p)) == 0);  // root keeps its bounding set across execve
   p.user.uid = 1000;  // a non-root user keeps only ambient capabilities across execve
-  CHECK(runtime::seccomp_temp_caps(p, runtime::cap_sets(p)) == runtime::cap_bit(CAP_SYS_ADMIN));  // bounding already has it
+  CHECK(runtime::seccomp_temp_caps(p, runtime::cap_sets(p)) ==
+        runtime::cap_bit(CAP_SYS_ADMIN));  // bounding already has it
   p.capabilities->bounding.pop_back();
-  CHECK(runtime::seccomp_temp_caps(p, runtime::cap_sets(p)) == (runtime::cap_bit(CAP_SYS_ADMIN) | runtime::cap_bit(CAP_SETPCAP)));
+  CHECK(runtime::seccomp_temp_caps(p, runtime::cap_sets(p)) ==
+        (runtime::cap_bit(CAP_SYS_ADMIN) | runtime::cap_bit(CAP_SETPCAP)));
 }
 
 TEST_CASE("exec's process spec: ids checked like the config's") {
@@ -68,7 +71,8 @@ TEST_CASE("exec's process spec: ids checked like the config's") {
 }
 
 TEST_CASE("resources serialize back to JSON that parses to the same values") {
-  auto r = spec::parse_resources(R"({"memory":{"limit":1048576,"swap":-1},"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},
+  auto r = spec::parse_resources(
+      R"({"memory":{"limit":1048576,"swap":-1},"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},
     "pids":{"limit":7},"blockIO":{"weight":300,"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":100}]},
     "hugepageLimits":[{"pageSize":"2MB","limit":0}],"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}],
     "unified":{"memory.high":"max"}})");
@@ -82,4 +86,33 @@ TEST_CASE("resources serialize back to JSON that parses to the same values") {
   CHECK(back->devices.size() == 2);
   CHECK(!back->devices[0].major);
   CHECK(back->unified.at("memory.high") == "max");
+}
+
+TEST_CASE("rootless cgroups: a delegated cgroup is used; without one, limits are refused and none is a warning") {
+  spec::Linux none;
+  auto used = runtime::plan_rootless_cgroups("c", none, "");
+  REQUIRE(used.ok());
+  CHECK(used->own_cgroup);
+  auto skipped = runtime::plan_rootless_cgroups("c", none, "/sys/fs/cgroup/memory/ocelot/c");
+  REQUIRE(skipped.ok());
+  CHECK_FALSE(skipped->own_cgroup);
+  CHECK(skipped->warning.find("no cgroup of its own") != std::string::npos);
+  spec::Linux limited;
+  limited.resources.emplace();
+  limited.resources->pids.emplace();
+  limited.resources->pids->limit = 10;
+  auto refused = runtime::plan_rootless_cgroups("c", limited, "/sys/fs/cgroup/pids/ocelot/c");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().msg.find("cannot apply linux.resources") != std::string::npos);
+  CHECK(runtime::plan_rootless_cgroups("c", limited, "").ok());  // delegated: limits apply
+}
+
+TEST_CASE("rootless mode: --rootless true/false/auto") {
+  runtime::Globals g;
+  g.rootless = "true";
+  CHECK(*runtime::rootless_mode(g));
+  g.rootless = "false";
+  CHECK_FALSE(*runtime::rootless_mode(g));
+  g.rootless = "sometimes";
+  CHECK_FALSE(runtime::rootless_mode(g).ok());
 }
