@@ -72,8 +72,10 @@ layering:
 integration: build
 	python3 tests/integration/run.py --ocelot $(OCELOT) --probe $(PROBE) --tier container
 
+# Twice: guests restored from templates (the default), then every guest booted cold.
 vm-test: vm-setup build
 	python3 tests/integration/run.py --ocelot $(OCELOT) --probe $(PROBE) --tier vm
+	OCELOT_EXTRA_ARGS=--vm-template=off python3 tests/integration/run.py --ocelot $(OCELOT) --probe $(PROBE) --tier vm
 
 callers: build
 	$(call apt_install,$(CALLER_DEPS))

@@ -1,33 +1,65 @@
 #!/usr/bin/env bash
-# Boot-to-exit of `ocelot run` for /bin/true on one busybox bundle: VM isolation (a QEMU guest;
-# KVM where usable, else TCG) next to container isolation, measured by hyperfine. Also prints what
-# the guest itself reports: kernel release and time from its boot to the workload's exit.
-# Needs root, hyperfine and `make vm-setup` (make bench-vm does both).
-#   usage: bench/vm.sh [OCELOT_BINARY] [VM_RUNS] [CONTAINER_RUNS]
+# VM isolation against container isolation on one busybox bundle, measured here:
+#   1. boot-to-exit of `ocelot run` for /bin/true: VM from a template, VM booted cold
+#      (--vm-template=off) and container, side by side by hyperfine (medians);
+#   2. host memory of N idle guests (PSS of their VMMs, since a template's pages are shared),
+#      from one template and booted cold.
+# KVM where usable, else TCG (said in the output). Needs root, hyperfine and `make vm-setup`
+# (make bench-vm does both).
+#   usage: bench/vm.sh [OCELOT_BINARY] [VM_RUNS] [CONTAINER_RUNS] [IDLE_GUESTS]
 set -euo pipefail
 ocelot=$(readlink -f "${1:-build/ocelot}")
 vm_runs=${2:-10}
-ct_runs=${3:-100}
+ct_runs=${3:-50}
+guests=${4:-4}
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/ocelot-bench-vm.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+root=$work/root
+cleanup() {
+  for c in $("$ocelot" --root "$root" list -q 2>/dev/null); do "$ocelot" --root "$root" delete -f "$c" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 command -v hyperfine >/dev/null || { echo "bench/vm.sh: needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 "$here/examples/make-bundle.sh" "$ocelot" "$work/bundle" /bin/true >/dev/null
-# One run first: builds the cached initramfs and shows which accelerator is used.
-"$ocelot" --root "$work/root" --debug --isolation=vm run --bundle "$work/bundle" warm 2>&1 | grep -o "created in .*" || true
-hyperfine -N --warmup 1 --runs "$vm_runs" --export-json "$work/vm.json" \
-  -n vm "$ocelot --root $work/root --log $work/log --isolation=vm run --bundle $work/bundle bench-vm" >&2
+"$here/examples/make-bundle.sh" "$ocelot" "$work/idle" sleep 600 >/dev/null
+# One run first: builds the cached initramfs and the template, and says which accelerator is used.
+"$ocelot" --root "$root" --debug --isolation=vm run --bundle "$work/bundle" warm 2>&1 | grep -o "guest .* created in .*)" || true
+vm="$ocelot --root $root --log $work/log --isolation=vm run --bundle $work/bundle"
+hyperfine -N --warmup 1 --runs "$vm_runs" --export-json "$work/tpl.json" -n "vm (template)" "$vm bench-tpl" >&2
+hyperfine -N --warmup 1 --runs "$(( (vm_runs + 1) / 2 ))" --export-json "$work/cold.json" -n "vm (cold boot)" \
+  "$ocelot --vm-template=off --root $root --log $work/log --isolation=vm run --bundle $work/bundle bench-cold" >&2
 hyperfine -N --warmup 5 --runs "$ct_runs" --export-json "$work/ct.json" \
-  -n container "$ocelot --root $work/root run --bundle $work/bundle bench-ct" >&2
-"$here/examples/make-bundle.sh" "$ocelot" "$work/uname" cat /proc/version >/dev/null
+  -n container "$ocelot --root $root run --bundle $work/bundle bench-ct" >&2
+
+# N idle guests at once: the PSS of their VMMs (what they cost the host together, shared pages
+# split among the sharers), then the same booted cold.
+idle_pss() {  # $1: extra global flags
+  local pids=() total=0
+  for i in $(seq 1 "$guests"); do
+    # shellcheck disable=SC2086
+    "$ocelot" $1 --root "$root" --log "$work/log" --isolation=vm run -d --bundle "$work/idle" "idle$i" >/dev/null 2>&1
+    pids+=("$("$ocelot" --root "$root" state "idle$i" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')")
+  done
+  sleep 2
+  for p in "${pids[@]}"; do total=$(( total + $(awk '/^Pss:/{print $2}' "/proc/$p/smaps_rollup") )); done
+  for i in $(seq 1 "$guests"); do "$ocelot" --root "$root" delete -f "idle$i" >/dev/null; done
+  echo $(( total / guests / 1024 ))
+}
+pss_tpl=$(idle_pss "")
+pss_cold=$(idle_pss "--vm-template=off")
+
 echo "host kernel:  $(uname -r)"
-echo "guest kernel: $("$ocelot" --root "$work/root" --log "$work/log" --isolation=vm run --bundle "$work/uname" uname | awk '{print $3}')"
-python3 - "$work/vm.json" "$work/ct.json" <<'PY'
+"$here/examples/make-bundle.sh" "$ocelot" "$work/uname" uname -r >/dev/null
+echo "guest kernel: $("$ocelot" --root "$root" --log "$work/log" --isolation=vm run --bundle "$work/uname" uname)"
+echo "accelerator:  $(grep -q '(KVM)' <("$ocelot" --root "$root" --debug --isolation=vm run --bundle "$work/bundle" acc 2>&1) && echo KVM || echo 'TCG (software emulation: no usable /dev/kvm)')"
+python3 - "$work/tpl.json" "$work/cold.json" "$work/ct.json" <<'PY'
 import json, sys
-vm = json.load(open(sys.argv[1]))["results"][0]
-ct = json.load(open(sys.argv[2]))["results"][0]
-for name, r in (("vm", vm), ("container", ct)):
-    print("%-9s run /bin/true: mean %8.1f ms, median %8.1f ms (min %.1f, max %.1f, sd %.1f, %d runs)"
-          % (name, r["mean"] * 1e3, r["median"] * 1e3, r["min"] * 1e3, r["max"] * 1e3, r["stddev"] * 1e3, len(r["times"])))
-print("vm/container: %.0fx (median)" % (vm["median"] / ct["median"]))
+rs = [json.load(open(p))["results"][0] for p in sys.argv[1:]]
+for r in rs:
+    print("%-15s run /bin/true: median %8.1f ms (mean %.1f, min %.1f, max %.1f, %d runs)"
+          % (r["command"], r["median"] * 1e3, r["mean"] * 1e3, r["min"] * 1e3, r["max"] * 1e3, len(r["times"])))
+tpl, cold, ct = (r["median"] for r in rs)
+print("vm from a template / vm cold: %.2fx   vm from a template / container: %.0fx" % (tpl / cold, tpl / ct))
 PY
+echo "idle guests ($guests at once), host PSS per guest: from a template ${pss_tpl} MiB, cold ${pss_cold} MiB"

@@ -6,22 +6,27 @@
 // guest off when the container has exited (or could not be created).
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/random.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <string>
 #include <thread>
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "runtime/container.h"
 #include "runtime/safe_exe.h"
 #include "spec/parse.h"
@@ -155,7 +160,8 @@ GuestPlan receive_plan(Port& ctl) {
   while (!ctl.frame(f)) {
     struct pollfd p = {ctl.fd, POLLIN, 0};
     if (::poll(&p, 1, ctl.host_gone ? 20 : -1) > 0 || ctl.host_gone) {
-      if (!ctl.pull() && ctl.host_gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      // Short: a guest restored from a template starts here and the host connects right away.
+      if (!ctl.pull() && ctl.host_gone) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
   if (f.type != vm::FrameType::plan)
@@ -176,6 +182,35 @@ void mount_shares(const GuestPlan& plan) {
   std::string bundle = std::string(kGuestBase) + "/bundle";
   if (!fs::mkdir_p(bundle, 0700) || !fs::write_file(bundle + "/config.json", plan.config_json, 0600))
     fail("write the guest's config.json");
+}
+
+// A guest restored from a VM template resumes with the template's clock and the template's random
+// state: two guests from one template would otherwise share every random number they draw. The
+// host's bytes are mixed into the input pool with entropy credit, then the crng is reseeded from
+// it, so what the workload reads from /dev/urandom (and the boot_id, made on first read) differs
+// per guest. Done on every boot: harmless after a cold one.
+void take_host_state(const GuestPlan& plan) {
+  if (plan.seed.size() >= 2) {
+    struct {
+      int entropy_count;
+      int buf_size;
+      unsigned char buf[256];
+    } e = {};
+    size_t n = std::min(plan.seed.size() / 2, sizeof e.buf);
+    for (size_t i = 0; i < n; ++i)
+      e.buf[i] = static_cast<unsigned char>(std::stoul(plan.seed.substr(2 * i, 2), nullptr, 16));
+    e.buf_size = static_cast<int>(n);
+    e.entropy_count = static_cast<int>(n * 8);
+    int fd = ::open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::ioctl(fd, RNDADDENTROPY, &e) != 0 || ::ioctl(fd, RNDRESEEDCRNG) != 0)
+      fail("reseed the guest's random number generator: " + errno_text(errno));
+    ::close(fd);
+  }
+  if (plan.host_time_ns > 0) {
+    struct timespec ts = {static_cast<time_t>(plan.host_time_ns / 1000000000),
+                          static_cast<long>(plan.host_time_ns % 1000000000)};
+    if (::clock_settime(CLOCK_REALTIME, &ts) != 0) fail("set the guest's clock: " + errno_text(errno));
+  }
 }
 
 // Writes all of data to a port, waiting for room (a port's queue fills when the host reads slowly).
@@ -282,6 +317,8 @@ int main() {
   mount_or_fail("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
   mount_or_fail("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
   g_trace = cmdline_value("ocelot.trace") == "1";
+  // Tracing: the runtime's own debug lines and step timings go to the kernel log too.
+  if (g_trace) log::set_sink([](log::Level, std::string_view m) { trace(std::string(m)); }, true);
   trace("modules loaded, root switched, file systems mounted");
 
   std::map<std::string, std::string> ports;
@@ -305,7 +342,11 @@ int main() {
   if (g_ctl < 0 || out < 0 || err < 0 || devnull < 0) power_off();
   trace("ports open");
 
+  // Building a VM template: the host saves the guest here, waiting for a plan, and every guest
+  // restored from it resumes in receive_plan.
+  if (cmdline_value("ocelot.template") == "1") say(vm::FrameType::waiting);
   vm::GuestPlan plan = receive_plan(ctl);
+  take_host_state(plan);
   mount_shares(plan);
   trace("host shares mounted");
 
@@ -316,7 +357,7 @@ int main() {
   runtime::Globals g;
   g.root = "/run/ocelot";
   runtime::CreateOptions o;
-  o.id = cmdline_value("ocelot.id");
+  o.id = plan.id.empty() ? cmdline_value("ocelot.id") : plan.id;
   if (o.id.empty()) o.id = "vm";
   o.bundle = std::string(vm::kGuestBase) + "/bundle";
   sigset_t set;
@@ -362,6 +403,8 @@ int main() {
     write_port(cmd.fd,
                st ? vm::encode_frame(vm::FrameType::done) : vm::encode_frame(vm::FrameType::error, st.error().msg));
   };
+  // The host may have sent "start" right behind the plan: it is already read, in ctl's buffer.
+  bool first = true;
   while (code < 0) {
     struct pollfd p[9] = {{sfd, POLLIN, 0},
                           {ctl.host_gone ? -1 : ctl.fd, POLLIN, 0},
@@ -374,8 +417,8 @@ int main() {
                           {master >= 0 ? tty : -1, POLLIN, 0}};
     // A port whose host has gone reports POLLHUP until one connects again: look again now and then.
     bool gone = ctl.host_gone || cmd.host_gone || xp.host_gone;
-    int n = ::poll(p, 9, gone ? 20 : -1);
-    if (n == 0) {
+    int n = ::poll(p, 9, first ? 0 : gone ? 20 : -1);
+    if (n == 0 && !first) {
       ctl.host_gone = cmd.host_gone = xp.host_gone = false;
       continue;
     }
@@ -412,8 +455,9 @@ int main() {
     }
     for (Port* port : {&ctl, &cmd, &xp}) {
       int i = port == &ctl ? 1 : port == &cmd ? 2 : 3;
-      if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
-      port->pull();
+      bool readable = n > 0 && (p[i].revents & (POLLIN | POLLHUP));
+      if (!readable && !(first && port == &ctl)) continue;
+      if (readable) port->pull();
       vm::Frame f;
       while (port->frame(f)) {
         if (port == &cmd) {
@@ -439,6 +483,7 @@ int main() {
         }
       }
     }
+    first = false;
   }
   if (master >= 0 && tty >= 0) {
     // What the workload wrote last is still in the pty.
@@ -447,6 +492,8 @@ int main() {
     }
   }
   trace("container exited: " + std::to_string(code));
+  // Written through before the host hears "exit": it may stop the VMM at once.
+  ::sync();
   say(vm::FrameType::exit, std::to_string(code));
   power_off();
 }

@@ -28,6 +28,7 @@ enum class FrameType : uint8_t {
   exec = 11,     // host -> agent: an exec request (vm/exec_request.h)
   out = 12,      // agent -> host: the exec'd process's stdout bytes
   err = 13,      // agent -> host: its stderr bytes
+  waiting = 14,  // agent -> host: booted, waiting for a plan (only when building a VM template)
 };
 const char* frame_type_name(FrameType t);
 

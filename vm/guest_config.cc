@@ -46,11 +46,24 @@ Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& 
     for (auto& m : c["mounts"]) {
       if (!m.is_object() || !is_bind(m) || !m.contains("source") || !m["source"].is_string()) continue;
       std::string src = absolute(m["source"].get<std::string>(), bundle);
+      bool ro = has_option(m, "ro") || has_option(m, "rro");
+      bool dir = is_dir(src);
+      // One share per host directory and mode: podman's /etc/hosts, /etc/resolv.conf,
+      // /etc/hostname and /run/.containerenv all come from one directory (each 9p device costs
+      // VMM start time, and a VM template has a fixed number of them).
+      std::string host_dir = dir ? src : fs::dirname(src);
+      const Share* same = nullptr;
+      for (size_t i = 1; i < p.shares.size(); ++i)
+        if (p.shares[i].host_path == host_dir && p.shares[i].readonly == ro) same = &p.shares[i];
+      if (same) {
+        m["source"] = dir ? same->guest_path : same->guest_path + "/" + fs::basename(src);
+        continue;
+      }
       Share s;
       s.tag = "m" + std::to_string(p.shares.size());
-      s.readonly = has_option(m, "ro") || has_option(m, "rro");
+      s.readonly = ro;
       std::string guest_dir = base + "/" + s.tag;
-      if (is_dir(src)) {
+      if (dir) {
         s.host_path = src;
         s.guest_path = guest_dir;
         m["source"] = guest_dir;
@@ -89,6 +102,9 @@ std::string encode_guest_plan(const GuestPlan& p) {
   for (const auto& s : p.shares)
     j["shares"].push_back({{"tag", s.tag}, {"path", s.guest_path}, {"readonly", s.readonly}});
   j["config"] = p.config_json;
+  if (!p.id.empty()) j["id"] = p.id;
+  if (p.host_time_ns) j["time"] = p.host_time_ns;
+  if (!p.seed.empty()) j["seed"] = p.seed;
   return j.dump();
 }
 
@@ -99,6 +115,9 @@ Result<GuestPlan> decode_guest_plan(const std::string& text) {
     return Error::make("malformed guest plan from the host");
   GuestPlan p;
   p.config_json = j["config"].get<std::string>();
+  if (j.contains("id") && j["id"].is_string()) p.id = j["id"].get<std::string>();
+  if (j.contains("time") && j["time"].is_number_integer()) p.host_time_ns = j["time"].get<int64_t>();
+  if (j.contains("seed") && j["seed"].is_string()) p.seed = j["seed"].get<std::string>();
   for (const auto& s : j["shares"]) {
     if (!s.is_object() || !s.contains("tag") || !s["tag"].is_string() || !s.contains("path") || !s["path"].is_string())
       return Error::make("malformed share in the guest plan from the host");

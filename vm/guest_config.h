@@ -10,6 +10,7 @@
 //   - keeps every other field as the bundle wrote it, unknown ones included.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,11 @@ struct GuestPlan {
   std::string config_json;  // config.json for the guest's bundle
   std::vector<Share> shares;
   std::vector<std::string> warnings;
+  // Filled in by the host just before sending (not by plan_guest). A guest restored from a
+  // template has the template's id, clock and random state: it takes these instead.
+  std::string id;            // the container's id
+  int64_t host_time_ns = 0;  // CLOCK_REALTIME on the host when the plan was sent
+  std::string seed;          // random bytes (hex) the guest mixes into its RNG and reseeds with
 };
 
 // config_text: the bundle's config.json; bundle: its absolute directory (relative root.path and

@@ -19,12 +19,16 @@ std::string kernel_cmdline(const VmPlan& p) {
   if (!p.kvm) {
     // Without tsc_early_khz the guest hangs calibrating its TSC under TCG.
     if (p.tsc_khz) c += " tsc_early_khz=" + std::to_string(p.tsc_khz);
+    // TCG's TSC follows the host's clock: the clocksource watchdog only ever sees a skew when the
+    // guest was paused (saved as a template, restored later), then drops the TSC for jiffies.
+    c += " tsc=reliable";
     // TCG does not emulate speculative execution, so the guest's Spectre/Meltdown mitigations
     // protect nothing there and cost 0.1-0.2 s of boot. Under KVM they stay on.
     c += " mitigations=off";
   }
   // How many ports the agent waits for (they appear one by one as the driver probes them).
   c += " ocelot.ports=" + std::to_string(4 + !p.exec_socket.empty() + !p.tty_path.empty());
+  if (p.template_build) c += " ocelot.template=1";
   if (!p.extra_cmdline.empty()) c += " " + p.extra_cmdline;
   return c;
 }
@@ -36,7 +40,13 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
       "-no-reboot"};
   // microvm: no PCI, no firmware; acpi=on (virtio-mmio devices are found through ACPI), rtc=on
   // (off costs about a second under TCG).
-  a.insert(a.end(), {"-M", "microvm,acpi=on,rtc=on"});
+  if (p.ram_file.empty()) {
+    a.insert(a.end(), {"-M", "microvm,acpi=on,rtc=on"});
+  } else {
+    a.insert(a.end(), {"-M", "microvm,acpi=on,rtc=on,memory-backend=ram", "-object",
+                       "memory-backend-file,id=ram,size=" + std::to_string(p.memory_mib) +
+                           "M,mem-path=" + esc(p.ram_file) + ",share=" + (p.ram_shared ? "on" : "off")});
+  }
   if (p.kvm) a.insert(a.end(), {"-accel", "kvm", "-cpu", "host"});
   // TCG: tb-size bounds the translation cache (its default is 1 GiB) so the VMM's memory stays near
   // the guest's. The CPU is "max" (workloads built for x86-64-v3 run) without ERMS/FSRM: with them
@@ -62,6 +72,8 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
     if (s.readonly) fsdev += ",readonly=on";
     a.insert(a.end(), {"-fsdev", fsdev, "-device", "virtio-9p-device,fsdev=" + s.tag + ",mount_tag=" + s.tag});
   }
+  if (!p.qmp_socket.empty()) a.insert(a.end(), {"-qmp", "unix:" + esc(p.qmp_socket) + ",server=on,wait=off"});
+  if (p.incoming) a.insert(a.end(), {"-incoming", "defer"});
   return a;
 }
 

@@ -26,6 +26,15 @@ struct VmPlan {
   std::string tty_path;                             // process.terminal: the host pty slave QEMU opens
   std::string extra_cmdline;
   std::string console_log;  // debugging: the guest kernel's console goes to this file
+  // VM templates (vm/template.h). ram_file: guest RAM is this file, mapped shared (building a
+  // template: the guest's memory lands in it) or private (a guest restored from it: copy on
+  // write, the template never changes). qmp_socket: a QMP monitor, to save and to restore.
+  // incoming: start paused, waiting for the saved device state (QMP migrate-incoming).
+  std::string ram_file;
+  bool ram_shared = false;
+  std::string qmp_socket;
+  bool incoming = false;
+  bool template_build = false;  // the agent says "waiting" before it reads a plan
 };
 
 std::vector<std::string> qemu_argv(const VmPlan& p);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "base/fs.h"
+#include "base/log.h"
 #include "runtime/container.h"
 #include "runtime/state_store.h"
 #include "runtime/supervise.h"
@@ -48,9 +49,9 @@ Result<int> parse_code(const std::string& s) {
   return static_cast<int>(v);
 }
 
-// Sends "start" on the control connection and waits for "started".
-Status start_on(runtime::StateStore& store, const std::string& id, int ctl) {
-  OCL_CHECK(send_frame(ctl, FrameType::start));
+// Sends "start" on the control connection (unless it went with the plan) and waits for "started".
+Status start_on(runtime::StateStore& store, const std::string& id, int ctl, bool sent = false) {
+  if (!sent) OCL_CHECK(send_frame(ctl, FrameType::start));
   FrameChannel ch(ctl);
   auto f = ch.read(60000);
   if (!f) return std::move(f).error().wrap("start the guest's container");
@@ -88,7 +89,8 @@ class VmIsolation : public runtime::Isolation {
     auto s = OCL_TRY(store_.load(id));
     auto st = OCL_TRY(runtime::container_status(store_, s));
     OCL_CHECK(spec::check_operation(st, op, id));
-    if (st == spec::ContainerStatus::stopped || st == spec::ContainerStatus::creating) return Error::make("container not running");
+    if (st == spec::ContainerStatus::stopped || st == spec::ContainerStatus::creating)
+      return Error::make("container not running");
     auto c = connect_socket(store_.dir(id), kCmdSocket);
     if (!c) return Error::make("container not running");
     OCL_CHECK(send_frame(c->get(), type, payload));
@@ -96,12 +98,13 @@ class VmIsolation : public runtime::Isolation {
     auto f = ch.read(30000);
     if (!f) return std::move(f).error().wrap("in the VM");
     if (f->type == FrameType::error) return Error::make("in the VM: " + f->payload);
-    if (f->type != FrameType::done) return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\"");
+    if (f->type != FrameType::done)
+      return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\"");
     return ok();
   }
   Status kill(const std::string& id, int sig, bool all) override {
-    return command(id, all ? spec::Operation::kill_all : spec::Operation::kill, all ? FrameType::kill_all : FrameType::kill,
-                   std::to_string(sig));
+    return command(id, all ? spec::Operation::kill_all : spec::Operation::kill,
+                   all ? FrameType::kill_all : FrameType::kill, std::to_string(sig));
   }
   Status update(const std::string& id, const spec::Resources& r) override {
     return command(id, spec::Operation::update, FrameType::update, spec::resources_to_json(r));
@@ -123,13 +126,14 @@ class VmIsolation : public runtime::Isolation {
 Result<int> VmIsolation::run(const runtime::CreateOptions& o, bool detach, bool keep) {
   // Signals are blocked from before the VMM exists, so none is lost; the VMM unblocks its own.
   runtime::SignalBlock signals;
-  Booted b = OCL_TRY(boot_vm(g_, o, !detach));
-  auto started = start_on(store_, o.id, b.ctl.get());
+  Booted b = OCL_TRY(boot_vm(g_, o, !detach, true));
+  auto started = start_on(store_, o.id, b.ctl.get(), true);
   if (!started) {
     (void)runtime::delete_container(g_, o.id, true);
     return std::move(started).error();
   }
   if (detach) return 0;
+  log::step("started");
   UniqueFd sfd(::signalfd(-1, &signals.set(), SFD_CLOEXEC));
   int code = -1;
   bool vmm_gone = false, ctl_open = true;
@@ -140,7 +144,8 @@ Result<int> VmIsolation::run(const runtime::CreateOptions& o, bool detach, bool 
   if (master >= 0) raw.emplace();
   bool stdin_open = master >= 0;
   while (code < 0 && !vmm_gone && ctl_open) {
-    struct pollfd p[4] = {{b.ctl.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}, {master, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+    struct pollfd p[4] = {
+        {b.ctl.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}, {master, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
     int n = ::poll(p, 4, -1);
     if (n < 0 && errno != EINTR) break;
     if (master >= 0 && (p[2].revents & (POLLIN | POLLHUP)) && !runtime::pump_fd(master, 1)) master = -1;
@@ -169,7 +174,11 @@ Result<int> VmIsolation::run(const runtime::CreateOptions& o, bool detach, bool 
       }
     }
   }
-  // The guest powers off after "exit": reap the VMM, so its last output is written.
+  // The agent says "exit" after the workload's output is through the ports (a port write returns
+  // once QEMU has taken it) and after a sync: nothing is left in the guest that the host needs,
+  // so the VMM is stopped now rather than after the guest's own power-off (60 ms under TCG).
+  log::step("exit reported");
+  if (!vmm_gone && code >= 0) ::kill(b.vmm, SIGKILL);
   if (!vmm_gone) {
     for (int64_t end = now_ms() + 5000; now_ms() < end;) {
       pid_t r = ::waitpid(b.vmm, nullptr, WNOHANG);
@@ -192,13 +201,16 @@ Result<int> VmIsolation::run(const runtime::CreateOptions& o, bool detach, bool 
 Result<int> VmIsolation::exec(const runtime::ExecOptions& o) {
   if (o.tty) return Error::make("exec: --tty is not supported for VM-isolated containers yet");
   if (o.detach) return Error::make("exec: --detach is not supported for VM-isolated containers yet");
-  if (!o.pid_file.empty()) return Error::make("exec: --pid-file is not supported for VM-isolated containers (the process is in the guest)");
+  if (!o.pid_file.empty())
+    return Error::make("exec: --pid-file is not supported for VM-isolated containers (the process is in the guest)");
   if (o.preserve_fds > 0) return Error::make("exec: --preserve-fds is not supported for VM-isolated containers");
-  if (!o.console_socket.empty()) return Error::make("exec: --console-socket is not supported for VM-isolated containers yet");
+  if (!o.console_socket.empty())
+    return Error::make("exec: --console-socket is not supported for VM-isolated containers yet");
   auto s = OCL_TRY(store_.load(o.id));
   auto status = OCL_TRY(runtime::container_status(store_, s));
   OCL_CHECK(spec::check_operation(status, spec::Operation::exec, o.id, o.ignore_paused));
-  if (status == spec::ContainerStatus::created) return Error::make("exec: a VM-isolated container must be started first");
+  if (status == spec::ContainerStatus::created)
+    return Error::make("exec: a VM-isolated container must be started first");
   std::string process_text;
   if (!o.process_file.empty()) process_text = OCL_TRY(fs::read_file(o.process_file));
   runtime::SignalBlock signals;
@@ -239,6 +251,8 @@ Result<int> VmIsolation::exec(const runtime::ExecOptions& o) {
 
 }  // namespace
 
-std::unique_ptr<runtime::Isolation> make_vm_isolation(const runtime::Globals& g) { return std::make_unique<VmIsolation>(g); }
+std::unique_ptr<runtime::Isolation> make_vm_isolation(const runtime::Globals& g) {
+  return std::make_unique<VmIsolation>(g);
+}
 
 }  // namespace ocelot::vm

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,6 +27,8 @@
 #include "vm/guest_config.h"
 #include "vm/image.h"
 #include "vm/qemu.h"
+#include "vm/qmp.h"
+#include "vm/template.h"
 
 namespace ocelot::vm {
 
@@ -102,9 +105,48 @@ Status limit_vmm(cgroups::Manager& m, const spec::Config& cfg, unsigned guest_mi
   return m.apply(host, {});
 }
 
+// Starts the guest from a VM template (vm/template.h) through `attempt`. nullopt: boot cold, for
+// the reason said under --debug (no template fits this plan, or it could not be built, or it did
+// not restore: then it is discarded and the next use builds it again).
+template <class Attempt>
+std::optional<Result<Booted>> try_template(const VmPlan& plan, Attempt&& attempt) {
+  if (auto why = template_unfit(plan); !why.empty()) {
+    log::debug("VM template not used (" + why + "): cold boot");
+    return std::nullopt;
+  }
+  auto empty = template_empty_dir();
+  if (!empty) {
+    log::debug(empty.error().msg + ": cold boot");
+    return std::nullopt;
+  }
+  VmPlan pl = with_template_slots(plan, *empty);
+  bool built = false;
+  int64_t t0 = now_ms();
+  auto t = ensure_template(pl, *empty, &built);
+  if (!t) {
+    log::debug(t.error().msg + ": cold boot");
+    return std::nullopt;
+  }
+  log::step("template found");
+  if (built) log::debug("VM template built in " + std::to_string(now_ms() - t0) + " ms: " + t->dir);
+  pl.ram_file = t->ram();
+  pl.ram_shared = false;  // copy on write: the template never changes
+  pl.qmp_socket = "qmp.sock";
+  pl.incoming = true;
+  pl.template_build = true;  // the same kernel command line as the saved guest's
+  auto b = attempt(pl, *t);
+  if (!b && b.error().code == EPIPE) {
+    log::debug("VM template " + t->dir + " did not restore (" + b.error().msg + "): discarded, cold boot");
+    discard_template(*t);
+    return std::nullopt;
+  }
+  return b;
+}
+
 }  // namespace
 
-Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& o, bool foreground) {
+Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& o, bool foreground,
+                       bool start_follows) {
   OCL_CHECK(runtime::validate_id(o.id));
   char buf[PATH_MAX];
   if (!::realpath(o.bundle.c_str(), buf)) return Error::last("bundle " + quote(o.bundle));
@@ -124,6 +166,7 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
   std::string qemu = OCL_TRY(find_qemu());
   GuestKernel kernel = OCL_TRY(find_kernel(g.vm_kernel));
   std::string initrd = OCL_TRY(initramfs(fs::dirname(runtime::self_path()) + "/ocelot-agent", kernel));
+  log::step("guest image found");
 
   VmPlan plan;
   plan.qemu = qemu;
@@ -151,9 +194,9 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
     tty_master = std::move(pty.first);
     plan.tty_path = pty.second;
   }
-  plan.extra_cmdline = "ocelot.id=" + o.id;
+  // The id goes in the plan frame (a template's kernel command line is the template's).
   if (const char* c = ::getenv("OCELOT_VM_CONSOLE"); c && *c) plan.console_log = c;
-  if (const char* c = ::getenv("OCELOT_VM_KERNEL_ARGS"); c && *c) plan.extra_cmdline += std::string(" ") + c;
+  if (const char* c = ::getenv("OCELOT_VM_KERNEL_ARGS"); c && *c) plan.extra_cmdline = c;
 
   runtime::StateStore store(g.root);
   UniqueFd lock = OCL_TRY(store.create_dir(o.id));
@@ -186,11 +229,13 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
   OCL_CHECK(fs::write_file(store.fifo(o.id), "", 0600));
   OCL_CHECK_CTX(undo.cg->create(), "create cgroup");
   OCL_CHECK_CTX(limit_vmm(*undo.cg, cfg, plan.memory_mib), "apply cgroup resources");
+  log::step("state and cgroup ready");
 
   std::string log_path = dir + "/vmm.log";
   // One boot: QEMU's own messages go to vmm.log; the caller's stdout and stderr become its fds 3
   // and 4, where the guest's ocelot.out/ocelot.err ports write.
-  auto attempt = [&](const VmPlan& pl, int ready_timeout_ms) -> Result<Booted> {
+  // tpl: restore this template instead of booting (pl is then the restore's plan).
+  auto attempt = [&](const VmPlan& pl, int ready_timeout_ms, const Template* tpl) -> Result<Booted> {
     auto argv_s = qemu_argv(pl);
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
@@ -198,6 +243,12 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
     ::unlink((dir + "/" + kCtlSocket).c_str());
     ::unlink((dir + "/" + kCmdSocket).c_str());
     ::unlink((dir + "/" + kExecSocket).c_str());
+    ::unlink((dir + "/qmp.sock").c_str());
+    UniqueFd state;
+    if (tpl) {
+      state.reset(::open(tpl->state().c_str(), O_RDONLY | O_CLOEXEC));
+      if (!state.valid()) return Error{EPIPE, "open the template's state: " + errno_text(errno)};
+    }
     int logfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (logfd < 0) return Error::last("create " + quote(log_path));
     UniqueFd log_owner(logfd);
@@ -218,16 +269,19 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
       if (!undo.cg->add_process(::getpid()) || ::chdir(dir.c_str()) != 0) ::_exit(126);
       // Every source fd is first moved above the targets, so no dup2 overwrites another's source.
       int o3 = ::fcntl(1, F_DUPFD, 10), o4 = ::fcntl(2, F_DUPFD, 10), lg = ::fcntl(logfd, F_DUPFD, 10);
+      // A restore reads the saved device state from fd 5 ("fd:5").
+      if (state.valid() && ::dup2(::fcntl(state.get(), F_DUPFD, 10), 5) < 0) ::_exit(126);
       int nul = ::open("/dev/null", O_RDONLY);
       if (nul >= 0 && nul < 10) nul = ::fcntl(nul, F_DUPFD, 10);
       if (o3 < 0 || o4 < 0 || lg < 0 || nul < 0 || ::dup2(o3, 3) < 0 || ::dup2(o4, 4) < 0 || ::dup2(nul, 0) < 0 ||
           ::dup2(lg, 1) < 0 || ::dup2(lg, 2) < 0)
         ::_exit(126);
-      ::close_range(5, ~0U, 0);
+      ::close_range(state.valid() ? 6 : 5, ~0U, 0);
       ::execv(pl.qemu.c_str(), argv.data());
       ::_exit(127);
     }
     undo.vmm = pid;
+    log::step("VMM forked");
     auto ref = runtime::process_ref(pid);
     s.init = ref ? *ref : runtime::ProcessRef{pid, 0};
     OCL_CHECK(store.save(s));
@@ -239,10 +293,27 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
       std::string first = log ? log->substr(0, log->find('\n')) : "";
       return Error{EPIPE, what + (first.empty() ? "" : ": " + first)};
     };
+    if (tpl) {
+      // The VMM waits, paused, for the template's device state; the guest runs when it is in.
+      auto restore = [&]() -> Status {
+        Qmp q = OCL_TRY(Qmp::connect(dir, "qmp.sock", pid, 10000));
+        log::step("VMM's monitor up");
+        OCL_TRY(q.execute("migrate-set-capabilities",
+                          R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})"));
+        OCL_TRY(q.execute("migrate-incoming", R"({"uri":"fd:5"})"));
+        log::step("template restore under way");
+        return {};
+      };
+      if (auto st = restore(); !st) {
+        if (::waitpid(pid, nullptr, WNOHANG) == pid) undo.vmm = 0;
+        return vmm_error("restore the VM template: " + st.error().msg);
+      }
+    }
     for (int64_t end = now_ms() + 10000;;) {
       auto c = connect_socket(dir, kCtlSocket);
       if (c) {
         b.ctl = std::move(*c);
+        log::step("control port connected");
         break;
       }
       int st;
@@ -253,7 +324,19 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
       if (now_ms() > end) return Error{ETIMEDOUT, "timed out waiting for the VMM's control socket"};
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+    // The id, the clock and a random seed: a guest from a template has only the template's.
+    gp.id = o.id;
+    unsigned char seed[32];
+    if (::getrandom(seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) return Error::last("getrandom");
+    static const char* hex = "0123456789abcdef";
+    gp.seed.clear();
+    for (unsigned char c : seed) gp.seed += std::string{hex[c >> 4], hex[c & 15]};
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    gp.host_time_ns = static_cast<int64_t>(rt.tv_sec) * 1000000000 + rt.tv_nsec;
     OCL_CHECK(send_frame(b.ctl.get(), FrameType::plan, encode_guest_plan(gp)));
+    if (start_follows) OCL_CHECK(send_frame(b.ctl.get(), FrameType::start));
+    log::step("plan sent");
     FrameChannel ch(b.ctl.get());
     auto f = ch.read(ready_timeout_ms, pid);
     if (!f) {
@@ -262,15 +345,22 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
       undo.vmm = 0;
       return vmm_error("the guest stopped before the container was created (OCELOT_VM_CONSOLE=FILE shows its console)");
     }
+    log::step("guest answered");
     if (f->type == FrameType::error) return Error::make("in the VM: " + f->payload);
     if (f->type != FrameType::ready)
       return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\" instead of \"ready\"");
-    log::debug("VM " + o.id + ": guest booted and container created in " + std::to_string(now_ms() - t0) + " ms (" +
-               (pl.kvm ? "KVM" : "TCG") + ")");
+    log::debug("VM " + o.id + ": guest " + (tpl ? "restored from template " + fs::basename(tpl->dir) : "booted cold") +
+               " and container created in " + std::to_string(now_ms() - t0) + " ms (" + (pl.kvm ? "KVM" : "TCG") + ")");
     return b;
   };
   if (!plan.kvm) tcg_notice("no usable /dev/kvm: the guest runs under QEMU's TCG software emulation");
-  auto booted = attempt(plan, plan.kvm ? 10000 : 120000);
+  std::optional<Result<Booted>> from_template;
+  if (g.vm_template)
+    from_template = try_template(
+        plan, [&](const VmPlan& pl, const Template& t) { return attempt(pl, pl.kvm ? 10000 : 120000, &t); });
+  if (from_template && !*from_template) return std::move(*from_template).error();
+  if (!from_template) undo.kill_vmm();  // a failed restore's
+  auto booted = from_template ? std::move(*from_template) : attempt(plan, plan.kvm ? 10000 : 120000, nullptr);
   // A /dev/kvm that cannot run the guest (seen with nested virtualisation): the guest never
   // answers (QEMU pauses it) or QEMU exits before it does. Remember it and boot under TCG.
   auto kvm_failed = [&](const Error& e) { return e.code == ETIMEDOUT || e.code == EPIPE; };
@@ -279,7 +369,7 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
     remember_kvm_broken(booted.error().msg);
     tcg_notice("/dev/kvm could not run the guest (" + booted.error().msg + "): using TCG from now on");
     plan.kvm = false;
-    booted = attempt(plan, 120000);
+    booted = attempt(plan, 120000, nullptr);
   }
   if (!booted) return std::move(booted).error();
 

@@ -18,6 +18,9 @@ struct Booted {
 };
 
 // foreground: the VMM dies with us (`run`); otherwise it outlives us (`create`).
-Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& o, bool foreground);
+// start_follows (`run`): "start" is sent right behind the plan, so the agent starts the container
+// as soon as it is created, without a round trip; the caller then reads "started".
+Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& o, bool foreground,
+                       bool start_follows = false);
 
 }  // namespace ocelot::vm

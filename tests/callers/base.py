@@ -13,10 +13,10 @@ import env
 WORLD = None  # set by run.py
 
 
-def run(cmd, timeout=120, input=None, env_=None):
+def run(cmd, timeout=120, input=None, env_=None, cwd=None):
     """Runs cmd with its output in files (a detached container may keep a pipe open forever)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.run(cmd, stdout=out, stderr=err, timeout=timeout, env=env_,
+        p = subprocess.run(cmd, stdout=out, stderr=err, timeout=timeout, env=env_, cwd=cwd,
                            input=input.encode() if input else None, stdin=None if input else subprocess.DEVNULL)
         out.seek(0)
         err.seek(0)

@@ -87,7 +87,8 @@ class PodmanRootless(CallerTest):
         cmd = ["runuser", "-u", USER, "--", "env", "HOME=" + cls.dir, "XDG_RUNTIME_DIR=" + cls.xdg,
                "podman", "--root", cls.dir + "/storage", "--runroot", cls.dir + "/run", "--storage-driver", "vfs",
                "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--runtime", cls.runtime] + list(args)
-        return run(cmd, timeout=timeout)
+        # cwd: podman changes into it as the user, and a CI clone is 0700 root.
+        return run(cmd, timeout=timeout, cwd=cls.dir)
 
     def pm(self, *args):
         return self.pm_static(*args)

@@ -13,6 +13,9 @@ import time
 import unittest
 
 OCELOT = os.environ.get("OCELOT", "build/ocelot")
+# Global flags put before every command, e.g. "--vm-template=off" (make vm-test runs the VM tier
+# with and without templates).
+EXTRA_ARGS = os.environ.get("OCELOT_EXTRA_ARGS", "").split()
 PROBE = os.environ.get("OCELOT_PROBE", "build/ocelot-probe")
 _shared = {}
 
@@ -133,7 +136,7 @@ class OcelotTest(unittest.TestCase):
     def ocelot(self, *args, check=True, input=None, timeout=60, root=None, env=None, pass_fds=(), binary=None):
         """Runs ocelot; output goes through files, not pipes: a detached container keeps our
         stdio open (as with runc), and a pipe would never reach EOF."""
-        cmd = [binary or OCELOT, "--root", root or self.root] + list(args)
+        cmd = [binary or OCELOT, "--root", root or self.root] + EXTRA_ARGS + list(args)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             p = subprocess.run(cmd, stdout=out, stderr=err, input=input.encode() if input else None,
                                stdin=None if input else subprocess.DEVNULL, timeout=timeout, env=env, pass_fds=pass_fds)

@@ -19,7 +19,7 @@ NOBODY = pwd.getpwnam("nobody")
 def as_user(user, cmd, timeout=60, input=None):
     """Output through files: a detached container keeps a pipe open forever."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.run(["runuser", "-u", user, "--"] + cmd, stdout=out, stderr=err, timeout=timeout,
+        p = subprocess.run(["runuser", "-u", user, "--"] + cmd, stdout=out, stderr=err, timeout=timeout, cwd="/",
                            input=input.encode() if input else None, stdin=None if input else subprocess.DEVNULL)
         out.seek(0)
         err.seek(0)

@@ -11,7 +11,10 @@ import signal
 import subprocess
 import time
 
+import harness
 from harness import OcelotTest, cgroup_dirs_named, receive_console_fd, OCELOT
+
+TEMPLATES = "/var/cache/ocelot/vm/templates"
 
 KERNEL_DIR = "/var/cache/ocelot/vm/kernel"
 
@@ -266,3 +269,80 @@ class VmIsolation(OcelotTest):
         self.assertEqual(cgroup_dirs_named(cid), [])
         qemus = subprocess.run(["pgrep", "-f", "ocelot.id=%s( |$)" % cid], capture_output=True, text=True).stdout
         self.assertEqual(qemus, "")
+
+
+class VmTemplates(OcelotTest):
+    """Guests restored from a booted template (vm/template.h): what a restore must get right."""
+
+    def setUp(self):
+        super().setUp()
+        if "--vm-template=off" in harness.EXTRA_ARGS:
+            self.skipTest("templates are forced off for this run")
+
+    def run_vm(self, args, *flags):
+        c = self.config(args)
+        c["annotations"] = {"org.ocelot.isolation": "vm"}
+        cid = self.new_id("vm")
+        log = os.path.join(self.tmp, cid + ".log")
+        p = self.ocelot("--debug", "--log", log, *flags, "run", "--bundle", self.bundle(c, "b-" + cid), cid,
+                        check=False, timeout=180)
+        with open(log) as f:
+            p.log = f.read()
+        return p
+
+    PROBE = "cat /proc/sys/kernel/random/boot_id; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' '; date +%s"
+
+    def test_two_guests_from_one_template_differ_in_randomness_and_keep_the_host_clock(self):
+        self.run_vm(["/bin/true"])  # builds the template if there is none yet
+        # A template saved 8 s ago or more: a guest that kept the template's clock shows it.
+        newest = max(os.stat(os.path.join(TEMPLATES, d, "key")).st_mtime for d in os.listdir(TEMPLATES)
+                     if os.path.exists(os.path.join(TEMPLATES, d, "key")))
+        time.sleep(max(0.0, newest + 8 - time.time()))
+        seen = []
+        for _ in range(2):
+            p = self.run_vm(["/bin/sh", "-c", self.PROBE])
+            self.assertEqual(p.returncode, 0, p.stderr + p.log)
+            self.assertIn("restored from template", p.log)
+            boot_id, random_hex, guest_time = p.stdout.split()
+            seen.append((boot_id, random_hex))
+            # The template was saved earlier: the guest's clock is set to the host's at restore.
+            self.assertLess(abs(int(guest_time) - time.time()), 5, p.stdout)
+        self.assertNotEqual(seen[0][0], seen[1][0], "boot_id is the same in two guests")
+        self.assertNotEqual(seen[0][1], seen[1][1], "/dev/urandom gave the same bytes in two guests")
+        self.assertEqual(os.listdir(self.root), [])
+
+    def test_off_boots_cold_and_a_damaged_template_is_rebuilt(self):
+        p = self.run_vm(["/bin/echo", "cold"], "--vm-template=off")
+        self.assertEqual((p.returncode, p.stdout), (0, "cold\n"), p.stderr)
+        self.assertIn("booted cold", p.log)
+        self.assertNotIn("template", p.log.replace("booted cold", ""))
+        # A template whose saved state does not load: the run still works (cold), says why under
+        # --debug, and the template is discarded, so the next run builds a good one.
+        self.run_vm(["/bin/true"])
+        for d in os.listdir(TEMPLATES):
+            state = os.path.join(TEMPLATES, d, "state")
+            if os.path.exists(state):
+                with open(state, "r+b") as f:
+                    f.write(b"\0" * 64)
+        p = self.run_vm(["/bin/echo", "after"])
+        self.assertEqual((p.returncode, p.stdout), (0, "after\n"), p.stderr + p.log)
+        self.assertIn("did not restore", p.log)
+        self.assertIn("booted cold", p.log)
+        p = self.run_vm(["/bin/echo", "again"])
+        self.assertEqual(p.stdout, "again\n")
+        self.assertIn("VM template built", p.log)
+        self.assertIn("restored from template", p.log)
+        self.assertEqual(os.listdir(self.root), [])
+
+    def test_a_template_is_never_written_by_a_guest(self):
+        self.run_vm(["/bin/true"])
+        rams = [os.path.join(TEMPLATES, d, "ram") for d in os.listdir(TEMPLATES) if "." not in d]
+        before = {r: (os.stat(r).st_mtime_ns, open(r, "rb").read(1 << 20)) for r in rams if os.path.exists(r)}
+        self.assertTrue(before)
+        # The guest dirties plenty of memory; a shared mapping would write it into the file.
+        p = self.run_vm(["/bin/sh", "-c", "/bin/ocelot-probe alloc 64 >/dev/null; echo done"])
+        self.assertIn("restored from template", p.log)
+        for r, (mtime, head) in before.items():
+            self.assertEqual(os.stat(r).st_mtime_ns, mtime, r)
+            with open(r, "rb") as f:
+                self.assertEqual(f.read(1 << 20), head, r)

@@ -8,6 +8,7 @@
 #include "vm/frame.h"
 #include "vm/guest_config.h"
 #include "vm/qemu.h"
+#include "vm/template.h"
 
 using namespace ocelot;
 using nlohmann::json;
@@ -26,12 +27,14 @@ TEST_CASE("the guest plan shares the rootfs and bind sources and rewrites their 
     "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
               {"destination":"/data","type":"bind","source":"/srv/data","options":["rbind","ro"]},
               {"destination":"/etc/app.conf","source":"/etc/app.conf","options":["bind"]},
-              {"destination":"/rel","type":"bind","source":"vol"}],
+              {"destination":"/rel","type":"bind","source":"vol"},
+              {"destination":"/etc/other.conf","source":"/etc/other.conf","options":["bind"]},
+              {"destination":"/data2","type":"bind","source":"/srv/data","options":["rbind"]}],
     "linux":{"namespaces":[{"type":"pid"},{"type":"network","path":"/run/netns/x"}]},
     "hooks":{"prestart":[{"path":"/bin/true"}]}})";
   auto p = vm::plan_guest(cfg, "/b/bundle", dirs_only);
   REQUIRE(p);
-  REQUIRE(p->shares.size() == 4);
+  REQUIRE(p->shares.size() == 5);
   CHECK(p->shares[0].tag == "rootfs");
   CHECK(p->shares[0].host_path == "/b/bundle/rootfs");
   CHECK(p->shares[0].guest_path == "/run/ocelot-vm/rootfs");
@@ -46,6 +49,11 @@ TEST_CASE("the guest plan shares the rootfs and bind sources and rewrites their 
   CHECK(c["mounts"][0]["source"] == "proc");
   CHECK(c["mounts"][1]["source"] == "/run/ocelot-vm/m1");
   CHECK(c["mounts"][2]["source"] == "/run/ocelot-vm/m2/app.conf");
+  // A second file of a shared directory uses its share; the same directory writable is another.
+  CHECK(c["mounts"][4]["source"] == "/run/ocelot-vm/m2/other.conf");
+  CHECK(p->shares[4].host_path == "/srv/data");
+  CHECK(!p->shares[4].readonly);
+  CHECK(c["mounts"][5]["source"] == "/run/ocelot-vm/m4");
   CHECK(c["x-unknown"]["kept"] == 1);
   CHECK(!c["linux"]["namespaces"][1].contains("path"));
   CHECK(!c.contains("hooks"));
@@ -94,6 +102,73 @@ TEST_CASE("the VMM command line: microvm, TCG facts, 9p shares, no console mixed
   CHECK(has_pair(a, "-cpu", "host"));
   CHECK(vm::kernel_cmdline(p).find("tsc_early_khz") == std::string::npos);
   CHECK(vm::kernel_cmdline(p).find("mitigations=off") == std::string::npos);  // only under TCG
+}
+
+TEST_CASE("template restores map the saved RAM file private, builds map it shared") {
+  vm::VmPlan p;
+  p.kernel = "/k/vmlinux";
+  p.initrd = "/k/initrd";
+  p.memory_mib = 256;
+  p.ram_file = "/t/ram";
+  p.qmp_socket = "qmp.sock";
+  p.incoming = true;
+  auto a = vm::qemu_argv(p);
+  CHECK(has_pair(a, "-M", "microvm,acpi=on,rtc=on,memory-backend=ram"));
+  CHECK(has_pair(a, "-object", "memory-backend-file,id=ram,size=256M,mem-path=/t/ram,share=off"));
+  CHECK(has_pair(a, "-qmp", "unix:qmp.sock,server=on,wait=off"));
+  CHECK(has_pair(a, "-incoming", "defer"));
+  p.ram_shared = true;
+  p.incoming = false;
+  p.template_build = true;
+  a = vm::qemu_argv(p);
+  CHECK(has_pair(a, "-object", "memory-backend-file,id=ram,size=256M,mem-path=/t/ram,share=on"));
+  CHECK(std::find(a.begin(), a.end(), "-incoming") == a.end());
+  CHECK(vm::kernel_cmdline(p).find("ocelot.template=1") != std::string::npos);
+}
+
+TEST_CASE("a template key changes with everything the saved guest depends on") {
+  vm::VmPlan p;
+  p.initrd = "/c/initramfs-1.cpio";
+  p.exec_socket = "exec.sock";
+  std::string k = vm::template_key(p, "qemu-a", "kernel-a");
+  CHECK(vm::template_key(p, "qemu-a", "kernel-a") == k);
+  CHECK(vm::template_dir_name(k).size() == 16);
+  CHECK(vm::template_key(p, "qemu-b", "kernel-a") != k);
+  CHECK(vm::template_key(p, "qemu-a", "kernel-b") != k);
+  auto changed = [&](auto&& f) {
+    vm::VmPlan q = p;
+    f(q);
+    return vm::template_key(q, "qemu-a", "kernel-a") != k;
+  };
+  CHECK(changed([](vm::VmPlan& q) { q.initrd = "/c/initramfs-2.cpio"; }));
+  CHECK(changed([](vm::VmPlan& q) { q.memory_mib = 512; }));
+  CHECK(changed([](vm::VmPlan& q) { q.cpus = 2; }));
+  CHECK(changed([](vm::VmPlan& q) { q.kvm = true; }));
+  CHECK(changed([](vm::VmPlan& q) { q.tty_path = "/dev/pts/3"; }));
+  CHECK(changed([](vm::VmPlan& q) { q.console_log = "/tmp/c"; }));
+  CHECK(changed([](vm::VmPlan& q) { q.tsc_khz = 1; }));
+  // Per-container parts are not in it: the shares' host paths, the sockets, the output files.
+  CHECK(!changed([](vm::VmPlan& q) { q.shares = {{"rootfs", "/other", "/run/ocelot-vm/rootfs", false}}; }));
+  CHECK(!changed([](vm::VmPlan& q) { q.stdout_path = "/x"; }));
+}
+
+TEST_CASE("template slots: the shares padded with an empty directory, too many boot cold") {
+  vm::VmPlan p;
+  p.shares = {{"rootfs", "/b/rootfs", "/run/ocelot-vm/rootfs", false}, {"m1", "/data", "/run/ocelot-vm/m1", true}};
+  CHECK(vm::template_unfit(p).empty());
+  auto s = vm::with_template_slots(p, "/empty").shares;
+  REQUIRE(s.size() == vm::kTemplateShareSlots);
+  CHECK(s[0].host_path == "/b/rootfs");
+  CHECK(s[1].host_path == "/data");
+  CHECK(s[2].tag == "m2");
+  CHECK(s[2].host_path == "/empty");
+  CHECK(s[2].readonly);
+  CHECK(s.back().tag == "m" + std::to_string(vm::kTemplateShareSlots - 1));
+  while (p.shares.size() <= vm::kTemplateShareSlots) p.shares.push_back({"m", "/x", "/y", false});
+  CHECK(vm::template_unfit(p).find("shared directories") != std::string::npos);
+  p.shares.resize(1);
+  p.extra_cmdline = "debug";
+  CHECK(!vm::template_unfit(p).empty());
 }
 
 TEST_CASE("cpio newc entries are 4-byte aligned with a trailer") {
