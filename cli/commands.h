@@ -48,6 +48,7 @@ OCELOT_COMMAND(cmd_update);
 OCELOT_COMMAND(cmd_events);
 OCELOT_COMMAND(cmd_spec);
 OCELOT_COMMAND(cmd_features);
+OCELOT_COMMAND(cmd_compare);
 OCELOT_COMMAND(cmd_unsupported);
 
 }  // namespace ocelot::cli

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The layers depend one way: base -> spec -> {namespaces, cgroups} -> runtime -> vm -> cli.
+# The layers depend one way: base -> spec -> {namespaces, cgroups} -> runtime -> vm -> compare -> cli.
 # Fails (and names the file and the include) when a file includes a header of a higher layer, or
 # when namespaces/ and cgroups/ (one level) include each other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rank() {
   case "$1" in
-    base) echo 0 ;; spec) echo 1 ;; namespaces|cgroups) echo 2 ;; runtime) echo 3 ;; vm) echo 4 ;; cli) echo 5 ;;
+    base) echo 0 ;; spec) echo 1 ;; namespaces|cgroups) echo 2 ;; runtime) echo 3 ;; vm) echo 4 ;; compare) echo 5 ;; cli) echo 6 ;;
     *) echo -1 ;;
   esac
 }
@@ -24,6 +24,6 @@ while IFS= read -r f; do
       bad=1
     fi
   done < <(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f")
-done < <(git ls-files 'base/*' 'spec/*' 'namespaces/*' 'cgroups/*' 'runtime/*' 'vm/*' 'cli/*' | grep -E '\.(cc|h|c)$')
+done < <(git ls-files 'base/*' 'spec/*' 'namespaces/*' 'cgroups/*' 'runtime/*' 'vm/*' 'compare/*' 'cli/*' | grep -E '\.(cc|h|c)$')
 if [ "$bad" -ne 0 ]; then exit 1; fi
-echo "layering: every include points down (base -> spec -> namespaces, cgroups -> runtime -> vm -> cli)"
+echo "layering: every include points down (base -> spec -> namespaces, cgroups -> runtime -> vm -> compare -> cli)"

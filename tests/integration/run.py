@@ -38,7 +38,7 @@ def main():
     if a.pattern:
         loader.testNamePatterns = ["*%s*" % p for p in a.pattern]
     if a.tier == "vm":
-        suite = loader.discover(here, pattern="test_vm.py")
+        suite = loader.discover(here, pattern="test_vm*.py")
     else:
         suite = loader.discover(here, pattern="test_*.py")
         if a.tier == "container":
