@@ -100,26 +100,28 @@ class VmIsolation(OcelotTest):
     # cgroup. /dev/kmsg (c 1 11) is not among the default allowed devices: mknod is allowed (as
     # runc's defaults: "c *:* m"), opening it is not, until a rule allows it. CAP_SYSLOG so that
     # only the device rules can refuse the open.
-    KMSG_OPEN = ("mknod /tmp/kmsg c 1 11 && (exec 3</tmp/kmsg) 2>/dev/null && echo kmsg-open || echo kmsg-denied; "
+    # /dev/mem (c 1 1) the same way, with CAP_SYS_RAWIO so that its driver would let it open.
+    KMSG_OPEN = ("rm -f /tmp/kmsg /tmp/mem; for d in kmsg:11 mem:1; do n=${d%%:*}; "
+                 "mknod /tmp/$n c 1 ${d#*:} && (exec 3</tmp/$n) 2>/dev/null && echo $n-open || echo $n-denied; done; "
                  "echo x > /dev/null && echo null-ok")
 
-    def device_config(self, args, allow_kmsg=False):
+    def device_config(self, args, allow=False):
         c = self.vm_config(args)
         for s in ("bounding", "effective", "permitted"):
-            c["process"]["capabilities"][s] += ["CAP_MKNOD", "CAP_SYSLOG"]
+            c["process"]["capabilities"][s] += ["CAP_MKNOD", "CAP_SYSLOG", "CAP_SYS_RAWIO"]
         c["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["mode=1777"]})
-        if allow_kmsg:
-            c["linux"]["resources"]["devices"].append(
-                {"allow": True, "type": "c", "major": 1, "minor": 11, "access": "rw"})
+        if allow:
+            c["linux"]["resources"]["devices"] += [{"allow": True, "type": "c", "major": 1, "minor": m, "access": "rw"}
+                                                   for m in (11, 1)]
         return c
 
     def test_device_rules_are_enforced_by_ebpf_in_the_v2_guest(self):
-        for allow, expect in ((False, "kmsg-denied"), (True, "kmsg-open")):
+        for allow, expect in ((False, ["kmsg-denied", "mem-denied"]), (True, ["kmsg-open", "mem-open"])):
             cid = self.new_id("vm")
-            c = self.device_config(["/bin/sh", "-c", self.KMSG_OPEN], allow_kmsg=allow)
+            c = self.device_config(["/bin/sh", "-c", self.KMSG_OPEN], allow=allow)
             p = self.ocelot(*self.log_args(), "run", "--bundle", self.bundle(c, "bundle-" + cid), cid, check=False)
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertEqual(p.stdout.split(), [expect, "null-ok"], p.stderr)
+            self.assertEqual(p.stdout.split(), expect + ["null-ok"], p.stderr)
 
     def test_update_replaces_the_device_program(self):
         cid = self.new_id("vm")
@@ -131,12 +133,12 @@ class VmIsolation(OcelotTest):
                            stdout=f, stderr=f, check=True, timeout=120)
         self.ocelot("start", cid)
         self.assertEqual(self.ocelot("exec", cid, "/bin/sh", "-c", self.KMSG_OPEN).stdout.split(),
-                         ["kmsg-denied", "null-ok"])
+                         ["kmsg-denied", "mem-denied", "null-ok"])
         rules = c["linux"]["resources"]["devices"] + [{"allow": True, "type": "c", "major": 1, "minor": 11,
                                                        "access": "rw"}]
         self.ocelot("update", "--resources", "-", cid, input=json.dumps({"devices": rules}))
-        self.assertEqual(self.ocelot("exec", cid, "/bin/sh", "-c", "rm -f /tmp/kmsg; " + self.KMSG_OPEN).stdout.split(),
-                         ["kmsg-open", "null-ok"])
+        self.assertEqual(self.ocelot("exec", cid, "/bin/sh", "-c", self.KMSG_OPEN).stdout.split(),
+                         ["kmsg-open", "mem-denied", "null-ok"])  # only the rule that was added
         self.ocelot("kill", cid, "KILL")
         self.wait_status(cid, "stopped", timeout=30)
         self.ocelot("delete", cid)
