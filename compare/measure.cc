@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/unique_fd.h"
 #include "cgroups/layout.h"
@@ -38,11 +39,6 @@ int64_t realtime_ns() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-double mono_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
 struct Finished {
@@ -72,7 +68,7 @@ Result<Finished> run_process(const std::vector<std::string>& argv, int timeout_s
   a.push_back(nullptr);
   Finished f;
   f.launched_ns = realtime_ns();
-  double t0 = mono_ms();
+  double t0 = monotonic_ms_exact();
   pid_t pid = ::fork();
   if (pid < 0) return Error::last("fork");
   if (pid == 0) {
@@ -91,7 +87,7 @@ Result<Finished> run_process(const std::vector<std::string>& argv, int timeout_s
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
-  f.wall_ms = mono_ms() - t0;
+  f.wall_ms = monotonic_ms_exact() - t0;
   f.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   f.out = read_memfd(out.get());
   f.err = read_memfd(err.get());

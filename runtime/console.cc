@@ -87,4 +87,13 @@ Status attach_pty_in_child(const Pty& p) {
   return ok();
 }
 
+Result<std::pair<UniqueFd, std::string>> open_host_pty() {
+  UniqueFd m(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!m.valid()) return Error::last("open a host pty");
+  if (::grantpt(m.get()) != 0 || ::unlockpt(m.get()) != 0) return Error::last("unlock the host pty");
+  char name[128];
+  if (::ptsname_r(m.get(), name, sizeof name) != 0) return Error::last("ptsname");
+  return std::make_pair(std::move(m), std::string(name));
+}
+
 }  // namespace ocelot::runtime

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -15,6 +16,10 @@ namespace ocelot::runtime {
 Result<UniqueFd> connect_console_socket(const std::string& path);
 Status send_fd(int sock, int fd, const std::string& name);
 Result<UniqueFd> recv_fd(int sock);
+
+// A pty of the host's devpts, for a process outside any container (the VMM opens its slave):
+// the master and the slave's path.
+Result<std::pair<UniqueFd, std::string>> open_host_pty();
 
 struct Pty {
   UniqueFd master, slave;

@@ -10,6 +10,7 @@
 
 #include <vector>
 
+#include "base/clock.h"
 #include "base/unique_fd.h"
 
 namespace ocelot::runtime {
@@ -19,12 +20,6 @@ static std::vector<char*> cstrs(const std::vector<std::string>& v) {
   for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
   out.push_back(nullptr);
   return out;
-}
-
-static int64_t now_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 Status run_hook(const spec::Hook& h, const std::string& state_json, const std::string& kind, size_t index,
@@ -65,10 +60,10 @@ Status run_hook(const spec::Hook& h, const std::string& state_json, const std::s
   (void)!::write(in_w.get(), state_json.data(), state_json.size());
   in_w.reset();
   std::string output;
-  int64_t deadline = h.timeout ? now_ms() + int64_t{*h.timeout} * 1000 : -1;
+  int64_t deadline = h.timeout ? monotonic_ms() + int64_t{*h.timeout} * 1000 : -1;
   bool timed_out = false;
   for (;;) {
-    int wait = deadline < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - now_ms()));
+    int wait = deadline < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - monotonic_ms()));
     struct pollfd p = {out_r.get(), POLLIN, 0};
     int n = ::poll(&p, 1, wait);
     if (n < 0 && errno == EINTR) continue;

@@ -11,13 +11,9 @@
 #include <algorithm>
 #include <cstring>
 
-namespace ocelot::vm {
+#include "base/clock.h"
 
-static int64_t now_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+namespace ocelot::vm {
 
 Result<UniqueFd> connect_socket(const std::string& dir, const std::string& name) {
   UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -66,13 +62,13 @@ Result<std::optional<Frame>> FrameChannel::poll_once() {
 }
 
 Result<Frame> FrameChannel::read(int timeout_ms, pid_t watch) {
-  int64_t end = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  int64_t end = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
   for (;;) {
     auto f = poll_once();
     if (!f) return std::move(f).error();
     if (*f) return std::move(**f);
     int wait = 100;
-    if (end >= 0) wait = static_cast<int>(std::clamp<int64_t>(end - now_ms(), 0, 100));
+    if (end >= 0) wait = static_cast<int>(std::clamp<int64_t>(end - monotonic_ms(), 0, 100));
     struct pollfd p = {fd_, POLLIN, 0};
     int n = ::poll(&p, 1, wait);
     if (n > 0) continue;
@@ -90,7 +86,7 @@ Result<Frame> FrameChannel::read(int timeout_ms, pid_t watch) {
         return Error{EPIPE, "the VMM exited"};
       }
     }
-    if (end >= 0 && now_ms() >= end) return Error{ETIMEDOUT, "timed out waiting for the guest"};
+    if (end >= 0 && monotonic_ms() >= end) return Error{ETIMEDOUT, "timed out waiting for the guest"};
   }
 }
 

@@ -10,22 +10,15 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/clock.h"
 #include "vm/channel.h"
 
 namespace ocelot::vm {
 
 using nlohmann::json;
 
-namespace {
-int64_t now_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-}  // namespace
-
 Result<Qmp> Qmp::connect(const std::string& dir, const std::string& name, pid_t vmm, int timeout_ms) {
-  for (int64_t end = now_ms() + timeout_ms;;) {
+  for (int64_t end = monotonic_ms() + timeout_ms;;) {
     auto c = connect_socket(dir, name);
     if (c) {
       Qmp q(std::move(*c));
@@ -36,14 +29,14 @@ Result<Qmp> Qmp::connect(const std::string& dir, const std::string& name, pid_t 
     siginfo_t si = {};
     if (vmm > 0 && ::waitid(P_PID, static_cast<id_t>(vmm), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == vmm)
       return Error{EPIPE, "the VMM exited before its QMP monitor was up"};
-    if (now_ms() > end) return Error{ETIMEDOUT, "timed out waiting for the VMM's QMP monitor"};
+    if (monotonic_ms() > end) return Error{ETIMEDOUT, "timed out waiting for the VMM's QMP monitor"};
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
 
 // The next line that is a reply (greeting, return or error), skipping asynchronous events.
 Result<std::string> Qmp::reply(int timeout_ms) {
-  int64_t end = now_ms() + timeout_ms;
+  int64_t end = monotonic_ms() + timeout_ms;
   for (;;) {
     size_t nl;
     while ((nl = buf_.find('\n')) != std::string::npos) {
@@ -61,7 +54,7 @@ Result<std::string> Qmp::reply(int timeout_ms) {
       if (j.contains("return")) return j["return"].dump();
       if (j.contains("QMP")) return std::string(line);
     }
-    int left = static_cast<int>(end - now_ms());
+    int left = static_cast<int>(end - monotonic_ms());
     if (left <= 0) return Error{ETIMEDOUT, "QMP: no reply in time"};
     struct pollfd p = {fd_.get(), POLLIN, 0};
     int n = ::poll(&p, 1, left);

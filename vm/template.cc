@@ -15,8 +15,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "runtime/console.h"
 #include "vm/channel.h"
 #include "vm/image.h"
 #include "vm/protocol.h"
@@ -28,12 +30,6 @@ namespace {
 
 // Bump when what a template holds changes shape (ports, slots, cmdline).
 constexpr const char* kTemplateFormat = "ocelot-vm-template-1";
-
-int64_t now_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 // path, size and mtime: a replaced or upgraded file changes it.
 std::string file_identity(const std::string& path) {
@@ -82,12 +78,9 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
   UniqueFd pty_master;
   if (!b.tty_path.empty()) {
     // The template's tty port needs a host pty at build time; each restore opens its own.
-    pty_master.reset(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-    char name[128];
-    if (!pty_master.valid() || ::grantpt(pty_master.get()) != 0 || ::unlockpt(pty_master.get()) != 0 ||
-        ::ptsname_r(pty_master.get(), name, sizeof name) != 0)
-      return Error::last("open a pty for the template's tty port");
-    b.tty_path = name;
+    auto pty = OCL_TRY(runtime::open_host_pty());
+    pty_master = std::move(pty.first);
+    b.tty_path = pty.second;
   }
   auto argv_s = qemu_argv(b);
   std::vector<char*> argv;
@@ -116,7 +109,7 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
     return Error{EPIPE, what + (first.empty() ? "" : ": " + first)};
   };
   UniqueFd ctl;
-  for (int64_t end = now_ms() + 10000;;) {
+  for (int64_t end = monotonic_ms() + 10000;;) {
     if (auto c = connect_socket(dir, b.ctl_socket)) {
       ctl = std::move(*c);
       break;
@@ -125,7 +118,7 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
       vmm.pid = 0;
       return vmm_error("the template's VMM exited before the guest started");
     }
-    if (now_ms() > end) return Error{ETIMEDOUT, "timed out waiting for the template's VMM"};
+    if (monotonic_ms() > end) return Error{ETIMEDOUT, "timed out waiting for the template's VMM"};
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   FrameChannel ch(ctl.get());
@@ -139,18 +132,18 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
   if (!state.valid()) return Error::last("create the template's state file");
   OCL_CHECK(q.send_fd("state", state.get()));
   OCL_TRY(q.execute("migrate", R"({"uri":"fd:state"})"));
-  for (int64_t end = now_ms() + 60000;;) {
+  for (int64_t end = monotonic_ms() + 60000;;) {
     std::string r = OCL_TRY(q.execute("query-migrate"));
     auto j = nlohmann::json::parse(r, nullptr, false);
     std::string status = j.is_object() ? j.value("status", "") : "";
     if (status == "completed") break;
     if (status == "failed" || status == "cancelled")
       return Error::make("saving the template failed: " + (j.is_object() ? j.value("error-desc", status) : status));
-    if (now_ms() > end) return Error{ETIMEDOUT, "timed out saving the template"};
+    if (monotonic_ms() > end) return Error{ETIMEDOUT, "timed out saving the template"};
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   (void)q.execute("quit", "", 2000);
-  for (int64_t end = now_ms() + 5000; now_ms() < end;) {
+  for (int64_t end = monotonic_ms() + 5000; monotonic_ms() < end;) {
     if (::waitpid(vmm.pid, nullptr, WNOHANG) == vmm.pid) {
       vmm.pid = 0;
       break;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "runtime/container.h"
@@ -26,12 +27,6 @@
 namespace ocelot::vm {
 
 namespace {
-
-int64_t now_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 // A regular file shared with QEMU through /proc/self/fd/N is a new open file description: its
 // offset is QEMU's, not ours. Move ours (and so the caller's) past what QEMU appended.
@@ -180,7 +175,7 @@ Result<int> VmIsolation::run(const runtime::CreateOptions& o, bool detach, bool 
   log::step("exit reported");
   if (!vmm_gone && code >= 0) ::kill(b.vmm, SIGKILL);
   if (!vmm_gone) {
-    for (int64_t end = now_ms() + 5000; now_ms() < end;) {
+    for (int64_t end = monotonic_ms() + 5000; monotonic_ms() < end;) {
       pid_t r = ::waitpid(b.vmm, nullptr, WNOHANG);
       if (r == b.vmm || (r < 0 && errno == ECHILD)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));

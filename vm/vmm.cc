@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "cgroups/layout.h"
@@ -41,12 +42,6 @@ constexpr unsigned kGuestHeadroomMiB = 96;
 constexpr unsigned kVmmOverheadMiB = 160;
 constexpr unsigned kDefaultGuestMiB = 256;
 
-int64_t now_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // The TCG notice is said once per host (then only with --debug): stderr belongs to the workload.
 void tcg_notice(const std::string& msg) {
   std::string marker = std::string(kVmCache) + "/tcg-notice-shown";
@@ -57,17 +52,6 @@ void tcg_notice(const std::string& msg) {
   log::info(msg);
   (void)fs::mkdir_p(kVmCache, 0755);
   (void)fs::write_file(marker, msg + "\n");
-}
-
-// A host pty for process.terminal: QEMU opens its slave as the guest's "ocelot.tty" port (raw:
-// the line discipline is the guest pty's); the master goes to the console socket.
-Result<std::pair<UniqueFd, std::string>> open_host_pty() {
-  UniqueFd m(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!m.valid()) return Error::last("open a host pty");
-  if (::grantpt(m.get()) != 0 || ::unlockpt(m.get()) != 0) return Error::last("unlock the host pty");
-  char name[128];
-  if (::ptsname_r(m.get(), name, sizeof name) != 0) return Error::last("ptsname");
-  return std::make_pair(std::move(m), std::string(name));
 }
 
 // Undoes a failed create: the VMM, its cgroup and the state dir.
@@ -121,14 +105,14 @@ std::optional<Result<Booted>> try_template(const VmPlan& plan, Attempt&& attempt
   }
   VmPlan pl = with_template_slots(plan, *empty);
   bool built = false;
-  int64_t t0 = now_ms();
+  int64_t t0 = monotonic_ms();
   auto t = ensure_template(pl, *empty, &built);
   if (!t) {
     log::debug(t.error().msg + ": cold boot");
     return std::nullopt;
   }
   log::step("template found");
-  if (built) log::debug("VM template built in " + std::to_string(now_ms() - t0) + " ms: " + t->dir);
+  if (built) log::debug("VM template built in " + std::to_string(monotonic_ms() - t0) + " ms: " + t->dir);
   pl.ram_file = t->ram();
   pl.ram_shared = false;  // copy on write: the template never changes
   pl.qmp_socket = "qmp.sock";
@@ -190,7 +174,9 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
   plan.stderr_path = "/proc/self/fd/4";
   UniqueFd tty_master;
   if (cfg.process->terminal) {
-    auto pty = OCL_TRY(open_host_pty());
+    // QEMU opens the slave as the guest's "ocelot.tty" port (raw: the line discipline is the
+    // guest pty's); the master goes to the console socket.
+    auto pty = OCL_TRY(runtime::open_host_pty());
     tty_master = std::move(pty.first);
     plan.tty_path = pty.second;
   }
@@ -287,7 +273,7 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
     OCL_CHECK(store.save(s));
     Booted b;
     b.vmm = pid;
-    int64_t t0 = now_ms();
+    int64_t t0 = monotonic_ms();
     auto vmm_error = [&](const std::string& what) {
       auto log = fs::read_file(log_path);
       std::string first = log ? log->substr(0, log->find('\n')) : "";
@@ -309,7 +295,7 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
         return vmm_error("restore the VM template: " + st.error().msg);
       }
     }
-    for (int64_t end = now_ms() + 10000;;) {
+    for (int64_t end = monotonic_ms() + 10000;;) {
       auto c = connect_socket(dir, kCtlSocket);
       if (c) {
         b.ctl = std::move(*c);
@@ -321,7 +307,7 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
         undo.vmm = 0;
         return vmm_error("the VMM (" + pl.qemu + ") exited before the guest started");
       }
-      if (now_ms() > end) return Error{ETIMEDOUT, "timed out waiting for the VMM's control socket"};
+      if (monotonic_ms() > end) return Error{ETIMEDOUT, "timed out waiting for the VMM's control socket"};
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     // The id, the clock and a random seed: a guest from a template has only the template's.
@@ -350,7 +336,8 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
     if (f->type != FrameType::ready)
       return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\" instead of \"ready\"");
     log::debug("VM " + o.id + ": guest " + (tpl ? "restored from template " + fs::basename(tpl->dir) : "booted cold") +
-               " and container created in " + std::to_string(now_ms() - t0) + " ms (" + (pl.kvm ? "KVM" : "TCG") + ")");
+               " and container created in " + std::to_string(monotonic_ms() - t0) + " ms (" + (pl.kvm ? "KVM" : "TCG") +
+               ")");
     return b;
   };
   if (!plan.kvm) tcg_notice("no usable /dev/kvm: the guest runs under QEMU's TCG software emulation");
