@@ -26,7 +26,7 @@ CRI_DEPS := containerd runc python3-grpcio python3-grpc-tools
 FUZZ_DEPS := clang libclang-rt-14-dev
 # VM-isolated mode: the VMM (the guest kernel comes from Debian's linux-image-amd64, unpacked into
 # the cache by vm/setup-kernel.sh, not installed).
-VM_DEPS  := qemu-system-x86
+VM_DEPS  := qemu-system-x86 python3-jsonschema
 FUZZ_SECONDS ?= 60
 RUNTIME  ?=
 

@@ -14,6 +14,9 @@ from harness import OcelotTest, OCELOT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(HERE, "..", "..", "examples", "make-bundle.sh")
+SCHEMA = os.path.join(HERE, "..", "..", "docs", "compare.schema.json")
+VALIDATE = ("import json, sys, jsonschema; "
+            "jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(sys.stdin))")
 DIST_KEYS = {"n", "min", "median", "p95"}
 PERF_DISTS = ["run_ms", "first_instruction_ms", "syscall_ns", "tmpfs_write_mbs", "tmpfs_read_mbs",
               "rootfs_write_mbs", "rootfs_read_mbs", "fork_exec_per_s"]
@@ -61,7 +64,11 @@ class Compare(OcelotTest):
         total = 5 * len(names)  # (2 + 2 + 1) runs per mode
         self.assertIn("ocelot compare: %d of %d runs done" % (total, total), p.stderr)
         r = json.loads(p.stdout)
-        # The schema (docs/compare.md).
+        # Valid against docs/compare.schema.json (Debian's python3-jsonschema, for the system
+        # python: make vm-test installs it).
+        v = subprocess.run(["/usr/bin/python3", "-c", VALIDATE, SCHEMA], input=p.stdout, capture_output=True, text=True)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        # And field by field (docs/compare.md).
         self.assertEqual(r["schema"], "ocelot-compare/1")
         self.assertEqual((r["bundle"], r["runs"]), (b, 2))
         self.assertEqual(r["host"]["kernel_release"], os.uname().release)
