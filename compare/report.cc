@@ -258,7 +258,8 @@ static std::string xml_escape(const std::string& s) {
 
 std::string render_svg(const Report& r) {
   static const char* colors[] = {"#2b6cb0", "#c05621", "#2f855a", "#6b46c1"};
-  const int left = 330, bar_w = 420, bar_h = 16, gap = 4, group_gap = 22, top = 60;
+  // Each metric: its label on a line, then one bar per mode under it.
+  const int left = 10, bar_w = 680, bar_h = 16, gap = 4, label_h = 18, group_gap = 16, top = 60;
   std::vector<const Metric*> shown;
   for (const auto& mt : metrics())
     for (const auto& m : r.modes)
@@ -266,9 +267,9 @@ std::string render_svg(const Report& r) {
         shown.push_back(&mt);
         break;
       }
-  int group_h = static_cast<int>(r.modes.size()) * (bar_h + gap) + group_gap;
-  int height = top + static_cast<int>(shown.size()) * group_h + 20;
-  int width = left + bar_w + 150;
+  int group_h = label_h + static_cast<int>(r.modes.size()) * (bar_h + gap) + group_gap;
+  int height = top + static_cast<int>(shown.size()) * group_h + 10;
+  int width = left + bar_w + 90;
   std::string o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   o += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) + "\" height=\"" +
        std::to_string(height) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
@@ -291,7 +292,7 @@ std::string render_svg(const Report& r) {
          (mt->higher_is_better ? " (more is better)" : " (less is better)") + "</text>\n";
     for (size_t i = 0; i < r.modes.size(); ++i) {
       double v = metric_median(r.modes[i], mt->key);
-      int by = y + static_cast<int>(i) * (bar_h + gap);
+      int by = y + label_h + static_cast<int>(i) * (bar_h + gap);
       int w = v > 0 && mx > 0 ? std::max(1, static_cast<int>(bar_w * v / mx)) : 0;
       o += "<rect class=\"bar\" data-metric=\"" + std::string(mt->key) + "\" data-mode=\"" +
            xml_escape(r.modes[i].name) + "\" x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(by) +
