@@ -300,11 +300,10 @@ Status measure_mode(const Options& o, const Prepared& p, const Mode& m, ModeResu
       return Error::make(m.name + ": the bundle's process did not exit in " + std::to_string(o.timeout_s) +
                          " s (compare measures processes that exit; --timeout SECS)");
     r.exit_code = f.code;
-    if (f.code == 255 || f.code == 127 || f.code == 126) {
-      std::string why = first_line(f.err);
-      if (why.empty()) why = "exit code " + std::to_string(f.code);
-      if (f.code == 255) return Error::make(m.name + ": could not run the bundle: " + why);
-    }
+    // 255: the runtime itself failed (any other code is the bundle's process's, reported as such).
+    if (f.code == 255)
+      return Error::make(m.name +
+                         ": could not run the bundle: " + (f.err.empty() ? "exit code 255" : first_line(f.err)));
     run_ms.push_back(f.wall_ms);
     take_log(log);
     step();
