@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -169,14 +170,60 @@ UniqueFd load_program(const std::vector<struct bpf_insn>& prog, char* log, uint3
 
 }  // namespace
 
+namespace {
+
+// preload_device_filter's program: its instructions and its fd (kept open for the process's life).
+struct Preloaded {
+  std::vector<struct bpf_insn> prog;
+  UniqueFd fd;
+  uint32_t id = 0;  // the kernel's id of the program
+};
+Preloaded& preloaded() {
+  static Preloaded p;
+  return p;
+}
+
+bool same_program(const std::vector<struct bpf_insn>& a, const std::vector<struct bpf_insn>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(struct bpf_insn)) == 0;
+}
+
+}  // namespace
+
+Status preload_device_filter(const std::vector<spec::DeviceCgroup>& rules,
+                             const std::vector<spec::DeviceCgroup>& extra_allowed) {
+  auto prog = compile_device_filter(effective_device_rules(rules, extra_allowed));
+  UniqueFd fd = load_program(prog, nullptr, 0);
+  if (!fd.valid()) return Error::last("load the cgroup v2 device program");
+  struct bpf_prog_info info;
+  std::memset(&info, 0, sizeof info);
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.info.bpf_fd = static_cast<uint32_t>(fd.get());
+  a.info.info_len = sizeof info;
+  a.info.info = reinterpret_cast<uint64_t>(&info);
+  if (bpf(BPF_OBJ_GET_INFO_BY_FD, &a) != 0) return Error::last("read the preloaded device program's id");
+  preloaded().id = info.id;
+  preloaded().prog = std::move(prog);
+  preloaded().fd = std::move(fd);
+  return ok();
+}
+
 Status attach_device_filter(const std::string& dir, const std::vector<spec::DeviceCgroup>& rules,
                             const std::vector<spec::DeviceCgroup>& extra_allowed) {
   auto prog = compile_device_filter(effective_device_rules(rules, extra_allowed));
   UniqueFd cg(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cg.valid()) return Error::last("open cgroup \"" + dir + "\"");
   auto before = OCL_TRY(attached_ids(cg.get()));
-  UniqueFd pfd = load_program(prog, nullptr, 0);
-  if (!pfd.valid()) {
+  UniqueFd loaded;
+  int pfd = preloaded().fd.get();
+  // Not when it is attached here already (`update` with the same rules): a program is attached
+  // to a cgroup once, so that takes a program of its own.
+  if (pfd < 0 || !same_program(prog, preloaded().prog) ||
+      std::find(before.begin(), before.end(), preloaded().id) != before.end()) {
+    loaded = load_program(prog, nullptr, 0);
+    pfd = loaded.get();
+  }
+  if (pfd < 0) {
     int err = errno;
     // Again with the verifier's log, for its last line (the reason).
     std::vector<char> log(1 << 20);
@@ -190,7 +237,7 @@ Status attach_device_filter(const std::string& dir, const std::vector<spec::Devi
   union bpf_attr a;
   std::memset(&a, 0, sizeof a);
   a.target_fd = static_cast<uint32_t>(cg.get());
-  a.attach_bpf_fd = static_cast<uint32_t>(pfd.get());
+  a.attach_bpf_fd = static_cast<uint32_t>(pfd);
   a.attach_type = BPF_CGROUP_DEVICE;
   a.attach_flags = BPF_F_ALLOW_MULTI;
   if (bpf(BPF_PROG_ATTACH, &a) != 0) return Error::last("attach the device program to \"" + dir + "\"");

@@ -39,6 +39,12 @@ std::vector<spec::DeviceCgroup> effective_device_rules(const std::vector<spec::D
 // programs ocelot attached before (so `update` replaces, never stacks).
 Status attach_device_filter(const std::string& cgroup_dir, const std::vector<spec::DeviceCgroup>& rules,
                             const std::vector<spec::DeviceCgroup>& extra_allowed);
+// Loads the program for these rules now and keeps it (one per process): attach_device_filter
+// then attaches it instead of loading the same instructions again. A VM template's agent does this
+// for ocelot's default rules before the guest is saved, since loading means the kernel's verifier
+// and JIT, and under TCG that first run of their code costs tens of milliseconds per guest.
+Status preload_device_filter(const std::vector<spec::DeviceCgroup>& rules,
+                             const std::vector<spec::DeviceCgroup>& extra_allowed);
 // Detaches every device program attached to the cgroup (before it is removed).
 void detach_device_filters(const std::string& cgroup_dir);
 // How many device programs are attached to the cgroup now (for tests and `features`).

@@ -30,6 +30,7 @@
 #include "runtime/container.h"
 #include "runtime/safe_exe.h"
 #include "spec/parse.h"
+#include "vm/agent_spares.h"
 #include "vm/exec_request.h"
 #include "vm/frame.h"
 #include "vm/guest_config.h"
@@ -344,9 +345,15 @@ int main() {
 
   // Building a VM template: the host saves the guest here, waiting for a plan, and every guest
   // restored from it resumes in receive_plan.
-  if (cmdline_value("ocelot.template") == "1") say(vm::FrameType::waiting);
+  vm::AgentSpares spares;
+  if (cmdline_value("ocelot.template") == "1") {
+    spares = vm::prepare_spares_in_guest();
+    if (!spares.notes.empty()) trace(spares.notes);
+    say(vm::FrameType::waiting);
+  }
   vm::GuestPlan plan = receive_plan(ctl);
   take_host_state(plan);
+  if (spares.netns) plan.config_json = vm::join_spare_netns(plan.config_json, vm::kSpareNetns);
   mount_shares(plan);
   trace("host shares mounted");
 

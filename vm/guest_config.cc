@@ -96,6 +96,24 @@ Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& 
   return p;
 }
 
+std::string join_spare_netns(const std::string& config_json, const std::string& netns_path) {
+  json c = json::parse(config_json, nullptr, false);
+  if (c.is_discarded() || !c.is_object() || !c.contains("linux") || !c["linux"].is_object()) return config_json;
+  json& ns = c["linux"]["namespaces"];
+  if (!ns.is_array()) return config_json;
+  json* net = nullptr;
+  for (auto& n : ns) {
+    if (!n.is_object() || !n.contains("type") || !n["type"].is_string()) return config_json;
+    std::string t = n["type"].get<std::string>();
+    if (t == "user") return config_json;
+    if (t == "network") net = &n;
+  }
+  if (!net || (net->contains("path") && !((*net)["path"].is_string() && (*net)["path"].get<std::string>().empty())))
+    return config_json;
+  (*net)["path"] = netns_path;
+  return c.dump();
+}
+
 std::string encode_guest_plan(const GuestPlan& p) {
   json j;
   j["shares"] = json::array();

@@ -45,6 +45,13 @@ struct GuestPlan {
 Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& bundle,
                              bool (*is_dir)(const std::string&));
 
+// In the guest: the config with its new network namespace replaced by the spare one a VM
+// template's agent made before the guest was saved (netns_path pins it). The same namespace for
+// the workload: unused, only a loopback that is down. Not when the config joins a namespace by
+// path, asks for none, or has a user namespace (a new network namespace would belong to that user
+// namespace; the spare belongs to the guest's). Then, and on malformed JSON, the text unchanged.
+std::string join_spare_netns(const std::string& config_json, const std::string& netns_path);
+
 // The message the host sends the agent: the shares to mount, then the config.
 std::string encode_guest_plan(const GuestPlan& p);
 Result<GuestPlan> decode_guest_plan(const std::string& text);

@@ -77,4 +77,20 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
   return a;
 }
 
+std::vector<std::string> vmm_environment(char** env) {
+  static constexpr std::string_view kName = "GLIBC_TUNABLES=", kThp = "glibc.malloc.hugetlb=";
+  std::vector<std::string> out;
+  bool set = false;
+  for (char** e = env; e && *e; ++e) {
+    std::string v = *e;
+    if (v.rfind(kName, 0) == 0) {
+      set = true;
+      if (v.find(kThp) == std::string::npos) v += (v.size() > kName.size() ? ":" : "") + std::string(kThp) + "1";
+    }
+    out.push_back(std::move(v));
+  }
+  if (!set) out.push_back(std::string(kName) + std::string(kThp) + "1");
+  return out;
+}
+
 }  // namespace ocelot::vm

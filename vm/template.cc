@@ -86,6 +86,10 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  auto env_s = vmm_environment(environ);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
   std::string log_path = dir + "/vmm.log";
   BuildVmm vmm;
   vmm.pid = ::fork();
@@ -100,7 +104,7 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
     if (::chdir(dir.c_str()) != 0 || nul < 0 || lg < 0 || ::dup2(nul, 0) < 0 || ::dup2(lg, 1) < 0 || ::dup2(lg, 2) < 0)
       ::_exit(126);
     ::close_range(3, ~0U, 0);
-    ::execv(b.qemu.c_str(), argv.data());
+    ::execve(b.qemu.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
   auto vmm_error = [&](const std::string& what) {

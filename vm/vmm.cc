@@ -226,6 +226,10 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);
+    auto env_s = vmm_environment(environ);
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
     ::unlink((dir + "/" + kCtlSocket).c_str());
     ::unlink((dir + "/" + kCmdSocket).c_str());
     ::unlink((dir + "/" + kExecSocket).c_str());
@@ -263,7 +267,7 @@ Result<Booted> boot_vm(const runtime::Globals& g, const runtime::CreateOptions& 
           ::dup2(lg, 1) < 0 || ::dup2(lg, 2) < 0)
         ::_exit(126);
       ::close_range(state.valid() ? 6 : 5, ~0U, 0);
-      ::execv(pl.qemu.c_str(), argv.data());
+      ::execve(pl.qemu.c_str(), argv.data(), envp.data());
       ::_exit(127);
     }
     undo.vmm = pid;

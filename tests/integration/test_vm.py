@@ -123,6 +123,45 @@ class VmIsolation(OcelotTest):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(p.stdout.split(), expect + ["null-ok"], p.stderr)
 
+    def test_no_device_rules_means_no_device_program(self):
+        # A template's agent keeps a device program loaded and attached to a cgroup of its own (so
+        # that containers with the default rules skip the kernel's verifier): none of it may reach a
+        # container whose config has no device rules.
+        cid = self.new_id("vm")
+        c = self.device_config(["/bin/sh", "-c", self.KMSG_OPEN])
+        del c["linux"]["resources"]["devices"]
+        p = self.ocelot(*self.log_args(), "run", "--bundle", self.bundle(c, "bundle-" + cid), cid, check=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.split(), ["kmsg-open", "mem-open", "null-ok"], p.stderr)
+
+    def test_new_network_namespace_is_fresh_and_shared_with_exec(self):
+        # From a template the container's new network namespace is one the agent made before the
+        # guest was saved: it must look new (only a loopback, down) and be the one exec joins.
+        cid = self.new_id("vm")
+        # bpf_jit_enable exists in the guest's first network namespace only.
+        c = self.vm_config(["/bin/sh", "-c", "readlink /proc/self/ns/net; cat /sys/class/net/*/operstate; "
+                            "ls /sys/class/net; test -e /proc/sys/net/core/bpf_jit_enable && echo first-netns; "
+                            "echo up; while :; do sleep 0.05; done"])
+        b = self.bundle(c, "bundle-" + cid)
+        out = os.path.join(self.tmp, "out")
+        with open(out, "w") as f:
+            subprocess.run([OCELOT, "--root", self.root] + self.log_args() + ["create", "--bundle", b, cid],
+                           stdout=f, stderr=f, check=True, timeout=120)
+        self.ocelot("start", cid)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "up" not in open(out).read().split():
+            time.sleep(0.05)
+        first = open(out).read().split()
+        self.assertEqual(first[1:], ["down", "lo", "up"], first)
+        self.assertEqual(self.ocelot("exec", cid, "readlink", "/proc/self/ns/net").stdout.strip(), first[0])
+        # Default device rules again (the template's preloaded program is attached to this
+        # container already): update must still work.
+        self.ocelot("update", "--resources", "-", cid,
+                    input=json.dumps({"devices": c["linux"]["resources"]["devices"]}))
+        self.ocelot("kill", cid, "KILL")
+        self.wait_status(cid, "stopped", timeout=30)
+        self.ocelot("delete", cid)
+
     def test_update_replaces_the_device_program(self):
         cid = self.new_id("vm")
         c = self.device_config(["/bin/sh", "-c", "echo up; while :; do sleep 0.05; done"])

@@ -74,6 +74,43 @@ TEST_CASE("the guest plan survives its encoding and rejects what is not a config
   CHECK(vm::decode_guest_plan("{\"config\":1}").error().msg == "malformed guest plan from the host");
 }
 
+TEST_CASE("a template's spare network namespace replaces a new one, and only a new one without a user namespace") {
+  const std::string spare = "/run/ocelot-agent/spare-net";
+  auto netns_of = [](const std::string& text) {
+    auto c = nlohmann::json::parse(text);
+    for (auto& n : c["linux"]["namespaces"])
+      if (n["type"] == "network") return n.value("path", std::string("<new>"));
+    return std::string("<none>");
+  };
+  std::string cfg = R"({"linux":{"namespaces":[{"type":"pid"},{"type":"network"},{"type":"mount"}]},"x":1})";
+  auto out = vm::join_spare_netns(cfg, spare);
+  CHECK(netns_of(out) == spare);
+  CHECK(nlohmann::json::parse(out)["x"] == 1);  // the rest is kept
+  CHECK(netns_of(vm::join_spare_netns(R"({"linux":{"namespaces":[{"type":"network","path":""}]}})", spare)) == spare);
+  // Left alone: a namespace joined by path, none asked for, a user namespace, odd input.
+  for (const char* keep :
+       {R"({"linux":{"namespaces":[{"type":"network","path":"/proc/1/ns/net"}]}})",
+        R"({"linux":{"namespaces":[{"type":"pid"}]}})", R"({"linux":{"namespaces":[{"type":"user"},{"type":"network"}]}})",
+        R"({"linux":{"namespaces":[{"type":"network"},{"type":"user"}]}})", R"({"linux":{}})", R"({"process":{}})",
+        R"({"linux":{"namespaces":[{"type":"network"},7]}})", "not json", "[]"})
+    CHECK(vm::join_spare_netns(keep, spare) == keep);
+}
+
+TEST_CASE("the VMM's environment asks glibc's malloc for huge pages, keeping every other setting") {
+  char a[] = "PATH=/bin", b[] = "GLIBC_TUNABLES=glibc.malloc.arena_max=2", c[] = "GLIBC_TUNABLES=glibc.malloc.hugetlb=0",
+       d[] = "GLIBC_TUNABLES=";
+  char* none[] = {a, nullptr};
+  CHECK(vm::vmm_environment(none) == std::vector<std::string>{"PATH=/bin", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"});
+  char* other[] = {b, a, nullptr};
+  CHECK(vm::vmm_environment(other) ==
+        std::vector<std::string>{"GLIBC_TUNABLES=glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1", "PATH=/bin"});
+  char* own[] = {c, nullptr};  // the caller's own choice stands
+  CHECK(vm::vmm_environment(own) == std::vector<std::string>{"GLIBC_TUNABLES=glibc.malloc.hugetlb=0"});
+  char* empty[] = {d, nullptr};
+  CHECK(vm::vmm_environment(empty) == std::vector<std::string>{"GLIBC_TUNABLES=glibc.malloc.hugetlb=1"});
+  CHECK(vm::vmm_environment(nullptr) == std::vector<std::string>{"GLIBC_TUNABLES=glibc.malloc.hugetlb=1"});
+}
+
 TEST_CASE("the VMM command line: microvm, TCG facts, 9p shares, no console mixed into the output") {
   vm::VmPlan p;
   p.kernel = "/k/vmlinux";
