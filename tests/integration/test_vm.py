@@ -46,6 +46,16 @@ class VmIsolation(OcelotTest):
         # ocelot's own messages (the one-time TCG notice) go to --log: stderr is the workload's.
         return ["--log", os.path.join(self.tmp, "ocelot.log")]
 
+    def create_and_start(self, c, cid):
+        """Creates (its output to a file, returned) and starts a VM container."""
+        b = self.bundle(c, "bundle-" + cid)
+        out = os.path.join(self.tmp, "out")
+        with open(out, "w") as f:
+            subprocess.run([OCELOT, "--root", self.root] + self.log_args() + ["create", "--bundle", b, cid],
+                           stdout=f, stderr=f, check=True, timeout=120)
+        self.ocelot("start", cid)
+        return out
+
     def test_output_exit_code_guest_kernel_and_shares(self):
         data = os.path.join(self.tmp, "data")
         os.makedirs(data)
@@ -142,12 +152,7 @@ class VmIsolation(OcelotTest):
         c = self.vm_config(["/bin/sh", "-c", "readlink /proc/self/ns/net; cat /sys/class/net/*/operstate; "
                             "ls /sys/class/net; test -e /proc/sys/net/core/bpf_jit_enable && echo first-netns; "
                             "echo up; while :; do sleep 0.05; done"])
-        b = self.bundle(c, "bundle-" + cid)
-        out = os.path.join(self.tmp, "out")
-        with open(out, "w") as f:
-            subprocess.run([OCELOT, "--root", self.root] + self.log_args() + ["create", "--bundle", b, cid],
-                           stdout=f, stderr=f, check=True, timeout=120)
-        self.ocelot("start", cid)
+        out = self.create_and_start(c, cid)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "up" not in open(out).read().split():
             time.sleep(0.05)
@@ -165,12 +170,7 @@ class VmIsolation(OcelotTest):
     def test_update_replaces_the_device_program(self):
         cid = self.new_id("vm")
         c = self.device_config(["/bin/sh", "-c", "echo up; while :; do sleep 0.05; done"])
-        b = self.bundle(c, "bundle-" + cid)
-        out = os.path.join(self.tmp, "out")
-        with open(out, "w") as f:
-            subprocess.run([OCELOT, "--root", self.root] + self.log_args() + ["create", "--bundle", b, cid],
-                           stdout=f, stderr=f, check=True, timeout=120)
-        self.ocelot("start", cid)
+        self.create_and_start(c, cid)
         self.assertEqual(self.ocelot("exec", cid, "/bin/sh", "-c", self.KMSG_OPEN).stdout.split(),
                          ["kmsg-denied", "mem-denied", "null-ok"])
         rules = c["linux"]["resources"]["devices"] + [{"allow": True, "type": "c", "major": 1, "minor": 11,
