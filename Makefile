@@ -20,6 +20,8 @@ BUNDLE   ?= $(BUILD)/demo-bundle
 PY       := /usr/bin/python3
 DEPS     := g++ cmake make pkg-config nlohmann-json3-dev libseccomp-dev libcxxopts-dev \
             doctest-dev busybox-static python3 procps util-linux golang-github-containers-common
+# The integration tier: newuidmap/newgidmap for the rootless tests, iproute2 for network namespaces.
+INTEGRATION_DEPS := uidmap iproute2
 BENCH_DEPS := runc hyperfine
 CALLER_DEPS := podman containerd docker.io runc
 CRI_DEPS := containerd runc python3-grpcio python3-grpc-tools
@@ -70,7 +72,8 @@ unit: build
 layering:
 	@bash tests/layering.sh
 
-integration: build
+integration: deps build
+	$(call apt_install,$(INTEGRATION_DEPS))
 	python3 tests/integration/run.py --ocelot $(OCELOT) --probe $(PROBE) --tier container
 
 # Twice: guests restored from templates (the default), then every guest booted cold.

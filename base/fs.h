@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,8 @@
 namespace ocelot::fs {
 
 Result<std::string> read_file(const std::string& path);
+// Everything left in fd (path: for the error); EFBIG past limit bytes.
+Result<std::string> read_fd(int fd, const std::string& path, size_t limit = SIZE_MAX);
 // Writes without O_CREAT|O_TRUNC surprises for kernel files: O_WRONLY only.
 Status write_existing(const std::string& path, std::string_view data);
 Status write_file(const std::string& path, std::string_view data, mode_t mode = 0644);

@@ -49,6 +49,33 @@ Status destroy(Manager& m) {
   return m.remove();
 }
 
+std::vector<std::string> missing_levels(const Paths& p) {
+  std::vector<std::string> tops;
+  for (const auto& [c, d] : p.v1) tops.push_back(d);
+  if (!p.v2.empty()) tops.push_back(p.v2);
+  std::vector<std::string> out;
+  for (std::string d : tops) {
+    while (d.size() > 1 && !fs::exists(d)) {
+      out.push_back(d);
+      d = fs::dirname(d);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Status remove_levels(const std::vector<std::string>& dirs) {
+  Status first;
+  for (const auto& d : dirs) {
+    auto st = detail::rmdir_tree(d);
+    if (!st && first.ok()) first = st;
+  }
+  return first;
+}
+
 namespace detail {
 
 // A new v1 cpuset cgroup starts with empty cpus and mems, and refuses tasks until they are set:

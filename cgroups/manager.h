@@ -53,6 +53,13 @@ Status kill_all(Manager& m, int sig);
 // SIGKILL what is left, then remove.
 Status destroy(Manager& m);
 
+// The directories of p (and their parents) that do not exist yet, deepest first: what create()
+// will make. For a cgroup shared with processes ocelot did not start, exactly these are removed
+// at delete (never the ones that were there before).
+std::vector<std::string> missing_levels(const Paths& p);
+// rmdir each, in order; a directory that is gone already is fine, one that is busy is an error.
+Status remove_levels(const std::vector<std::string>& dirs);
+
 // Shared by the implementations.
 namespace detail {
 Status mkdir_levels(const std::string& mount, const std::string& dir, bool cpuset,

@@ -13,7 +13,9 @@
 
 #include "base/fs.h"
 #include "namespaces/copy_up.h"
+#include "namespaces/mount_fd.h"
 #include "namespaces/mount_options.h"
+#include "namespaces/procfs.h"
 #include "namespaces/safe_path.h"
 #include "spec/validate.h"
 
@@ -44,13 +46,54 @@ static unsigned long locked_flags(const std::string& path) {
   return f;
 }
 
+// runc's rule (needsSetupDev): the default devices and /dev symlinks are made unless /dev is a
+// bind mount, also when the config mounts nothing on /dev (they go into the image's /dev then).
 static bool wants_setup_dev(const spec::Config& c) {
   for (const auto& m : c.mounts)
     if (fs::clean_abs(m.destination) == "/dev") {
       auto o = parse_mount_options(m.options);
-      return !(o && is_bind_mount(m, *o));
+      if (o && is_bind_mount(m, *o)) return false;
     }
+  return true;
+}
+
+static bool inside(const std::string& path, const std::string& dir) {
+  return path == dir || path.rfind(dir + "/", 0) == 0;
+}
+
+// Files under /proc a bind mount may cover (runc's list, checkProcMount: lxcfs and CRIU use them).
+static bool proc_file_may_be_covered(const std::string& path) {
+  static const char* const allowed[] = {
+      "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo",  "/proc/stat",    "/proc/swaps",
+      "/proc/uptime",  "/proc/loadavg",   "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
+  for (const char* a : allowed)
+    if (path == a) return true;
   return false;
+}
+
+// Where a mount would land, checked before anything is mounted (CVE-2019-16884, CVE-2023-27561,
+// CVE-2025-52881 classes): procfs and sysfs only on an ordinary directory reached without a
+// symlink; nothing inside /proc but runc's list; nothing led into /sys by a symlink of the image.
+static Status check_destination(int rootfd, const spec::Mount& m, const std::string& dest, bool bind) {
+  std::string real = OCL_TRY(resolve_in_root(rootfd, dest));
+  bool redirected = real != dest;
+  if (m.type == "proc" || m.type == "sysfs") {
+    std::string must = "filesystem " + q(m.type) + " must be mounted on an ordinary directory";
+    if (redirected)
+      return Error::make("mount " + q(m.type) + " on " + q(dest) + ": a symlink in the rootfs leads to " + q(real) +
+                         ": " + must);
+    struct stat st;
+    if (dest != "/" && ::fstatat(rootfd, dest.c_str() + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+      return Error::make("mount " + q(m.type) + " on " + q(dest) + ": not a directory: " + must);
+  }
+  if (inside(real, "/proc")) {
+    bool allowed = real == "/proc" ? m.type == "proc" : bind && proc_file_may_be_covered(real);
+    if (!allowed)
+      return Error::make("mount " + q(dest) + ": " + q(real) + " cannot be mounted because it is inside /proc");
+  }
+  if (redirected && inside(real, "/sys"))
+    return Error::make("mount " + q(dest) + ": a symlink in the rootfs leads it into /sys (" + q(real) + "), refused");
+  return ok();
 }
 
 static Status apply_attrs(const std::string& target, const MountOptions& o, const std::string& dest) {
@@ -123,6 +166,7 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
   auto o = parse_mount_options(m.options);
   if (!o) return std::move(o).error().wrap("mount " + q(dest));
   if (o->idmap) return Error::make("mount " + q(dest) + ": idmapped mounts are not supported");
+  OCL_CHECK(check_destination(rootfd, m, dest, is_bind_mount(m, *o)));
   if (m.type == "cgroup" || m.type == "cgroup2") {
     if (p.before_cgroup_mount) OCL_CHECK(p.before_cgroup_mount(p.before_cgroup_mount_ctx));
     return mount_cgroup(rootfd, p, dest, *o);
@@ -327,24 +371,46 @@ static Status readonly_path(const std::string& path) {
   return ok();
 }
 
-static Status masked_path(const std::string& path) {
+// The container's /dev/null, verified to be the null device (1:3) before it hides anything: /dev
+// may come from the image or a bind mount, and a masked file must not show what they chose
+// (CVE-2025-31133 class). Opened without following a symlink.
+static Result<UniqueFd> verified_null() {
+  UniqueFd fd(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return Error::last("open \"/dev/null\" to mask paths with");
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return ok();  // nothing there to hide
-  if (S_ISDIR(st.st_mode)) {
-    if (::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, nullptr) != 0) return Error::last("mask " + q(path));
-  } else if (::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-    return Error::last("mask " + q(path));
-  }
+  if (::fstat(fd.get(), &st) != 0) return Error::last("stat \"/dev/null\"");
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+    return Error::make(
+        "\"/dev/null\" in the container is not the null device (char 1:3): masked paths cannot be hidden with it");
+  return fd;
+}
+
+static Status masked_path(const std::string& path, UniqueFd& null) {
+  UniqueFd target(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (!target.valid()) return ok();  // nothing there to hide
+  struct stat st;
+  if (::fstat(target.get(), &st) != 0) return Error::last("stat " + q(path));
+  if (S_ISDIR(st.st_mode)) return mount_empty_tmpfs_onto(target.get(), "mask " + q(path));
+  if (!null.valid()) null = OCL_TRY(verified_null());
+  return bind_fd_onto(null.get(), target.get(), "mask " + q(path));
+}
+
+// Through the runtime's own procfs handle, never the container's /proc by path (procfs.h).
+static Status write_sysctls(const std::map<std::string, std::string>& sysctls) {
+  if (sysctls.empty()) return ok();
+  Procfs proc = OCL_TRY(Procfs::open_private());
+  for (const auto& [k, v] : sysctls)
+    OCL_CHECK_CTX(proc.write(spec::sysctl_proc_path(k).substr(6), v), "set sysctl " + q(k));
   return ok();
 }
 
 Status finalize_rootfs_in_child(const RootfsParams& p) {
   const auto& c = *p.config;
   if (c.linux) {
-    for (const auto& [k, v] : c.linux->sysctl)
-      OCL_CHECK_CTX(fs::write_existing(spec::sysctl_proc_path(k), v), "set sysctl " + q(k));
+    OCL_CHECK(write_sysctls(c.linux->sysctl));
     for (const auto& r : c.linux->readonly_paths) OCL_CHECK(readonly_path(r));
-    for (const auto& m : c.linux->masked_paths) OCL_CHECK(masked_path(m));
+    UniqueFd null;
+    for (const auto& m : c.linux->masked_paths) OCL_CHECK(masked_path(m, null));
   }
   for (const auto& m : c.mounts) {
     if (fs::clean_abs(m.destination) != "/dev") continue;
@@ -363,11 +429,17 @@ Status finalize_rootfs_in_child(const RootfsParams& p) {
   return ok();
 }
 
-Status mount_console_in_child(const std::string& slave_path) {
+Status mount_console_in_child(int terminal_fd) {
   int fd = ::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0 && errno != EEXIST) return Error::last("create \"/dev/console\"");
   if (fd >= 0) ::close(fd);
-  return sys_mount(slave_path, "/dev/console", nullptr, MS_BIND, "", "bind " + q(slave_path) + " on \"/dev/console\"");
+  UniqueFd target(::open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!target.valid()) return Error::last("open \"/dev/console\"");
+  struct stat st;
+  if (::fstat(target.get(), &st) != 0) return Error::last("stat \"/dev/console\"");
+  if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+    return Error::make("\"/dev/console\" in the container is neither a file nor a device, refused");
+  return bind_fd_onto(terminal_fd, target.get(), "bind the terminal on \"/dev/console\"");
 }
 
 Status unmount_under(const std::string& rootfs) {

@@ -46,8 +46,8 @@ Status prepare_rootfs_in_child(const RootfsParams& p);
 Status enter_root_in_child(const RootfsParams& p);
 // After pivot: sysctls, read-only and masked paths, read-only /dev and root.
 Status finalize_rootfs_in_child(const RootfsParams& p);
-// Bind-mounts the terminal's slave onto /dev/console (after pivot).
-Status mount_console_in_child(const std::string& slave_path);
+// Bind-mounts the terminal (the pty's peer, by fd) onto /dev/console (after pivot).
+Status mount_console_in_child(int terminal_fd);
 
 // Parent side, for a container without its own mount namespace: unmounts (lazily, deepest first)
 // every mount at or under rootfs in our mount namespace.

@@ -36,8 +36,27 @@ std::vector<std::string> map_helper_args(pid_t pid, const std::vector<spec::IdMa
   return out;
 }
 
+// The helper's full path: the usual places, then PATH. A PATH with a directory this user may
+// not search would otherwise turn "not installed" into "permission denied".
+static Result<std::string> find_map_helper(const char* helper) {
+  std::string dirs = "/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin";
+  if (const char* p = ::getenv("PATH"); p && *p) dirs += std::string(":") + p;
+  size_t i = 0;
+  while (i <= dirs.size()) {
+    size_t j = dirs.find(':', i);
+    if (j == std::string::npos) j = dirs.size();
+    std::string cand = dirs.substr(i, j - i) + "/" + helper;
+    i = j + 1;
+    if (cand[0] == '/' && ::access(cand.c_str(), X_OK) == 0) return cand;
+  }
+  return Error::sys(ENOENT, std::string(helper) +
+                                " is not installed (Debian and Ubuntu: the uidmap package; Fedora: shadow-utils): "
+                                "it is needed to map ids other than your own");
+}
+
 // Runs newuidmap/newgidmap; its complaint (one line on stderr) becomes the error.
 static Status run_map_helper(const char* helper, pid_t pid, const std::vector<spec::IdMapping>& maps) {
+  std::string path = OCL_TRY(find_map_helper(helper));
   std::vector<std::string> args = map_helper_args(pid, maps);
   args.insert(args.begin(), helper);
   std::vector<char*> argv;
@@ -51,11 +70,10 @@ static Status run_map_helper(const char* helper, pid_t pid, const std::vector<sp
   posix_spawn_file_actions_adddup2(&fa, wr.get(), 2);
   pid_t child = 0;
   char* const envp[] = {nullptr};
-  int rc = ::posix_spawnp(&child, helper, &fa, nullptr, argv.data(), envp);
+  int rc = ::posix_spawn(&child, path.c_str(), &fa, nullptr, argv.data(), envp);
   posix_spawn_file_actions_destroy(&fa);
   wr.reset();
-  if (rc != 0)
-    return Error::sys(rc, std::string("run ") + helper + " (the uidmap package; needed to map more than your own id)");
+  if (rc != 0) return Error::sys(rc, "run " + quote(path));
   std::string msg;
   char buf[512];
   for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) msg.append(buf, static_cast<size_t>(n));

@@ -34,6 +34,37 @@ Status check_sysctl_namespaces(const spec::Linux& l, const ns::NsPlan& plan) {
   return ok();
 }
 
+// hostname and domainname are the uts namespace's sysctls (kernel.hostname, kernel.domainname):
+// the same rule, so that joining the host's namespace by path cannot rename the host.
+Status check_uts_namespace(const spec::Config& c, const ns::NsPlan& plan) {
+  if (c.hostname.empty() && c.domainname.empty()) return ok();
+  const char* field = c.hostname.empty() ? "domainname" : "hostname";
+  for (const auto& j : plan.joins)
+    if (j.type == "uts" && ns::same_namespace(j.path, "/proc/self/ns/uts"))
+      return Error::make(std::string(field) + ": the uts namespace " + quote(j.path) +
+                         " is the host's: setting it would change the host's " + field);
+  return ok();
+}
+
+// Without a mount namespace of its own the container is only a chroot, and the host's mounts are
+// its mounts. runc refuses masked and read-only paths then (they would be the host's); a process
+// that may call chroot(2) or mount(2) leaves such a root at will (the double-chroot escape), so
+// that is refused too, whatever the config's other settings.
+Status check_private_mount_namespace(const spec::Config& c, const ns::NsPlan& plan) {
+  if (plan.has("mount")) return ok();
+  const spec::Linux& l = *c.linux;
+  if (!l.masked_paths.empty() || !l.readonly_paths.empty())
+    return Error::make("unable to restrict sys entries without a private MNT namespace");
+  if (c.process && c.process->capabilities)
+    for (const char* cap : {"CAP_SYS_CHROOT", "CAP_SYS_ADMIN"})
+      for (const auto& b : c.process->capabilities->bounding)
+        if (b == cap)
+          return Error::make(std::string("process.capabilities.bounding: ") + cap +
+                             " without a private mount namespace lets the process leave its root "
+                             "(chroot is the only wall): add a mount namespace or drop the capability");
+  return ok();
+}
+
 }  // namespace
 
 Result<Bundle> load_bundle(const std::string& dir, const std::string& preloaded) {
@@ -62,6 +93,8 @@ Result<Bundle> load_bundle(const std::string& dir, const std::string& preloaded)
   if (b.rootfs == "/") return Error::make("root.path: the host's \"/\" cannot be a container's rootfs");
   b.ns = OCL_TRY(ns::plan_namespaces(*b.config.linux));
   OCL_CHECK(check_sysctl_namespaces(*b.config.linux, b.ns));
+  OCL_CHECK(check_uts_namespace(b.config, b.ns));
+  OCL_CHECK(check_private_mount_namespace(b.config, b.ns));
   return b;
 }
 

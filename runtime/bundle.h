@@ -18,6 +18,8 @@ struct Bundle {
   spec::Config config;
   std::string config_without_annotations;
   ns::NsPlan ns;
+  // Hooks the runtime runs on the host during create (prestart, createRuntime).
+  bool has_host_hooks() const { return !config.hooks.prestart.empty() || !config.hooks.create_runtime.empty(); }
 };
 
 // text: config.json's content when the caller has read it already ("" reads it here).

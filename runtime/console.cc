@@ -65,12 +65,18 @@ Result<Pty> open_pty_in_child(const std::optional<spec::ConsoleSize>& size) {
   Pty p;
   p.master.reset(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!p.master.valid()) return Error::last("open \"/dev/ptmx\"");
-  if (::unlockpt(p.master.get()) != 0) return Error::last("unlockpt");
+  // Both ioctls fail on anything but a pty master: a /dev/ptmx the image replaced is refused here.
+  if (::unlockpt(p.master.get()) != 0) return Error::last("unlockpt \"/dev/ptmx\"");
   char name[128];
   if (::ptsname_r(p.master.get(), name, sizeof name) != 0) return Error::last("ptsname");
   p.slave_path = name;
-  p.slave.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!p.slave.valid()) return Error::last("open \"" + p.slave_path + "\"");
+  // The peer by fd, not by its path: /dev/pts is the container's and could lead elsewhere.
+  p.slave.reset(::ioctl(p.master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!p.slave.valid()) {
+    if (errno != EINVAL && errno != ENOTTY) return Error::last("open the terminal's peer");
+    p.slave.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW));  // before Linux 4.13
+    if (!p.slave.valid()) return Error::last("open \"" + p.slave_path + "\"");
+  }
   if (size) {
     struct winsize ws = {};
     ws.ws_row = static_cast<unsigned short>(size->height);

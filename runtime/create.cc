@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "base/failpoint.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "cgroups/layout.h"
@@ -87,6 +88,7 @@ Status prepare_host(Creation& c) {
   r.created = spec::now_rfc3339_nano();
   r.cgroup_paths = paths;
   r.cgroup_owned = !c.cg->occupied();
+  if (!r.cgroup_owned) r.cgroup_made = cgroups::missing_levels(paths);
   r.own_pid_ns = c.b.ns.new_pid;
   r.host_mount_ns = !c.b.ns.has("mount");
   r.has_poststart = !cfg.hooks.poststart.empty();
@@ -130,6 +132,7 @@ Status prepare_host(Creation& c) {
 }
 
 Status record_created(Creation& c) {
+  if (c.b.has_host_hooks()) c.store.forget_hooks(c.o.id);  // they belong to the container now
   c.rec.phase = spec::ContainerStatus::created;
   // The init waits for `start` now: reading its start time no longer competes with its setup.
   if (c.rec.init.start == 0) {
@@ -155,6 +158,7 @@ Creation::~Creation() {
   }
   store.kill_hooks(o.id);
   if (cg && rec.cgroup_owned) (void)cgroups::destroy(*cg);
+  if (!rec.cgroup_owned) (void)cgroups::remove_levels(rec.cgroup_made);
   if (rec.host_mount_ns && !b.rootfs.empty()) (void)ns::unmount_under(b.rootfs);
   (void)store.remove(o.id);
 }
@@ -182,12 +186,14 @@ Result<Launched> create_container(const Globals& g, const CreateOptions& o, Laun
   }
   OCL_CHECK(prepare_host(c));
   log::step("host prepared (state, cgroups, fifo, sockets)");
+  failpoint("create.state-recorded");
   OCL_CHECK(spawn_init(c));
   log::step("init cloned");
   OCL_CHECK(drive_init_handshake(c));
   log::step("init ready");
   OCL_CHECK(record_created(c));
   log::step("created recorded");
+  failpoint("create.recorded");
   Launched out;
   out.pid = c.rec.init.pid;
   if (c.console_peer.valid()) out.console_master = OCL_TRY(recv_fd(c.console_peer.get()));

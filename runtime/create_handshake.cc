@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/failpoint.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "namespaces/user_ns.h"
@@ -109,6 +110,7 @@ Status spawn_init(Creation& c) {
     if (pid < 0) return Error::last("clone container init");
   }
   c.child = static_cast<pid_t>(pid);
+  failpoint("create.init-cloned");
   c.child_sock.reset();
   c.console.reset();
   c.rec.init = ProcessRef{c.child, 0};  // its start time is read once it waits (record_created)
@@ -126,14 +128,14 @@ Status spawn_init(Creation& c) {
   return ok();
 }
 
-Status drive_init_handshake(Creation& c) {
-  const spec::Config& cfg = c.b.config;
-  SyncChannel ch(c.parent_sock.get());
-  pid_t pid = c.child;
+namespace {
 
-  // sync 2: what only the parent can write. With a new user namespace the init waits for its id
-  // maps ("go"); without one it is already mounting. Meanwhile we make its cgroup and move it
-  // there (a cgroup v1 migration waits for an RCU grace period: milliseconds).
+// sync 2 and 2b: what only the parent can write. With a new user namespace the init waits for its
+// id maps ("go"); without one it is already mounting. Meanwhile we make its cgroup and move it
+// there (a cgroup v1 migration waits for an RCU grace period: milliseconds).
+Status give_init_what_only_the_parent_can(Creation& c, SyncChannel& ch) {
+  const spec::Config& cfg = c.b.config;
+  pid_t pid = c.child;
   if (cfg.process->oom_score_adj)
     OCL_CHECK_CTX(fs::write_existing("/proc/" + std::to_string(pid) + "/oom_score_adj",
                                      std::to_string(*cfg.process->oom_score_adj)),
@@ -145,19 +147,40 @@ Status drive_init_handshake(Creation& c) {
   // sync 2b: the cgroup, made and limited while the init mounts, then joined. The init waits
   // for this before its cgroup mount, and so before anything of the workload runs.
   OCL_CHECK_CTX(c.cg->create(), "create cgroup");
+  failpoint("create.cgroup-made");
   if (cfg.linux->resources)
     OCL_CHECK_CTX(c.cg->apply(*cfg.linux->resources, cgroups::device_node_rules(cfg.linux->devices)),
                   "apply cgroup resources");
   OCL_CHECK(c.cg->add_process(pid));
+  failpoint("create.cgroup-joined");
   OCL_CHECK(ch.send_cgroup_joined(pid));
   log::step("init in its cgroups");
+  return ok();
+}
+
+// A step of ours failed after the init had already stopped: its reason is the error, not our
+// broken pipe. It said why (a hostname it could not set, a namespace path that is a plain file),
+// or it died without a word (killed): then how it ended.
+Error prefer_init_error(Creation& c, SyncChannel& ch, Error ours) {
+  if (auto e = ch.reported_error()) return std::move(*e);
+  if (ours.code == EPIPE || ours.code == ECONNRESET || ours.code == ESRCH) return init_died(c);
+  return ours;
+}
+
+}  // namespace
+
+Status drive_init_handshake(Creation& c) {
+  const spec::Config& cfg = c.b.config;
+  SyncChannel ch(c.parent_sock.get());
+  if (auto st = give_init_what_only_the_parent_can(c, ch); !st) return prefer_init_error(c, ch, std::move(st).error());
 
   HookTracker tracker;
   tracker.started = [&](pid_t hp) {
     auto r = process_ref(hp);
     if (r) c.store.record_hook(c.o.id, *r);
   };
-  tracker.ended = [&](pid_t hp) { c.store.forget_hook(c.o.id, hp); };
+  // Kept when a hook ends: what it left running in its process group goes too if this create
+  // fails or is killed (delete --force); a create that succeeds forgets them all (record_created).
   for (;;) {
     auto ev = ch.wait_for_child();
     if (!ev) return std::move(ev).error();
@@ -167,13 +190,16 @@ Status drive_init_handshake(Creation& c) {
         std::string sj = hook_state_json(c);
         OCL_CHECK(run_hooks(cfg.hooks.prestart, sj, "prestart", &tracker));
         OCL_CHECK(run_hooks(cfg.hooks.create_runtime, sj, "createRuntime", &tracker));
-        OCL_CHECK(ch.send_hooks_done());
+        failpoint("create.hooks-ran");
+        if (auto st = ch.send_hooks_done(); !st) return prefer_init_error(c, ch, std::move(st).error());
         break;
       }
       case ChildEvent::seccomp_fd: OCL_CHECK(forward_seccomp_fd(c, std::move(ev->fd))); break;
       case ChildEvent::ready:
         // sync 4: the init is the stub now, blocked on exec.fifo.
+        failpoint("create.init-ready");
         return ok();
+      case ChildEvent::execing: return Error::make("sync: unexpected \"execing\" from the container init");
       case ChildEvent::exited: return init_died(c);
     }
   }

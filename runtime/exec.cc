@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/failpoint.h"
 #include "base/fs.h"
 #include "cgroups/manager.h"
 #include "namespaces/join.h"
@@ -51,6 +52,18 @@ void set_env(std::vector<std::string>& env, const std::string& kv) {
       return;
     }
   env.push_back(kv);
+}
+
+// The exec'd process ended before it reached execve, without a word (killed, or it crashed).
+Error exec_child_died(pid_t pid) {
+  int status = 0;
+  pid_t r;
+  do r = ::waitpid(pid, &status, 0);
+  while (r < 0 && errno == EINTR);
+  std::string how = r < 0                 ? "ended"
+                    : WIFSIGNALED(status) ? "was killed by signal " + spec::signal_name(WTERMSIG(status))
+                                          : "exited with status " + std::to_string(WEXITSTATUS(status));
+  return Error::make("exec: the process " + how + " before it was executed");
 }
 
 }  // namespace
@@ -174,6 +187,7 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
   }
   child_sock.reset();
   console.reset();
+  failpoint("exec.cloned");
   auto fail = [&](Error e) -> Error {
     ::kill(static_cast<pid_t>(pid), SIGKILL);
     ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
@@ -181,8 +195,10 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
   };
   // A process that cannot be put in the container's cgroups does not run.
   if (auto st = cg->add_process(static_cast<pid_t>(pid)); !st) return fail(std::move(st).error());
+  failpoint("exec.cgroup-joined");
   SyncChannel ch(parent_sock.get());
   if (auto st = ch.send_go(static_cast<pid_t>(pid)); !st) return fail(std::move(st).error());
+  bool execing = false;
   for (;;) {
     auto ev = ch.wait_for_child();
     if (!ev) {
@@ -195,14 +211,21 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
         return fail(std::move(r).error());
       continue;
     }
-    if (ev->kind == ChildEvent::exited) break;  // the sync socket closed at execve
-    return fail(Error::make(std::string("sync: unexpected message from the exec'd process")));
+    if (ev->kind == ChildEvent::execing) {
+      execing = true;
+      continue;
+    }
+    if (ev->kind != ChildEvent::exited) return fail(Error::make("sync: unexpected message from the exec'd process"));
+    // End of stream: the sync socket closed at execve, or the process died before it got there.
+    if (!execing) return exec_child_died(static_cast<pid_t>(pid));
+    break;
   }
   UniqueFd master;
   if (console_peer.valid()) {
     auto r = recv_fd(console_peer.get());
     if (r) master = std::move(*r);
   }
+  failpoint("exec.started");
   if (!o.pid_file.empty()) OCL_CHECK_CTX(fs::write_file_atomic(o.pid_file, std::to_string(pid)), "write pid file");
   if (o.detach) return 0;
   return supervise(static_cast<pid_t>(pid), master.valid() ? master.get() : -1, *signals);

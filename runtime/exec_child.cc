@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/failpoint.h"
 #include "namespaces/join.h"
 #include "runtime/console.h"
 #include "runtime/inherited_fds.h"
@@ -60,6 +61,10 @@ Status exec_steps(const ExecChildArgs& a) {
   argv.push_back(nullptr);
   for (const auto& s : p.env) envp.push_back(const_cast<char*>(s.c_str()));
   envp.push_back(nullptr);
+  // Set up: what is left either reports its own error or execs. Said before the seccomp filter,
+  // which may not allow another message.
+  failpoint("exec.child-setup");
+  OCL_CHECK(ch.send_execing());
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we hold it.
   if (a.seccomp && !p.no_new_privileges) OCL_CHECK(load_filter(a, ch));
   OCL_CHECK(switch_user_and_caps_in_child(p, cap_sets(p), 0, a.setgroups_allowed));

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,20 +63,34 @@ Status run_hook(const spec::Hook& h, const std::string& state_json, const std::s
   std::string output;
   int64_t deadline = h.timeout ? monotonic_ms() + int64_t{*h.timeout} * 1000 : -1;
   bool timed_out = false;
-  for (;;) {
+  // The hook is done when it exits, not when its output pipe closes: a child it left running in
+  // the background may hold the pipe for ever (Go's exec waits there; runc then hangs).
+  UniqueFd exited(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  ::fcntl(out_r.get(), F_SETFL, O_NONBLOCK);
+  auto drain = [&]() -> bool {  // false at end-of-file
+    char buf[4096];
+    for (;;) {
+      ssize_t r = ::read(out_r.get(), buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return r < 0 && errno == EAGAIN;
+      if (output.size() < 4096) output.append(buf, static_cast<size_t>(r));
+    }
+  };
+  for (bool open = true;;) {
     int wait = deadline < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - monotonic_ms()));
-    struct pollfd p = {out_r.get(), POLLIN, 0};
-    int n = ::poll(&p, 1, wait);
+    struct pollfd p[2] = {{exited.get(), POLLIN, 0}, {open ? out_r.get() : -1, POLLIN, 0}};
+    int n = ::poll(p, 2, wait);
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) {
       timed_out = true;
       ::kill(pid, SIGKILL);
       break;
     }
-    char buf[4096];
-    ssize_t r = ::read(out_r.get(), buf, sizeof buf);
-    if (r <= 0) break;
-    if (output.size() < 4096) output.append(buf, static_cast<size_t>(r));
+    if (p[1].revents) open = drain();
+    if (p[0].revents || (!exited.valid() && !open)) {
+      drain();
+      break;
+    }
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -10,12 +10,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/failpoint.h"
 #include "base/fs.h"
 #include "namespaces/join.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/inherited_fds.h"
 #include "runtime/init_stub.h"
+#include "runtime/lsm.h"
 #include "runtime/process_setup.h"
 #include "runtime/sync.h"
 #include "spec/state.h"
@@ -89,6 +91,14 @@ Status init_steps(const InitArgs& a) {
   }
   OCL_CHECK(ns::join_namespaces_in_child(a.joins));
   OCL_CHECK(ns::unshare_namespaces_in_child(plan.unshare_flags));
+  failpoint("init.namespaces-joined");
+  // An unprivileged parent had to deny setgroups in our user namespace before writing gid_map.
+  // Read now, through the host's /proc: after pivot_root /proc is the container's.
+  bool setgroups_allowed = true;
+  if (plan.new_user || plan.join_user) {
+    auto sg = fs::read_file("/proc/self/setgroups");
+    setgroups_allowed = !sg || sg->rfind("deny", 0) != 0;
+  }
   if (::setsid() < 0) return Error::last("setsid");
   if (!a.no_new_keyring) {
     std::string name = "_ses." + a.id;
@@ -122,6 +132,7 @@ Status init_steps(const InitArgs& a) {
   OCL_CHECK(ns::prepare_rootfs_in_child(rp));
   OCL_CHECK(rp.before_cgroup_mount(&joined));
   const pid_t host_pid = joined.host_pid;
+  failpoint("init.mounted");
 
   // sync 3: mounts are ready; the parent runs prestart and createRuntime hooks, then we run
   // createContainer hooks here, in the container's namespaces, before pivot_root.
@@ -133,13 +144,14 @@ Status init_steps(const InitArgs& a) {
   }
 
   OCL_CHECK(ns::enter_root_in_child(rp));
+  failpoint("init.pivoted");
 
   if (p.terminal) {
     auto pty = OCL_TRY(open_pty_in_child(p.console_size));
     OCL_CHECK(send_fd(a.console_fd, pty.master.get(), "/dev/ptmx"));
     ::close(a.console_fd);
     pty.master.reset();
-    OCL_CHECK(ns::mount_console_in_child(pty.slave_path));
+    OCL_CHECK(ns::mount_console_in_child(pty.slave.get()));
     OCL_CHECK(attach_pty_in_child(pty));
   }
 
@@ -158,7 +170,10 @@ Status init_steps(const InitArgs& a) {
   if (!c.hooks.start_container.empty())
     state_fd = OCL_TRY(memfd_with("ocelot-state", hook_state(a, host_pid, spec::ContainerStatus::created)));
   OCL_CHECK(mark_fds_for_exec_in_child(a.pass_fds));
-  for (int fd : {a.sync_fd, a.fifo_fd, a.bpf_fd, state_fd.get()}) OCL_CHECK(keep_across_exec(fd));
+  // The LSM label files, opened now through our own procfs handle; the stub writes them.
+  LsmAttrFds lsm = OCL_TRY(open_lsm_attrs_in_child(a.apparmor, a.selinux));
+  for (int fd : {a.sync_fd, a.fifo_fd, a.bpf_fd, state_fd.get(), lsm.apparmor.get(), lsm.selinux.get()})
+    OCL_CHECK(keep_across_exec(fd));
 
   // User, groups and capabilities now, so that a failure is create's error. A filter loaded
   // without no_new_privs needs CAP_SYS_ADMIN when the stub loads it: kept until then.
@@ -174,12 +189,6 @@ Status init_steps(const InitArgs& a) {
     return ok();
   };
   if (notify && !p.no_new_privileges) OCL_CHECK(load_notify());
-  // An unprivileged parent had to deny setgroups in our user namespace before writing gid_map.
-  bool setgroups_allowed = true;
-  if (plan.new_user) {
-    auto sg = fs::read_file("/proc/self/setgroups");
-    setgroups_allowed = !sg || sg->rfind("deny", 0) != 0;
-  }
   OCL_CHECK(switch_user_and_caps_in_child(p, caps, temp, setgroups_allowed));
   if (p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
   if (notify && p.no_new_privileges) OCL_CHECK(load_notify());
@@ -196,8 +205,14 @@ Status init_steps(const InitArgs& a) {
   sp.final_bounding = caps.bounding;
   sp.final_inheritable = caps.inheritable;
   sp.final_ambient = caps.ambient;
-  if (a.apparmor) sp.apparmor = p.apparmor_profile;
-  if (a.selinux) sp.selinux = p.selinux_label;
+  if (a.apparmor) {
+    sp.apparmor = p.apparmor_profile;
+    sp.apparmor_fd = lsm.apparmor.get();
+  }
+  if (a.selinux) {
+    sp.selinux = p.selinux_label;
+    sp.selinux_fd = lsm.selinux.get();
+  }
   sp.start_hooks = &c.hooks.start_container;
   sp.exe = exe;
   sp.args = p.args;
@@ -208,6 +223,7 @@ Status init_steps(const InitArgs& a) {
   for (auto& s : env) envp.push_back(s.data());
   envp.push_back(nullptr);
   reset_signals_in_child();
+  failpoint("init.before-stub");
   // sync 4: from here on we are the stub: it says "ready" and waits for `start`.
   ::syscall(SYS_execveat, a.stub_fd, "", argv.data(), envp.data(), AT_EMPTY_PATH);
   return Error::last("exec the init stub");

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/failpoint.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "cgroups/manager.h"
@@ -35,7 +36,8 @@ Result<Loaded> load_locked(const StateStore& store, const std::string& id, Uniqu
   Loaded l;
   l.lock = held.valid() ? std::move(held) : OCL_TRY(store.lock(id));
   l.s = known ? *known : OCL_TRY(store.load(id));
-  l.status = OCL_TRY(container_status(store, l.s));
+  // A record handed over by create comes with the lock create held throughout: not paused.
+  l.status = OCL_TRY(container_status(store, l.s, /*check_freezer=*/known == nullptr));
   return l;
 }
 
@@ -138,6 +140,7 @@ Status start_container(const Globals& g, const std::string& id, UniqueFd held, c
   }
   // sync 5: one byte releases the init stub.
   if (::write(fd.get(), "0", 1) != 1) return Error::last("write " + quote(fifo));
+  failpoint("start.fifo-written");
   ::unlink(fifo.c_str());
   // The stub keeps the fifo open (close-on-exec) until the workload's execve: its last reader
   // gone is POLLERR on our end (pipe(7)). Then poststart hooks may run (runtime-spec: after the
@@ -155,6 +158,7 @@ Status start_container(const Globals& g, const std::string& id, UniqueFd held, c
     return Error::make("container " + quote(id) +
                        " stopped before its process was executed (a startContainer hook or the "
                        "setup after start failed: the container's stderr says which)");
+  failpoint("start.started");
   if (l.s.has_poststart) {
     std::string sj = OCL_TRY(hook_state(store, l.s, spec::ContainerStatus::running));
     spec::Config c = OCL_TRY(store.load_config(id));
@@ -227,12 +231,17 @@ Status delete_container(const Globals& g, const std::string& id, bool force, con
     if (l.status == spec::ContainerStatus::paused) (void)m->freeze(false);
     wait_gone(l.s.init, 10000);
   }
+  failpoint("delete.killed");
   // Host hooks of a create that was killed while they ran: each in its own process group.
   store.kill_hooks(id);
   Status first;
   if (l.s.cgroup_owned) {
     if (auto st = cgroups::destroy(*m); !st) first = std::move(st).error().wrap("remove cgroup");
+  } else if (auto st = cgroups::remove_levels(l.s.cgroup_made); !st) {
+    // Processes ocelot did not start moved in: their directory stays (never killed).
+    log::warn("shared cgroup of container " + quote(id) + ": " + st.error().msg + ": left in place");
   }
+  failpoint("delete.cgroup-removed");
   if (l.s.host_mount_ns && !l.s.rootfs.empty())
     if (auto st = ns::unmount_under(l.s.rootfs); !st && first.ok()) first = st;
   if (l.s.has_poststop && l.s.phase == spec::ContainerStatus::created) {
@@ -245,6 +254,7 @@ Status delete_container(const Globals& g, const std::string& id, bool force, con
         if (auto st = run_hook(c->hooks.poststop[i], *sj, "poststop", i); !st) log::warn(st.error().msg);
     }
   }
+  failpoint("delete.before-state-removed");
   auto rm = store.remove(id);
   if (!rm && first.ok()) first = rm;
   return first;

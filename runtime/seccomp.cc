@@ -1,8 +1,10 @@
 #include "runtime/seccomp.h"
 
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -67,9 +69,11 @@ std::vector<std::string> seccomp_known_archs() {
 std::string seccomp_cache_dir() {
   if (::geteuid() == 0) return "/var/cache/ocelot/seccomp";
   const char* x = ::getenv("XDG_CACHE_HOME");
-  if (x && *x) return std::string(x) + "/ocelot/seccomp";
+  if (x && *x == '/') return std::string(x) + "/ocelot/seccomp";
   const char* h = ::getenv("HOME");
-  return std::string(h && *h ? h : "/tmp") + "/.cache/ocelot/seccomp";
+  // No shared fallback (/tmp): another user could make the directory first. No home, no cache.
+  if (h && *h == '/') return std::string(h) + "/.cache/ocelot/seccomp";
+  return "";
 }
 
 std::string seccomp_cache_key(const spec::Seccomp& s) {
@@ -93,7 +97,7 @@ std::string seccomp_cache_key(const spec::Seccomp& s) {
 namespace {
 
 // Bumped whenever what a profile compiles to changes (so no older build's program is reused).
-const std::string kCacheMagic = "ocelot-seccomp 2\n";
+const std::string kCacheMagic = "ocelot-seccomp 3\n";
 
 struct Ctx {
   scmp_filter_ctx c = nullptr;
@@ -102,31 +106,62 @@ struct Ctx {
   }
 };
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
+uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ULL) {
   for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ULL;
   return h;
 }
 
-std::string cache_path(const std::string& dir, const std::string& key) {
+std::string hex64(uint64_t v) {
   char name[32];
-  snprintf(name, sizeof name, "%016llx.bpf", static_cast<unsigned long long>(fnv1a(key)));
-  return dir + "/" + name;
+  snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(v));
+  return name;
 }
 
-// Cache file: kCacheMagic <key length> "\n" <key> <bpf bytes>.
-std::optional<std::string> read_cache(const std::string& path, const std::string& key) {
-  auto t = fs::read_file(path);
+std::string cache_name(const std::string& key) { return hex64(fnv1a(key)) + ".bpf"; }
+
+// Only what this user wrote counts: the directory and the file must belong to the effective uid
+// and be writable by no one else (a program planted under the predictable name would otherwise
+// be loaded as the container's filter). Opened without following symlinks.
+bool owned_by_us(int fd, bool dir) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || st.st_uid != ::geteuid() || (st.st_mode & 022) != 0) return false;
+  return dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+}
+
+UniqueFd open_cache_dir(const std::string& dir) {
+  UniqueFd d(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!d.valid() || !owned_by_us(d.get(), true)) return UniqueFd();
+  return d;
+}
+
+// Cache file: kCacheMagic <key length> " " <checksum of key and program> "\n" <key> <bpf bytes>.
+std::optional<std::string> read_cache(const std::string& dir, const std::string& key) {
+  UniqueFd d = open_cache_dir(dir);
+  if (!d.valid()) return std::nullopt;
+  UniqueFd f(::openat(d.get(), cache_name(key).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!f.valid() || !owned_by_us(f.get(), false)) return std::nullopt;
+  auto t = fs::read_fd(f.get(), cache_name(key), 64 << 20);
   if (!t) return std::nullopt;
   const std::string& magic = kCacheMagic;
   if (t->compare(0, magic.size(), magic) != 0) return std::nullopt;
   size_t nl = t->find('\n', magic.size());
   if (nl == std::string::npos) return std::nullopt;
-  size_t klen = std::strtoull(t->c_str() + magic.size(), nullptr, 10);
+  char* end = nullptr;
+  size_t klen = std::strtoull(t->c_str() + magic.size(), &end, 10);
+  if (!end || *end != ' ' || end + 17 != t->c_str() + nl) return std::nullopt;
+  std::string sum(end + 1, 16);
   if (t->size() < nl + 1 + klen || t->compare(nl + 1, klen, key) != 0) return std::nullopt;
   std::string bpf = t->substr(nl + 1 + klen);
   if (bpf.empty() || bpf.size() % sizeof(struct sock_filter) != 0) return std::nullopt;
+  if (hex64(fnv1a(bpf, fnv1a(key))) != sum) return std::nullopt;  // torn or damaged
   return bpf;
+}
+
+void write_cache(const std::string& dir, const std::string& key, const std::string& bpf) {
+  (void)fs::mkdir_p(dir, 0700);
+  if (!open_cache_dir(dir).valid()) return;  // someone else's directory: no cache
+  std::string blob = kCacheMagic + std::to_string(key.size()) + " " + hex64(fnv1a(bpf, fnv1a(key))) + "\n" + key + bpf;
+  (void)fs::write_file_atomic(dir + "/" + cache_name(key), blob, 0600);  // failing to cache is not an error
 }
 
 }  // namespace
@@ -156,11 +191,10 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
     if (seccomp_arch_resolve_name(n.c_str()) == 0)
       return Error::make("linux.seccomp.architectures: unknown architecture " + quote(a));
   }
-  std::string key, path;
+  std::string key;
   if (!cache_dir.empty()) {
     key = seccomp_cache_key(s);
-    path = cache_path(cache_dir, key);
-    if (auto cached = read_cache(path, key)) {
+    if (auto cached = read_cache(cache_dir, key)) {
       f.bpf_ = std::move(*cached);
       f.from_cache_ = true;
       return f;
@@ -243,11 +277,7 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
   off_t size = ::lseek(mfd.get(), 0, SEEK_END);
   f.bpf_.resize(static_cast<size_t>(size));
   if (::pread(mfd.get(), f.bpf_.data(), f.bpf_.size(), 0) != size) return Error::last("seccomp: read the filter");
-  if (!path.empty()) {
-    (void)fs::mkdir_p(cache_dir, 0700);
-    std::string blob = kCacheMagic + std::to_string(key.size()) + "\n" + key + f.bpf_;
-    (void)fs::write_file_atomic(path, blob, 0600);  // a cache: failing to write it is not an error
-  }
+  if (!cache_dir.empty()) write_cache(cache_dir, key, f.bpf_);
   return f;
 }
 

@@ -101,6 +101,7 @@ Status StateStore::save(const Stored& s) const {
   j["isolation"] = isolation_name(s.isolation);
   j["cgroupPaths"] = {{"v1", s.cgroup_paths.v1}, {"v2", s.cgroup_paths.v2}};
   j["cgroupOwned"] = s.cgroup_owned;
+  if (!s.cgroup_made.empty()) j["cgroupMade"] = s.cgroup_made;
   j["ownPidNs"] = s.own_pid_ns;
   j["hostMountNs"] = s.host_mount_ns;
   j["poststart"] = s.has_poststart;
@@ -177,6 +178,13 @@ Result<Stored> StateStore::load(const std::string& id) const {
       s.cgroup_paths.v2 = v2->get<std::string>();
     }
   }
+  if (auto it = j.find("cgroupMade"); it != j.end()) {
+    if (!it->is_array()) return Error::make("state of container " + quote(id) + " is corrupt: cgroupMade");
+    for (const auto& d : *it) {
+      if (!d.is_string()) return Error::make("state of container " + quote(id) + " is corrupt: cgroupMade");
+      s.cgroup_made.push_back(d.get<std::string>());
+    }
+  }
   if (s.init.pid < 0 || s.creator.pid < 0)
     return Error::make("state of container " + quote(id) + " is corrupt: negative pid");
   return s;
@@ -251,6 +259,8 @@ static Status remove_tree(const std::string& path) {
   return ok();
 }
 
+void StateStore::forget_hooks(const std::string& id) const { (void)remove_tree(dir(id) + "/hooks"); }
+
 Status StateStore::remove(const std::string& id) const {
   OCL_CHECK(validate_id(id));
   return remove_tree(dir(id));
@@ -291,11 +301,14 @@ void StateStore::kill_hooks(const std::string& id) const {
   }
 }
 
-Result<spec::ContainerStatus> container_status(const StateStore& st, const Stored& s) {
+Result<spec::ContainerStatus> container_status(const StateStore& st, const Stored& s, bool check_freezer) {
   using S = spec::ContainerStatus;
   if (s.phase == S::creating) return S::creating;
   if (!s.init.alive()) return S::stopped;
-  if (fs::exists(st.fifo(s.id))) return S::created;
+  S live = fs::exists(st.fifo(s.id)) ? S::created : S::running;
+  if (!check_freezer) return live;
+  // The freezer first, whatever else is true: a `created` container can be paused too (as runc
+  // allows), and must then say so, or resume refuses it and start waits on a frozen init.
   auto layout = OCL_TRY(cgroups::detect_layout());
   auto m = cgroups::make_manager(layout, s.cgroup_paths);
   auto frozen = m->frozen();
@@ -305,7 +318,7 @@ Result<spec::ContainerStatus> container_status(const StateStore& st, const Store
     return S::stopped;
   }
   if (OCL_TRY(std::move(frozen))) return S::paused;
-  return S::running;
+  return live;
 }
 
 spec::State to_spec_state(const Stored& s, spec::ContainerStatus status,

@@ -46,9 +46,10 @@ struct Stored {
   std::string bundle, rootfs, created;
   IsolationKind isolation = IsolationKind::container;
   cgroups::Paths cgroup_paths;
-  bool cgroup_owned = true;    // create made the container's cgroup: delete may kill and remove it
-  bool own_pid_ns = true;      // killing the init ends every process of the container
-  bool host_mount_ns = false;  // no mount namespace: the rootfs's mounts live in the host's
+  bool cgroup_owned = true;              // create made the container's cgroup: delete may kill and remove it
+  std::vector<std::string> cgroup_made;  // shared cgroup: the directories create added (removed at delete)
+  bool own_pid_ns = true;                // killing the init ends every process of the container
+  bool host_mount_ns = false;            // no mount namespace: the rootfs's mounts live in the host's
   bool has_poststart = false, has_poststop = false;
   std::string uid_map;  // the user namespace's uid_map text, "" without one
 };
@@ -80,6 +81,7 @@ class StateStore {
   // Host hooks in flight.
   void record_hook(const std::string& id, const ProcessRef& p) const;
   void forget_hook(const std::string& id, pid_t pid) const;
+  void forget_hooks(const std::string& id) const;
   std::vector<ProcessRef> hooks(const std::string& id) const;
   // SIGKILL the process group of every recorded hook (what a killed create left running).
   void kill_hooks(const std::string& id) const;
@@ -90,7 +92,9 @@ class StateStore {
 
 // creating / created / running / paused / stopped, from what create recorded, the init, the fifo
 // and the freezer. An error when the freezer cannot be read (never a silent "not paused").
-Result<spec::ContainerStatus> container_status(const StateStore& st, const Stored& s);
+// check_freezer = false only for a caller that has held the container's lock since create (run's
+// start): nothing can have frozen it.
+Result<spec::ContainerStatus> container_status(const StateStore& st, const Stored& s, bool check_freezer = true);
 spec::State to_spec_state(const Stored& s, spec::ContainerStatus status,
                           std::map<std::string, std::string> annotations);
 

@@ -1,5 +1,6 @@
 #include "runtime/sync.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@ const char* msg_name(Msg m) {
     case Msg::error: return "error";
     case Msg::cgroup_joined: return "cgroup-joined";
     case Msg::seccomp_fd: return "seccomp-fd";
+    case Msg::execing: return "execing";
   }
   return "unknown";
 }
@@ -135,6 +137,17 @@ Status SyncChannel::send_seccomp_fd(int fd) {
 }
 
 Status SyncChannel::send_error(const Error& e) noexcept { return send(Msg::error, e.code, e.msg); }
+Status SyncChannel::send_execing() { return send(Msg::execing); }
+
+std::optional<Error> SyncChannel::reported_error() {
+  for (;;) {
+    struct pollfd p = {fd_, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return std::nullopt;
+    auto r = receive();
+    if (!r || r->eof) return std::nullopt;
+    if (r->type == Msg::error) return Error{r->err, std::move(r->payload)};
+  }
+}
 
 Result<ChildEvent> SyncChannel::wait_for_child() {
   auto r = OCL_TRY(receive());
@@ -143,6 +156,7 @@ Result<ChildEvent> SyncChannel::wait_for_child() {
     case Msg::error: return Error{r.err, std::move(r.payload)};
     case Msg::mounts_ready: return ChildEvent{ChildEvent::mounts_ready, {}};
     case Msg::ready: return ChildEvent{ChildEvent::ready, {}};
+    case Msg::execing: return ChildEvent{ChildEvent::execing, {}};
     case Msg::seccomp_fd:
       if (!r.fd.valid()) return Error::make("sync: \"seccomp-fd\" arrived without a file descriptor");
       return ChildEvent{ChildEvent::seccomp_fd, std::move(r.fd)};

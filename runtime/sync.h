@@ -11,6 +11,7 @@
 //   wait_for_child(): mounts_ready      <-   send_mounts_ready()          sync 3
 //   send_hooks_done()                   ->   wait_hooks_done()            sync 3
 //   wait_for_child(): seccomp fd        <-   send_seccomp_fd(fd)          (notify filters)
+//   wait_for_child(): execing           <-   send_execing()               exec: right before execve
 //   wait_for_child(): ready             <-   the init stub's ready        sync 4
 //   wait_for_child(): {errno, message}  <-   send_error(e)                any step
 //
@@ -21,6 +22,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +39,8 @@ enum class Msg : uint32_t {
   error = 5,          // child -> parent: {errno, message}
   cgroup_joined = 6,  // parent -> child: in every cgroup now
   seccomp_fd = 7,     // child -> parent: the seccomp notify fd rides along (SCM_RIGHTS)
+  execing = 8,        // exec'd process -> parent: set up, calling execve now (end-of-stream then
+                      // means it exec'd; end-of-stream before it means it died during setup)
 };
 const char* msg_name(Msg m);
 
@@ -49,7 +53,7 @@ struct MsgHeader {
 
 // What the parent can get while it waits on the child.
 struct ChildEvent {
-  enum Kind { mounts_ready, seccomp_fd, ready, exited } kind;
+  enum Kind { mounts_ready, seccomp_fd, ready, execing, exited } kind;
   UniqueFd fd;  // seccomp_fd
 };
 
@@ -65,6 +69,9 @@ class SyncChannel {
   // The next thing the child says: an Error for its {errno, message}, `exited` at end-of-stream
   // (the child exec'd or died), or one of the events.
   Result<ChildEvent> wait_for_child();
+  // An error the child already reported and the parent has not read yet (non-blocking): what a
+  // parent-side failure after the child died should say instead of its own "broken pipe".
+  std::optional<Error> reported_error();
 
   // child side (after clone: no exceptions; failures come back as Error)
   Result<pid_t> wait_go();
@@ -72,6 +79,7 @@ class SyncChannel {
   Status send_mounts_ready();
   Status wait_hooks_done();
   Status send_seccomp_fd(int fd);
+  Status send_execing();
   Status send_error(const Error& e) noexcept;
 
  private:

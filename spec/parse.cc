@@ -1,5 +1,8 @@
 #include "spec/parse.h"
 
+#include <set>
+#include <vector>
+
 #include "base/fs.h"
 #include "spec/json_read.h"
 #include "spec/validate.h"
@@ -381,9 +384,69 @@ static Status read(const json& j, const std::string& p, Config& c) {
 
 // nlohmann reports "[json.exception.parse_error.101] parse error at line 1, column 2: <detail>";
 // keep the detail and name the byte offset, which is what an editor can jump to.
+namespace {
+
+// Where in the document the parser is, to refuse a key given twice: one frame per open object
+// or array. Two readers of one config must never see two different values (Go's encoding/json,
+// in runc and in many callers, keeps the last; others keep the first).
+class DuplicateKeys {
+ public:
+  bool on(jr::json::parse_event_t ev, const jr::json& parsed) {
+    using E = jr::json::parse_event_t;
+    switch (ev) {
+      case E::object_start: frames_.push_back({false, 0, {}, {}}); break;
+      case E::array_start: frames_.push_back({true, 0, {}, {}}); break;
+      case E::key: {
+        auto& f = frames_.back();
+        f.key = parsed.get<std::string>();
+        if (!f.keys.insert(f.key).second && first_.empty()) first_ = "duplicate key " + quote(f.key) + where();
+        break;
+      }
+      case E::object_end:
+      case E::array_end:
+        frames_.pop_back();
+        element_done();
+        break;
+      case E::value: element_done(); break;
+    }
+    return true;
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  struct Frame {
+    bool array;
+    size_t idx;
+    std::string key;
+    std::set<std::string> keys;
+  };
+  void element_done() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().idx;
+  }
+  std::string where() const {
+    std::string path;
+    for (size_t i = 0; i + 1 < frames_.size(); ++i)
+      path = frames_[i].array ? jr::index_path(path, frames_[i].idx) : jr::key_path(path, frames_[i].key);
+    return path.empty() ? " in the top-level object" : " in " + quote(path);
+  }
+  std::vector<Frame> frames_;
+  std::string first_;
+};
+
+}  // namespace
+
 static Result<jr::json> parse_json(std::string_view text) {
-  jr::json j = jr::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_discarded()) return j;
+  // nlohmann skips a byte order mark; JSON (RFC 8259) and Go's decoder do not allow one.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF")
+    return Error::make("malformed JSON at byte 0: a UTF-8 byte order mark is not allowed");
+  DuplicateKeys dup;
+  jr::json j = jr::json::parse(
+      text, [&dup](int, jr::json::parse_event_t ev, jr::json& parsed) { return dup.on(ev, parsed); },
+      /*allow_exceptions=*/false);
+  if (!j.is_discarded()) {
+    if (!dup.first().empty()) return Error::make("malformed JSON: " + dup.first());
+    return j;
+  }
   try {
     auto again = jr::json::parse(text);  // throws the parse_error that names the byte
     (void)again;

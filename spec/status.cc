@@ -30,6 +30,7 @@ Status check_operation(ContainerStatus s, Operation op, std::string_view id, boo
       if (s == S::created) return ok();
       if (s == S::stopped) return no("cannot start a container that has stopped");
       if (s == S::creating) return no("cannot start a container that is still being created");
+      if (s == S::paused) return no("cannot start a container in the paused state");
       return no("cannot start an already running container");
     case Operation::exec:
       if (s == S::running || s == S::created) return ok();

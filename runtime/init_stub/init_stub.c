@@ -23,7 +23,8 @@
  *
  * Arguments: options, "--", the workload's resolved path, then its argv; envp is the workload's.
  *   sync=FD fifo=FD bpf=FD bpfflags=N state=FD temp=HEX final=BND,INH,AMB (hex masks)
- *   apparmor=PROFILE selinux=LABEL
+ *   apparmor=FD,PROFILE selinux=FD,LABEL  (FD: the label file, opened by the init through its own
+ *                                         procfs handle: the container's /proc is never used by path)
  *   hook=TIMEOUT,ARGC,ENVC PATH ARG... ENV...      (repeatable; ARGC 0 means argv = [PATH])
  * Built -nostdlib -static: a few KiB, embedded into ocelot at build time. */
 #if !defined(__x86_64__)
@@ -284,27 +285,21 @@ static void run_hook(char** at, int index, int state_fd, const struct caps_final
   }
 }
 
-static void set_lsm_label(const char* apparmor, const char* selinux) {
-  if (apparmor) {
-    long fd = SC3(__NR_open, "/proc/self/attr/apparmor/exec", O_WRONLY, 0);
-    if (fd < 0) fd = SC3(__NR_open, "/proc/self/attr/exec", O_WRONLY, 0);
-    if (fd < 0) die("set apparmor profile", apparmor, -fd, 1);
-    char buf[4096];
-    unsigned long n = slen(apparmor);
-    if (n + 6 > sizeof buf) die("set apparmor profile: name too long", apparmor, 0, 1);
-    memcpy(buf, "exec ", 5);
-    memcpy(buf + 5, apparmor, n);
-    long w = SC3(__NR_write, fd, buf, n + 5);
-    if (w < 0) die("set apparmor profile", apparmor, -w, 1);
-    SC3(__NR_close, fd, 0, 0);
-  }
-  if (selinux) {
-    long fd = SC3(__NR_open, "/proc/self/attr/exec", O_WRONLY, 0);
-    if (fd < 0) die("set selinux label", selinux, -fd, 1);
-    long w = SC3(__NR_write, fd, selinux, slen(selinux));
-    if (w < 0) die("set selinux label", selinux, -w, 1);
-    SC3(__NR_close, fd, 0, 0);
-  }
+static void write_label(long fd, const char* what, const char* prefix_, const char* label) {
+  char buf[4096];
+  unsigned long p = slen(prefix_), n = slen(label);
+  if (fd < 0) die(what, label, 0, 1);
+  if (p + n + 1 > sizeof buf) die(what, "name too long", 0, 1);
+  memcpy(buf, prefix_, p);
+  memcpy(buf + p, label, n);
+  long w = SC3(__NR_write, fd, buf, p + n);
+  if (w < 0) die(what, label, -w, 1);
+  SC3(__NR_close, fd, 0, 0);
+}
+
+static void set_lsm_label(long apparmor_fd, const char* apparmor, long selinux_fd, const char* selinux) {
+  if (apparmor) write_label(apparmor_fd, "set apparmor profile", "exec ", apparmor);
+  if (selinux) write_label(selinux_fd, "set selinux label", "", selinux);
 }
 
 __attribute__((noreturn, used)) void stub_main(long* sp) {
@@ -315,6 +310,7 @@ __attribute__((noreturn, used)) void stub_main(long* sp) {
   struct caps_final caps = {0, 0, 0, 0};
   const char* apparmor = NULL;
   const char* selinux = NULL;
+  long apparmor_fd = -1, selinux_fd = -1;
   long first_hook = -1, i = 1;
   for (; i < argc; ++i) {
     const char* a = argv[i];
@@ -323,12 +319,18 @@ __attribute__((noreturn, used)) void stub_main(long* sp) {
       ++i;
       break;
     }
-    if (prefix(a, "sync=")) a += 5, sync_fd = (long)num(&a, 10, &ok);
-    else if (prefix(a, "fifo=")) a += 5, fifo_fd = (long)num(&a, 10, &ok);
-    else if (prefix(a, "bpf=")) a += 4, bpf_fd = (long)num(&a, 10, &ok);
-    else if (prefix(a, "bpfflags=")) a += 9, bpf_flags = (long)num(&a, 10, &ok);
-    else if (prefix(a, "state=")) a += 6, state_fd = (long)num(&a, 10, &ok);
-    else if (prefix(a, "temp=")) a += 5, caps.temp = num(&a, 16, &ok);
+    if (prefix(a, "sync="))
+      a += 5, sync_fd = (long)num(&a, 10, &ok);
+    else if (prefix(a, "fifo="))
+      a += 5, fifo_fd = (long)num(&a, 10, &ok);
+    else if (prefix(a, "bpf="))
+      a += 4, bpf_fd = (long)num(&a, 10, &ok);
+    else if (prefix(a, "bpfflags="))
+      a += 9, bpf_flags = (long)num(&a, 10, &ok);
+    else if (prefix(a, "state="))
+      a += 6, state_fd = (long)num(&a, 10, &ok);
+    else if (prefix(a, "temp="))
+      a += 5, caps.temp = num(&a, 16, &ok);
     else if (prefix(a, "final=")) {
       a += 6;
       caps.bounding = num(&a, 16, &ok);
@@ -336,10 +338,25 @@ __attribute__((noreturn, used)) void stub_main(long* sp) {
       caps.inheritable = num(&a, 16, &ok);
       a += *a == ',';
       caps.ambient = num(&a, 16, &ok);
-    }
-    else if (prefix(a, "apparmor=")) apparmor = a + 9, a += slen(a);
-    else if (prefix(a, "selinux=")) selinux = a + 8, a += slen(a);
-    else if (prefix(a, "hook=")) {
+    } else if (prefix(a, "apparmor=")) {
+      a += 9;
+      apparmor_fd = (long)num(&a, 10, &ok);
+      if (*a == ',')
+        ++a;
+      else
+        ok = 0;
+      apparmor = a;
+      a += slen(a);
+    } else if (prefix(a, "selinux=")) {
+      a += 8;
+      selinux_fd = (long)num(&a, 10, &ok);
+      if (*a == ',')
+        ++a;
+      else
+        ok = 0;
+      selinux = a;
+      a += slen(a);
+    } else if (prefix(a, "hook=")) {
       const char* s = a + 5;
       num(&s, 10, &ok);
       s += *s == ',';
@@ -401,7 +418,7 @@ __attribute__((noreturn, used)) void stub_main(long* sp) {
 
   /* 4. LSM label for the workload's execve; then one byte back into the fifo, which `start`
    *    reads (FIONREAD) once our fifo fd has closed: we reached the execve, we did not die. */
-  set_lsm_label(apparmor, selinux);
+  set_lsm_label(apparmor_fd, apparmor, selinux_fd, selinux);
   if (fifo_fd >= 0) SC3(__NR_write, fifo_fd, "x", 1);
 
   /* 5. The seccomp filter: the last thing before dropping what was kept only to load it. */

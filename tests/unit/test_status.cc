@@ -17,7 +17,7 @@ TEST_CASE("each operation is allowed or refused in runc's words") {
   auto why = [](S s, Op op) { return spec::check_operation(s, op, "c1").error().msg; };
   CHECK(allowed(S::created, Op::start));
   CHECK(why(S::running, Op::start) == "cannot start an already running container");
-  CHECK(why(S::paused, Op::start) == "cannot start an already running container");
+  CHECK(why(S::paused, Op::start) == "cannot start a container in the paused state");
   CHECK(why(S::stopped, Op::start) == "cannot start a container that has stopped");
   CHECK(!allowed(S::creating, Op::start));
 
