@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "base/fs.h"
 #include "namespaces/copy_up.h"
@@ -118,8 +119,8 @@ static Status mount_cgroup(int rootfd, const RootfsParams& p, const std::string&
                      "bind cgroup2 on " + q(dest));
     return st;
   }
-  // v1 and hybrid: a tmpfs holding one directory per hierarchy. The tmpfs is new and ours: its
-  // directories are made and opened in it directly.
+  // v1 and hybrid: a tmpfs holding one directory per v1 hierarchy (runc's layout). The tmpfs is
+  // new and ours: its directories are made and opened in it directly.
   OCL_CHECK(sys_mount("tmpfs", fd_path(dir.get()), "tmpfs", base, "mode=755", "mount tmpfs on " + q(dest)));
   UniqueFd top = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));
   for (const auto& cm : p.cgroup_mounts) {
@@ -154,10 +155,7 @@ static Status mount_cgroup(int rootfd, const RootfsParams& p, const std::string&
       }
     }
   }
-  if (o.flags & MS_RDONLY) {
-    OCL_CHECK(sys_mount("", fd_path(top.get()), nullptr, MS_REMOUNT | MS_RDONLY | base, "mode=755",
-                        "remount " + q(dest) + " read-only"));
-  }
+  // The tmpfs itself stays writable, as runc leaves it: "ro" applies to the hierarchies.
   return ok();
 }
 
@@ -195,6 +193,14 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
     return ok();
   }
 
+  // A tmpfs on a directory the image has takes that directory's mode (runc chmods the new root
+  // to it; a tmpfs's own default is 1777) unless the options say "mode=".
+  std::optional<mode_t> covered_mode;
+  if (m.type == "tmpfs" && o->data.find("mode=") == std::string::npos) {
+    auto existing = open_in_root(rootfd, dest, O_PATH | O_DIRECTORY);
+    struct stat st;
+    if (existing && ::fstat(existing->get(), &st) == 0) covered_mode = st.st_mode & 07777;
+  }
   UniqueFd dir = OCL_TRY(mkdir_all_in_root(rootfd, dest));
   // tmpcopyup: the new tmpfs starts with a copy of what it covers (podman adds it to --tmpfs
   // mounts and to /run, /tmp, /var/tmp of --read-only). The covered directory stays reachable
@@ -227,9 +233,10 @@ static Status mount_one(int rootfd, const RootfsParams& p, const spec::Mount& m,
     }
     OCL_CHECK(st);
   }
-  if (covered.valid()) {
+  if (covered.valid() || covered_mode) {
     UniqueFd top = OCL_TRY(open_in_root(rootfd, dest, O_RDONLY | O_DIRECTORY));
-    OCL_CHECK_CTX(copy_tree(covered.get(), top.get()), "tmpcopyup " + q(dest));
+    if (covered_mode && ::fchmod(top.get(), *covered_mode) != 0) return Error::last("chmod " + q(dest));
+    if (covered.valid()) OCL_CHECK_CTX(copy_tree(covered.get(), top.get()), "tmpcopyup " + q(dest));
   }
   if (o->propagation || o->attr_set || o->attr_clr) {
     UniqueFd fd = OCL_TRY(open_in_root(rootfd, dest, O_PATH | O_DIRECTORY));

@@ -52,7 +52,8 @@ std::vector<ns::CgroupMount> cgroup_mounts(const cgroups::Layout& l, const cgrou
     auto it = p.v1.find(ctls[0]);
     if (it != p.v1.end()) out.push_back({fs::basename(mp), "cgroup", data, it->second});
   }
-  if (!l.v2_mount.empty() && !p.v2.empty()) out.push_back({"unified", "cgroup2", "", p.v2});
+  // On a hybrid host runc shows the v1 hierarchies only (no "unified"): images that look at
+  // /sys/fs/cgroup (systemd) see what they see under runc.
   return out;
 }
 

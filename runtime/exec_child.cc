@@ -46,7 +46,8 @@ Status exec_steps(const ExecChildArgs& a) {
   }
   OCL_CHECK(apply_rlimits_in_child(p.rlimits));
   OCL_CHECK(apply_sched_in_child(p));
-  std::string exe = OCL_TRY(find_executable_in_child(p.args[0], p.env));
+  std::vector<std::string> env = with_home_in_child(p.env, p.user.uid);
+  std::string exe = OCL_TRY(find_executable_in_child(p.args[0], env));
   OCL_CHECK(enter_cwd_in_child(p.cwd));
   ::umask(p.user.umask.value_or(022));
   OCL_CHECK(mark_fds_for_exec_in_child(a.pass_fds));
@@ -59,7 +60,7 @@ Status exec_steps(const ExecChildArgs& a) {
   std::vector<char*> argv, envp;
   for (const auto& s : p.args) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);
-  for (const auto& s : p.env) envp.push_back(const_cast<char*>(s.c_str()));
+  for (const auto& s : env) envp.push_back(const_cast<char*>(s.c_str()));
   envp.push_back(nullptr);
   // Set up: what is left either reports its own error or execs. Said before the seccomp filter,
   // which may not allow another message.
@@ -67,6 +68,7 @@ Status exec_steps(const ExecChildArgs& a) {
   OCL_CHECK(ch.send_execing());
   // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we hold it.
   if (a.seccomp && !p.no_new_privileges) OCL_CHECK(load_filter(a, ch));
+  hand_stdio_to_user_in_child(p.user.uid);
   OCL_CHECK(switch_user_and_caps_in_child(p, cap_sets(p), 0, a.setgroups_allowed));
   if (p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
   if (a.seccomp && p.no_new_privileges) OCL_CHECK(load_filter(a, ch));

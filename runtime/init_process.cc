@@ -13,6 +13,7 @@
 #include "base/failpoint.h"
 #include "base/fs.h"
 #include "namespaces/join.h"
+#include "namespaces/net.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/inherited_fds.h"
@@ -92,6 +93,7 @@ Status init_steps(const InitArgs& a) {
   OCL_CHECK(ns::join_namespaces_in_child(a.joins));
   OCL_CHECK(ns::unshare_namespaces_in_child(plan.unshare_flags));
   failpoint("init.namespaces-joined");
+  if ((plan.clone_flags | plan.unshare_flags) & CLONE_NEWNET) OCL_CHECK(ns::loopback_up_in_child());
   // An unprivileged parent had to deny setgroups in our user namespace before writing gid_map.
   // Read now, through the host's /proc: after pivot_root /proc is the container's.
   bool setgroups_allowed = true;
@@ -145,6 +147,7 @@ Status init_steps(const InitArgs& a) {
 
   OCL_CHECK(ns::enter_root_in_child(rp));
   failpoint("init.pivoted");
+  OCL_CHECK(make_cwd_in_child(p.cwd));  // before the root may turn read-only
 
   if (p.terminal) {
     auto pty = OCL_TRY(open_pty_in_child(p.console_size));
@@ -160,7 +163,7 @@ Status init_steps(const InitArgs& a) {
   if (c.linux && c.linux->personality) OCL_CHECK(apply_personality_in_child(*c.linux->personality));
   OCL_CHECK(apply_sched_in_child(p));
 
-  std::vector<std::string> env = build_env(p, a.listen_fds);
+  std::vector<std::string> env = with_home_in_child(build_env(p, a.listen_fds), p.user.uid);
   std::string exe = OCL_TRY(find_executable_in_child(p.args[0], env));
   OCL_CHECK(enter_cwd_in_child(p.cwd));
   ::umask(p.user.umask.value_or(022));
@@ -189,6 +192,7 @@ Status init_steps(const InitArgs& a) {
     return ok();
   };
   if (notify && !p.no_new_privileges) OCL_CHECK(load_notify());
+  hand_stdio_to_user_in_child(p.user.uid);
   OCL_CHECK(switch_user_and_caps_in_child(p, caps, temp, setgroups_allowed));
   if (p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
   if (notify && p.no_new_privileges) OCL_CHECK(load_notify());

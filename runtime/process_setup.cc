@@ -7,7 +7,9 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -127,6 +129,78 @@ Status enter_cwd_in_child(const std::string& cwd) {
   if (::syscall(SYS_getcwd, buf, sizeof buf) < 0 || buf[0] != '/')
     return Error::sys(errno ? errno : ENOENT, "cwd \"" + cwd + "\" is outside the container root");
   return ok();
+}
+
+Status make_cwd_in_child(const std::string& cwd) {
+  // After pivot_root: "/" is the container's, so a symlink in cwd stays inside it.
+  std::string cur;
+  size_t i = 1;
+  while (i <= cwd.size()) {
+    size_t j = cwd.find('/', i);
+    if (j == std::string::npos) j = cwd.size();
+    std::string part = cwd.substr(i, j - i);
+    i = j + 1;
+    if (part.empty() || part == ".") continue;
+    cur += "/" + part;
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Error::last("create cwd \"" + cwd + "\"");
+  }
+  return ok();
+}
+
+std::string home_for(uid_t uid, const std::string& passwd_text) {
+  // name:password:uid:gid:gecos:home:shell, one entry a line.
+  size_t i = 0;
+  while (i < passwd_text.size()) {
+    size_t end = passwd_text.find('\n', i);
+    if (end == std::string::npos) end = passwd_text.size();
+    std::string line = passwd_text.substr(i, end - i);
+    i = end + 1;
+    std::vector<std::string> f;
+    size_t a = 0;
+    for (;;) {
+      size_t b = line.find(':', a);
+      f.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
+      if (b == std::string::npos) break;
+      a = b + 1;
+    }
+    if (f.size() < 7 || f[2].empty() || f[2].find_first_not_of("0123456789") != std::string::npos) continue;
+    if (f[2].size() > 10 || std::stoull(f[2]) != uid) continue;
+    return f[5].empty() ? "/" : f[5];
+  }
+  return "/";
+}
+
+std::string read_container_file_in_child(const char* path, size_t limit) {
+  int fd = ::open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return "";
+  struct stat st;
+  std::string out;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= limit) {
+    char buf[4096];
+    for (ssize_t n; out.size() <= limit && (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    if (out.size() > limit) out.clear();
+  }
+  ::close(fd);
+  return out;
+}
+
+std::vector<std::string> with_home_in_child(std::vector<std::string> env, uid_t uid) {
+  for (const auto& e : env)
+    if (e.rfind("HOME=", 0) == 0) return env;
+  env.push_back("HOME=" + home_for(uid, read_container_file_in_child("/etc/passwd", 16 << 20)));
+  return env;
+}
+
+void hand_stdio_to_user_in_child(uid_t uid) {
+  for (int fd = 0; fd < 3; ++fd) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || st.st_uid == uid) continue;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) continue;
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) continue;
+    // EINVAL: its gid is not mapped here; EPERM: its owner is not; EROFS: a read-only /dev.
+    // runc leaves those alone too.
+    (void)::fchown(fd, uid, static_cast<gid_t>(-1));
+  }
 }
 
 static int last_cap() {

@@ -21,6 +21,24 @@ Status apply_sched_in_child(const spec::Process& p);
 Status apply_personality_in_child(const spec::Personality& p);
 // cwd must exist and resolve inside the container (CVE-2024-21626: no leaked host directory).
 Status enter_cwd_in_child(const std::string& cwd);
+// The container init's cwd is made when missing (runc: after pivot_root, as root, mode 0755),
+// before the root is made read-only; exec's is not.
+Status make_cwd_in_child(const std::string& cwd);
+
+// HOME for a process that was given none (runc's setupUser): the home directory /etc/passwd in
+// the container gives uid, else "/". passwd_text: the file's content ("" when there is none).
+std::string home_for(uid_t uid, const std::string& passwd_text);
+// env with HOME added from the container's /etc/passwd when it has none (after pivot_root).
+std::vector<std::string> with_home_in_child(std::vector<std::string> env, uid_t uid);
+// A small regular file of the container (after pivot_root): never a fifo, device or endless
+// file the image put there. "" when it is missing or not a regular file.
+std::string read_container_file_in_child(const char* path, size_t limit);
+
+// The process's stdin, stdout and stderr handed to its user (runc's fixStdioPermissions): a pipe
+// or terminal the caller passed belongs to root, and a non-root workload could not reopen
+// /dev/stdout. The uid only, as runc; the null device and regular files are left alone (ocelot
+// never changes the owner of a host file), and so is anything this user namespace cannot chown.
+void hand_stdio_to_user_in_child(uid_t uid);
 // The five capability sets of a process as bit masks (bit N = capability N). A process without a
 // capabilities object gets none (runc), and the bounding set is always exactly what is listed.
 struct CapSets {

@@ -215,9 +215,15 @@ static Status validate_linux(const Config& c, const Linux& l) {
     if (fs_clean(d.path) == "/") return Error::make(dp + ".path: must name a file, got " + quote(d.path));
     if (d.major < 0 || d.major > 4294967295LL || d.minor < 0 || d.minor > 4294967295LL)
       return Error::make(dp + ": major and minor must be between 0 and 4294967295");
-    if (d.file_mode && *d.file_mode > 07777)
-      return Error::make(dp + ".fileMode: only permission bits (at most 07777) are allowed, got " +
-                         std::to_string(*d.file_mode));
+    if (d.file_mode && *d.file_mode > 07777) {
+      // podman writes the file type too (0o20666 for a character device), as Go's os.FileMode
+      // of a device node: allowed when it names this device's type (runc accepts it).
+      uint64_t type = *d.file_mode & ~uint64_t{07777};
+      uint64_t want = d.type == "b" ? 0060000 : d.type == "p" ? 0010000 : 0020000;
+      if (type != want)
+        return Error::make(dp + ".fileMode: the file type bits (" + std::to_string(type) +
+                           ") do not match device type " + quote(d.type) + ", got " + std::to_string(*d.file_mode));
+    }
     if (d.uid) OCL_CHECK(need_id(dp + ".uid", *d.uid));
     if (d.gid) OCL_CHECK(need_id(dp + ".gid", *d.gid));
   }

@@ -13,6 +13,7 @@
 #include "base/fs.h"
 #include "base/unique_fd.h"
 #include "cgroups/device_filter.h"
+#include "namespaces/net.h"
 
 namespace ocelot::vm {
 
@@ -26,8 +27,10 @@ Status make_spare_netns() {
   UniqueFd pin(::open(kSpareNetns, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
   if (!pin.valid()) return Error::last("create " + quote(kSpareNetns));
   if (::unshare(CLONE_NEWNET) != 0) return Error::last("unshare a network namespace");
-  bool pinned = ::mount("/proc/self/ns/net", kSpareNetns, nullptr, MS_BIND, nullptr) == 0;
-  int err = errno;
+  // What the runtime does in a network namespace it makes (namespaces/net.h): lo up.
+  auto lo = ns::loopback_up_in_child();
+  bool pinned = lo && ::mount("/proc/self/ns/net", kSpareNetns, nullptr, MS_BIND, nullptr) == 0;
+  int err = lo ? errno : lo.error().code;
   if (::setns(own.get(), CLONE_NEWNET) != 0) return Error::last("return to the agent's network namespace");
   if (!pinned) return Error::sys(err, "pin the spare network namespace at " + quote(kSpareNetns));
   return ok();

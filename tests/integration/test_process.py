@@ -25,7 +25,7 @@ class Process(OcelotTest):
         self.assertEqual(sorted(r["Groups"][0].split()), ["5", "7"])
         self.assertEqual(r["Umask"], ["0027"])
         self.assertEqual(r["cwd"], ["/home/user"])
-        self.assertEqual(r["env"], ["PATH=/bin", "HELLO=world"])
+        self.assertEqual(r["env"], ["PATH=/bin", "HELLO=world", "HOME=/home/user"])  # HOME from /etc/passwd (runc)
 
     def test_capability_sets(self):
         def mods(c):
