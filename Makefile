@@ -23,7 +23,7 @@ DEPS     := g++ cmake make pkg-config nlohmann-json3-dev libseccomp-dev libcxxop
 # The integration tier: newuidmap/newgidmap for the rootless tests, iproute2 for network namespaces.
 INTEGRATION_DEPS := uidmap iproute2
 BENCH_DEPS := runc hyperfine
-CALLER_DEPS := podman containerd docker.io runc
+CALLER_DEPS := podman containerd docker.io runc catatonit mmdebstrap util-linux
 CRI_DEPS := containerd runc python3-grpcio python3-grpc-tools
 FUZZ_DEPS := clang libclang-rt-14-dev
 # VM-isolated mode: the VMM (the guest kernel comes from Debian's linux-image-amd64, unpacked into

@@ -14,6 +14,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 IMAGE = "docker.io/library/busybox:local"
+DEBIAN = "docker.io/library/debian:ocelot-test"  # tests/callers/debian_image.py
 DOCKER = "/usr/bin/docker"  # Debian's client (another docker may come first in PATH)
 
 
@@ -47,6 +48,7 @@ class World:
     def start(self):
         d = self.dir
         sh(["python3", os.path.join(HERE, "make_image.py"), os.path.join(d, "img"), self.probe])
+        sh(["python3", os.path.join(HERE, "debian_image.py"), os.path.join(d, "img")], timeout=900)
         self.start_containerd()
         self.start_dockerd()
         self.setup_podman()
@@ -68,6 +70,7 @@ class World:
         self.procs.append(("containerd", p))
         wait_for(self.cd_sock, p, 30, "containerd")
         sh(self.ctr("images", "import", os.path.join(d, "img", "busybox-oci.tar")))
+        sh(self.ctr("images", "import", os.path.join(d, "img", "debian-oci.tar")), timeout=300)
 
     def start_dockerd(self):
         d = self.dir
@@ -92,6 +95,8 @@ class World:
             time.sleep(0.1)
         sh(self.docker("import", "-c", 'CMD ["sh"]', "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                        os.path.join(d, "img", "rootfs.tar"), "busybox:local"))
+        sh(self.docker("import", "-c", 'CMD ["bash"]', "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                       os.path.join(d, "img", "debian-rootfs.tar"), DEBIAN), timeout=300)
 
     def setup_podman(self):
         d = self.dir
@@ -105,6 +110,7 @@ class World:
             f.write(text)
         self.podman_env = dict(os.environ, CONTAINERS_CONF=os.path.join(d, "containers.conf"))
         sh(self.podman("load", "-q", "-i", os.path.join(d, "img", "busybox-oci.tar")), env=self.podman_env)
+        sh(self.podman("load", "-q", "-i", os.path.join(d, "img", "debian-oci.tar")), env=self.podman_env, timeout=300)
 
     # -- the three callers ------------------------------------------------------------------------
     def podman(self, *args):

@@ -21,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 PAUSE = "localhost/ocelot-pause:1"
 IMAGE = "docker.io/library/busybox:local"
+DEBIAN = "docker.io/library/debian:ocelot-test"  # tests/callers/debian_image.py
 W = {}
 
 
@@ -37,6 +38,7 @@ def start_containerd(d, ocelot, probe):
     mk = os.path.join(REPO, "tests", "callers", "make_image.py")
     subprocess.run([sys.executable, mk, d + "/img", probe], check=True)
     subprocess.run([sys.executable, mk, d + "/img", probe, PAUSE, "sleep", "2147483647"], check=True)
+    subprocess.run([sys.executable, os.path.join(REPO, "tests", "callers", "debian_image.py"), d + "/img"], check=True)
     example = open(os.path.join(REPO, "examples", "kubernetes", "containerd.toml")).read()
     example = example.replace("/usr/local/bin/ocelot", ocelot).replace("version = 2\n", "")
     # The example's handlers, each given a private state root for its runtime (the shim's Root).
@@ -75,7 +77,7 @@ state = "{d}/state"
         if p.poll() is not None or time.time() > end:
             raise RuntimeError("containerd did not start: " + open(d + "/containerd.log").read()[-2000:])
         time.sleep(0.05)
-    for tar in ("busybox-oci.tar", "ocelot-pause-oci.tar"):
+    for tar in ("busybox-oci.tar", "ocelot-pause-oci.tar", "debian-oci.tar"):
         subprocess.run(["ctr", "--address", sock, "-n", "k8s.io", "images", "import", d + "/img/" + tar], check=True,
                        capture_output=True)
     return p, sock, cfg
@@ -169,6 +171,60 @@ class NodePath(unittest.TestCase):
         self.check("runc", "init_process_pid")
 
 
+class RealImage(NodePath):
+    """A real image (Debian 12) as the kubelet runs it: run_as_user, a missing working_dir, HOME.
+    Each case with both handlers: what passes with runc must pass with ocelot."""
+
+    def run_to_exit(self, handler, cmd, user=None, working_dir=""):
+        pb = self.pb
+        uid = uuid.uuid4().hex[:12]
+        ns = pb.NamespaceOption(network=pb.NODE, pid=pb.POD, ipc=pb.POD)
+        sandbox = pb.PodSandboxConfig(
+            metadata=pb.PodSandboxMetadata(name="real-" + handler, uid=uid, namespace="default"),
+            log_directory=W["dir"] + "/logs/" + uid,
+            linux=pb.LinuxPodSandboxConfig(cgroup_parent=self.parent + "/pod" + uid,
+                                           security_context=pb.LinuxSandboxSecurityContext(namespace_options=ns)))
+        os.makedirs(sandbox.log_directory, exist_ok=True)
+        pod = self.call("RunPodSandbox", pb.RunPodSandboxRequest(config=sandbox, runtime_handler=handler)).pod_sandbox_id
+        sc = pb.LinuxContainerSecurityContext(namespace_options=pb.NamespaceOption(network=pb.NODE, pid=pb.CONTAINER, ipc=pb.POD))
+        if user is not None:
+            sc.run_as_user.value = user
+            sc.run_as_group.value = user
+        cfg = pb.ContainerConfig(metadata=pb.ContainerMetadata(name="app"), image=pb.ImageSpec(image=DEBIAN), command=cmd,
+                                 log_path="app.log", working_dir=working_dir, linux=pb.LinuxContainerConfig(security_context=sc))
+        cid = self.call("CreateContainer", pb.CreateContainerRequest(pod_sandbox_id=pod, config=cfg, sandbox_config=sandbox)).container_id
+        try:
+            self.call("StartContainer", pb.StartContainerRequest(container_id=cid))
+            end = time.time() + 60
+            while time.time() < end:
+                st = self.call("ContainerStatus", pb.ContainerStatusRequest(container_id=cid)).status
+                if st.state == pb.CONTAINER_EXITED:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(st.state, pb.CONTAINER_EXITED)
+            # CRI log lines: "<time> <stream> <tag> <text>".
+            lines = open(os.path.join(sandbox.log_directory, "app.log")).read().splitlines()
+            return st.exit_code, [l.split(" ", 3)[3] for l in lines if l.count(" ") >= 3]
+        finally:
+            self.call("RemoveContainer", pb.RemoveContainerRequest(container_id=cid))
+            self.call("StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=pod))
+            self.call("RemovePodSandbox", pb.RemovePodSandboxRequest(pod_sandbox_id=pod))
+
+    def cases(self, handler):
+        code, out = self.run_to_exit(handler, ["sh", "-c", 'echo out > /dev/stdout; echo "$HOME"'], user=1000)
+        self.assertEqual((code, out), (0, ["out", "/home/app"]), handler)
+        code, out = self.run_to_exit(handler, ["pwd"], working_dir="/does/not/exist")
+        self.assertEqual((code, out), (0, ["/does/not/exist"]), handler)
+        code, out = self.run_to_exit(handler, ["sh", "-c", 'echo "$HOME"'])
+        self.assertEqual((code, out), (0, ["/root"]), handler)
+
+    def test_a_pod_with_runtime_class_ocelot(self):
+        self.cases("ocelot")
+
+    def test_the_same_pod_with_runc(self):
+        self.cases("runc")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ocelot", default="build/ocelot")
@@ -180,7 +236,9 @@ def main():
     try:
         W["pb"], W["pbg"] = compile_proto(d)
         proc, W["sock"], _ = start_containerd(d, os.path.abspath(a.ocelot), os.path.abspath(a.probe))
-        result = unittest.TextTestRunner(verbosity=2).run(unittest.TestLoader().loadTestsFromTestCase(NodePath))
+        loader = unittest.TestLoader()
+        suite = unittest.TestSuite([loader.loadTestsFromTestCase(NodePath), loader.loadTestsFromTestCase(RealImage)])
+        result = unittest.TextTestRunner(verbosity=2).run(suite)
     finally:
         if proc and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
