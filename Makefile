@@ -27,7 +27,7 @@ CALLER_DEPS := podman containerd docker.io runc catatonit mmdebstrap util-linux
 CRI_DEPS := containerd runc python3-grpcio python3-grpc-tools
 FUZZ_DEPS := clang libclang-rt-14-dev
 # VM-isolated mode: the VMM (the guest kernel comes from Debian's linux-image-amd64, unpacked into
-# the cache by vm/setup-kernel.sh, not installed).
+# the cache by vm/vmm/setup-kernel.sh, not installed).
 VM_DEPS  := qemu-system-x86 python3-jsonschema
 FUZZ_SECONDS ?= 60
 RUNTIME  ?=
@@ -52,7 +52,7 @@ deps:
 # Everything VM isolation needs: qemu-system-x86 and the guest kernel. A no-op when present.
 vm-setup: deps
 	$(call apt_install,$(VM_DEPS))
-	@bash vm/setup-kernel.sh
+	@bash vm/vmm/setup-kernel.sh
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DOCELOT_WERROR=$(WERROR) >/dev/null

@@ -17,7 +17,7 @@
 
 namespace ocelot::cgroups {
 
-std::unique_ptr<Manager> make_manager(const Layout& layout, const Paths& paths) {
+std::unique_ptr<Manager> make_fs_manager(const Layout& layout, const Paths& paths) {
   switch (layout.mode) {
     case Mode::v1: return std::make_unique<V1Manager>(layout, paths);
     case Mode::v2: return std::make_unique<V2Manager>(layout, paths);

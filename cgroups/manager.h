@@ -1,11 +1,12 @@
 // A container's cgroup, behind one small interface: created, joined, limited, frozen, listed and
-// removed. Three implementations, chosen once from the host's layout by make_manager():
+// removed. The cgroupfs driver has one implementation per host layout, chosen by make_fs_manager():
 //   V1Manager      (cgroups/fs_v1.cc)  one directory per v1 hierarchy
 //   V2Manager      (cgroups/fs_v2.cc)  one directory in the unified hierarchy
 //   HybridManager  (cgroups/hybrid.cc) both, each controller driven in the hierarchy that holds it
 //                                      (on this project's host: hugetlb in cgroup2, the rest in v1)
-// A systemd driver would be a fourth. Managers know nothing of containers: they are given
-// directories, so tests point them at a temp dir (tests/unit/test_cgroup_manager.cc).
+// The systemd driver (cgroups/systemd.h) wraps one of them. Every command gets its manager from
+// cgroups/driver.h. Managers know nothing of containers: they are given directories, so tests
+// point them at a temp dir (tests/unit/test_cgroup_manager.cc).
 #pragma once
 
 #include <sys/types.h>
@@ -46,7 +47,8 @@ class Manager {
   virtual Stats stats() const = 0;
 };
 
-std::unique_ptr<Manager> make_manager(const Layout& layout, const Paths& paths);
+// The cgroupfs driver's manager for this layout (cgroups/driver.h chooses between drivers).
+std::unique_ptr<Manager> make_fs_manager(const Layout& layout, const Paths& paths);
 
 // Freeze, signal every process, thaw (so that nothing forks in between, as runc does).
 Status kill_all(Manager& m, int sig);

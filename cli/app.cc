@@ -282,13 +282,13 @@ int run(int argc, char** argv) {
   std::string self = argc > 0 ? argv[0] : "ocelot";
   // Invoked as ocelot-vm: VM isolation unless --isolation says otherwise.
   if (isolation.empty() && self.size() >= 9 && self.compare(self.size() - 9, 9, "ocelot-vm") == 0) isolation = "vm";
-  if (!isolation.empty() && isolation != "container" && isolation != "vm") {
-    report_error("--isolation " + quote(isolation) + ": expected container or vm");
+  if (!isolation.empty() && !isolation::find(isolation)) {
+    std::string names;
+    for (const auto& b : isolation::backends()) names += (names.empty() ? "" : " or ") + std::string(b.name);
+    report_error("--isolation " + quote(isolation) + ": expected " + names);
     return 1;
   }
-  ctx.isolation = isolation.empty()   ? vm::Requested::unset
-                  : isolation == "vm" ? vm::Requested::vm
-                                      : vm::Requested::container;
+  ctx.isolation = isolation;
   if (vm_template != "on" && vm_template != "off") {
     report_error("--vm-template " + quote(vm_template) + ": expected on or off");
     return 1;

@@ -18,7 +18,7 @@ Result<runtime::CreateOptions> create_options(const Flags& f, const char* comman
 
 OCELOT_COMMAND(cmd_create) {
   auto o = OCL_TRY(create_options(f, "create"));
-  OCL_CHECK(vm::isolation_for_bundle(ctx.globals, ctx.isolation, o)->create(o));
+  OCL_CHECK(OCL_TRY(isolation::for_bundle(ctx.globals, ctx.isolation, o))->create(o));
   return 0;
 }
 

@@ -4,7 +4,7 @@ namespace ocelot::cli {
 
 OCELOT_COMMAND(cmd_delete) {
   auto id = OCL_TRY(one_id(f, "delete"));
-  OCL_CHECK(vm::isolation_for_container(ctx.globals, id)->remove(id, f.on("force")));
+  OCL_CHECK(OCL_TRY(isolation::for_container(ctx.globals, id))->remove(id, f.on("force")));
   return 0;
 }
 

@@ -22,7 +22,7 @@ OCELOT_COMMAND(cmd_events) {
   auto id = OCL_TRY(one_id(f, "events"));
   long long interval = OCL_TRY(parse_duration_ms(f.get("interval", "5s")));
   if (interval <= 0) return Error::make("events: --interval must be greater than 0");
-  auto iso = vm::isolation_for_container(ctx.globals, id);
+  auto iso = OCL_TRY(isolation::for_container(ctx.globals, id));
   auto first = OCL_TRY(iso->stats(id));
   if (f.on("stats")) {
     print(stats_event(id, first));

@@ -29,7 +29,7 @@ OCELOT_COMMAND(cmd_exec) {
   if (f.has("preserve-fds"))
     o.preserve_fds = static_cast<int>(OCL_TRY(parse_int("preserve-fds", f.get("preserve-fds"), 0, 65536)));
   if (f.has("cgroup")) return Error::make("exec: --cgroup is not supported yet");
-  auto r = vm::isolation_for_container(ctx.globals, o.id)->exec(o);
+  auto r = OCL_TRY(isolation::for_container(ctx.globals, o.id))->exec(o);
   if (r) return r;
   // As runc: a process that could not be started is "exec failed: ...", exit status 255 (callers
   // tell it from the process's own exit status this way, and map the words to 126/127).

@@ -10,7 +10,7 @@ OCELOT_COMMAND(cmd_kill) {
   // Signal 0 checks that the init is alive, as runc accepts it.
   std::string text = f.args.size() == 2 ? f.args[1] : "SIGTERM";
   int sig = text == "0" ? 0 : OCL_TRY(spec::parse_signal(text));
-  OCL_CHECK(vm::isolation_for_container(ctx.globals, f.args[0])->kill(f.args[0], sig, f.on("all")));
+  OCL_CHECK(OCL_TRY(isolation::for_container(ctx.globals, f.args[0]))->kill(f.args[0], sig, f.on("all")));
   return 0;
 }
 

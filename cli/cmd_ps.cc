@@ -11,7 +11,7 @@ OCELOT_COMMAND(cmd_ps) {
   std::string format = f.get("format", "table");
   if (format != "table" && format != "json")
     return Error::make("ps: invalid format \"" + format + "\": expected table or json");
-  auto pids = OCL_TRY(vm::isolation_for_container(ctx.globals, f.args[0])->pids(f.args[0]));
+  auto pids = OCL_TRY(OCL_TRY(isolation::for_container(ctx.globals, f.args[0]))->pids(f.args[0]));
   if (format == "json") {
     std::string out = "[";
     for (size_t i = 0; i < pids.size(); ++i) out += (i ? "," : "") + std::to_string(pids[i]);

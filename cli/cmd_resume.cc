@@ -4,7 +4,7 @@ namespace ocelot::cli {
 
 OCELOT_COMMAND(cmd_resume) {
   auto id = OCL_TRY(one_id(f, "resume"));
-  OCL_CHECK(vm::isolation_for_container(ctx.globals, id)->resume(id));
+  OCL_CHECK(OCL_TRY(isolation::for_container(ctx.globals, id))->resume(id));
   return 0;
 }
 

@@ -6,7 +6,7 @@ Result<runtime::CreateOptions> create_options(const Flags& f, const char* comman
 
 OCELOT_COMMAND(cmd_run) {
   auto o = OCL_TRY(create_options(f, "run"));
-  return vm::isolation_for_bundle(ctx.globals, ctx.isolation, o)->run(o, f.on("detach"), f.on("keep"));
+  return OCL_TRY(isolation::for_bundle(ctx.globals, ctx.isolation, o))->run(o, f.on("detach"), f.on("keep"));
 }
 
 }  // namespace ocelot::cli

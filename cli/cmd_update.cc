@@ -62,7 +62,7 @@ OCELOT_COMMAND(cmd_update) {
     r.block_io->weight = static_cast<uint16_t>(OCL_TRY(parse_int("blkio-weight", f.get("blkio-weight"), 0, 1000)));
   }
   if (f.has("l3-cache-schema") || f.has("mem-bw-schema")) return Error::make("update: intel RDT is not supported");
-  OCL_CHECK(vm::isolation_for_container(ctx.globals, id)->update(id, r));
+  OCL_CHECK(OCL_TRY(isolation::for_container(ctx.globals, id))->update(id, r));
   return 0;
 }
 

@@ -6,15 +6,15 @@
 
 #include "base/error.h"
 #include "cli/flags.h"
-#include "runtime/isolation.h"
-#include "vm/select.h"
+#include "isolation/registry.h"
+#include "runtime/options.h"
 
 namespace ocelot::cli {
 
 struct Context {
   runtime::Globals globals;
   bool debug = false;
-  vm::Requested isolation = vm::Requested::unset;  // --isolation, or invoked as ocelot-vm
+  std::string isolation;  // --isolation, or "vm" when invoked as ocelot-vm; "" = not asked
 };
 
 struct Command {

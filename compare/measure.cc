@@ -23,8 +23,8 @@
 #include "base/unique_fd.h"
 #include "cgroups/layout.h"
 #include "runtime/safe_exe.h"
-#include "vm/guest_config.h"
-#include "vm/image.h"
+#include "vm/share/guest_config.h"
+#include "vm/vmm/image.h"
 
 namespace ocelot::compare {
 
@@ -412,7 +412,8 @@ Result<Report> run_compare(const Options& o) {
     res.namespaces = namespaces_of(p.config);
     size_t devs = config_devices(p.config);
     if (m.vm) {
-      res.accelerator = vm::kvm_usable() ? "KVM" : "TCG";
+      auto qemu = vm::find_qemu();
+      res.accelerator = qemu && vm::kvm_usable(*qemu) ? "KVM" : "TCG";
       res.cgroup = "VMM: host cgroup (" + host_cg + "); workload: guest cgroup v2";
       res.host_syscalls = "none directly; the VMM all (QEMU, no seccomp)";
       res.devices = "virtio: serial (5 ports), 9p x" + shares + "; guest: " + std::to_string(6 + devs) + " nodes";

@@ -81,6 +81,7 @@ Result<Bundle> load_bundle(const std::string& dir, const std::string& preloaded)
     text = fs::read_file(path);
     if (!text) return std::move(text).error().wrap("load bundle");
   }
+  b.text = *text;
   auto cfg = spec::parse_config(*text, b.config_without_annotations);
   if (!cfg) return std::move(cfg).error().wrap("config.json");
   b.config = std::move(*cfg);

@@ -16,6 +16,7 @@ struct Bundle {
   std::string dir;     // absolute
   std::string rootfs;  // absolute, resolved
   spec::Config config;
+  std::string text;  // config.json as read
   std::string config_without_annotations;
   ns::NsPlan ns;
   // Hooks the runtime runs on the host during create (prestart, createRuntime).

@@ -1,6 +1,7 @@
-// create's parent side of docs/handshake.md: clone the init (sync 1), then give it what only the
-// parent can (id maps, cgroups, host hooks, the seccomp listener) until it reports ready. The
-// child's side of each numbered step is in runtime/init_process.cc.
+// The container backend's create, parent side of docs/handshake.md: clone the init (sync 1), give
+// it what only the parent can (id maps; the core then makes its cgroup: sync 2b), run the host
+// hooks, pass the seccomp listener its fd, until it reports ready. The child's side of each
+// numbered step is in runtime/init_process.cc.
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -12,7 +13,7 @@
 #include "base/log.h"
 #include "namespaces/user_ns.h"
 #include "runtime/console.h"
-#include "runtime/creation.h"
+#include "runtime/container_backend.h"
 #include "runtime/hooks.h"
 #include "runtime/init_process.h"
 #include "runtime/lsm.h"
@@ -64,75 +65,9 @@ Status forward_seccomp_fd(Creation& c, UniqueFd nfd) {
   return send_to_seccomp_listener(*c.b.config.linux->seccomp, nfd.get(), c.rec.init.pid, st);
 }
 
-}  // namespace
-
-Status spawn_init(Creation& c) {
-  const spec::Config& cfg = c.b.config;
-  InitArgs a;
-  a.config = &cfg;
-  a.ns = &c.b.ns;
-  a.joins = c.ns_fds.raw_joins();
-  a.id = c.o.id;
-  a.bundle = c.b.dir;
-  a.sync_fd = c.child_sock.get();
-  a.parent_sync_fd = c.parent_sock.get();
-  a.lock_fd = c.lock.get();
-  a.fifo_fd = c.fifo.get();
-  a.console_fd = c.console.get();
-  a.stub_fd = c.stub.get();
-  a.bpf_fd = c.bpf.get();
-  a.pass_fds = c.pass_fds;
-  a.listen_fds = c.listen_fds;
-  a.no_new_keyring = c.o.no_new_keyring;
-  a.sync_hooks =
-      !cfg.hooks.prestart.empty() || !cfg.hooks.create_runtime.empty() || !cfg.hooks.create_container.empty();
-  a.apparmor = !cfg.process->apparmor_profile.empty() && apparmor_enabled();
-  a.selinux = !cfg.process->selinux_label.empty() && selinux_enabled();
-  a.rootfs.config = &cfg;
-  a.rootfs.bundle = c.b.dir;
-  a.rootfs.rootfs = c.b.rootfs;
-  a.rootfs.no_pivot = c.o.no_pivot;
-  a.rootfs.host_mount_ns = c.rec.host_mount_ns;
-  // In any user namespace but the host's (ours, new or joined) mknod is refused: bind devices.
-  a.rootfs.new_userns = c.b.ns.new_user || c.b.ns.join_user || running_in_user_namespace();
-  a.rootfs.cgroupns = c.b.ns.new_cgroup;
-  a.rootfs.cgroup_mounts = c.cgroup_mounts;
-  a.seccomp = c.filter ? &*c.filter : nullptr;
-
-  // sync 1: clone the init straight into its new namespaces; pid and time namespaces are entered
-  // around the clone, since they apply to children only.
-  long pid;
-  {
-    auto scope = OCL_TRY(ns::ChildNamespaces::enter(c.b.ns, c.ns_fds, *cfg.linux));
-    pid = ::syscall(SYS_clone, static_cast<unsigned long>(c.b.ns.clone_flags) | SIGCHLD, nullptr, nullptr, nullptr,
-                    nullptr);
-    if (pid == 0) init_process_main(a);
-    if (pid < 0) return Error::last("clone container init");
-  }
-  c.child = static_cast<pid_t>(pid);
-  failpoint("create.init-cloned");
-  c.child_sock.reset();
-  c.console.reset();
-  c.rec.init = ProcessRef{c.child, 0};  // its start time is read once it waits (record_created)
-  // Record 2: the init's identity, before anything can leave it running without us. Needed only
-  // in a shared cgroup or without one (rootless): in our own, `delete --force` finds the init there (it is moved in
-  // before it can outlive us: until "ready" it dies with us, PR_SET_PDEATHSIG). Every record costs a file write and
-  // rename on the start path.
-  const auto& cp = c.cg->paths();
-  bool found_by_cgroup = c.rec.cgroup_owned && (!cp.v1.empty() || !cp.v2.empty());
-  if (!found_by_cgroup) {
-    auto ref = process_ref(c.child);
-    if (ref) c.rec.init = *ref;
-    OCL_CHECK(c.store.save(c.rec));
-  }
-  return ok();
-}
-
-namespace {
-
-// sync 2 and 2b: what only the parent can write. With a new user namespace the init waits for its
-// id maps ("go"); without one it is already mounting. Meanwhile we make its cgroup and move it
-// there (a cgroup v1 migration waits for an RCU grace period: milliseconds).
+// sync 2 (a new user namespace): what only the parent can write before the init goes on; without
+// one it is already mounting while the core makes its cgroup (a cgroup v1 migration waits for an
+// RCU grace period: milliseconds).
 Status give_init_what_only_the_parent_can(Creation& c, SyncChannel& ch) {
   const spec::Config& cfg = c.b.config;
   pid_t pid = c.child;
@@ -144,17 +79,6 @@ Status give_init_what_only_the_parent_can(Creation& c, SyncChannel& ch) {
     OCL_CHECK(ns::write_id_maps_in_parent(pid, *cfg.linux));
     OCL_CHECK(ch.send_go(pid));
   }
-  // sync 2b: the cgroup, made and limited while the init mounts, then joined. The init waits
-  // for this before its cgroup mount, and so before anything of the workload runs.
-  OCL_CHECK_CTX(c.cg->create(), "create cgroup");
-  failpoint("create.cgroup-made");
-  if (cfg.linux->resources)
-    OCL_CHECK_CTX(c.cg->apply(*cfg.linux->resources, cgroups::device_node_rules(cfg.linux->devices)),
-                  "apply cgroup resources");
-  OCL_CHECK(c.cg->add_process(pid));
-  failpoint("create.cgroup-joined");
-  OCL_CHECK(ch.send_cgroup_joined(pid));
-  log::step("init in its cgroups");
   return ok();
 }
 
@@ -169,18 +93,79 @@ Error prefer_init_error(Creation& c, SyncChannel& ch, Error ours) {
 
 }  // namespace
 
-Status drive_init_handshake(Creation& c) {
+InitArgs ContainerBackend::init_args(const Creation& c) const {
   const spec::Config& cfg = c.b.config;
-  SyncChannel ch(c.parent_sock.get());
-  if (auto st = give_init_what_only_the_parent_can(c, ch); !st) return prefer_init_error(c, ch, std::move(st).error());
+  InitArgs a;
+  a.config = &cfg;
+  a.ns = &c.b.ns;
+  a.joins = ns_fds_.raw_joins();
+  a.id = c.o.id;
+  a.bundle = c.b.dir;
+  a.sync_fd = child_sock_.get();
+  a.parent_sync_fd = parent_sock_.get();
+  a.lock_fd = c.lock.get();
+  a.fifo_fd = fifo_.get();
+  a.console_fd = console_.get();
+  a.stub_fd = stub_.get();
+  a.bpf_fd = bpf_.get();
+  a.pass_fds = pass_fds_;
+  a.listen_fds = listen_fds_;
+  a.no_new_keyring = c.o.no_new_keyring;
+  a.sync_hooks =
+      !cfg.hooks.prestart.empty() || !cfg.hooks.create_runtime.empty() || !cfg.hooks.create_container.empty();
+  a.apparmor = !cfg.process->apparmor_profile.empty() && apparmor_enabled();
+  a.selinux = !cfg.process->selinux_label.empty() && selinux_enabled();
+  a.rootfs.config = &cfg;
+  a.rootfs.bundle = c.b.dir;
+  a.rootfs.rootfs = c.b.rootfs;
+  a.rootfs.no_pivot = c.o.no_pivot;
+  a.rootfs.host_mount_ns = !c.b.ns.has("mount");
+  // In any user namespace but the host's (ours, new or joined) mknod is refused: bind devices.
+  a.rootfs.new_userns = c.b.ns.new_user || c.b.ns.join_user || running_in_user_namespace();
+  a.rootfs.cgroupns = c.b.ns.new_cgroup;
+  a.rootfs.cgroup_mounts = cgroup_mounts_;
+  a.seccomp = filter_ ? &*filter_ : nullptr;
+  return a;
+}
 
+Status ContainerBackend::spawn(Creation& c) {
+  InitArgs a = init_args(c);
+  // sync 1: clone the init straight into its new namespaces; pid and time namespaces are entered
+  // around the clone, since they apply to children only. Until "ready" it dies with us
+  // (PR_SET_PDEATHSIG).
+  long pid;
+  {
+    auto scope = OCL_TRY(ns::ChildNamespaces::enter(c.b.ns, ns_fds_, *c.b.config.linux));
+    pid = ::syscall(SYS_clone, static_cast<unsigned long>(c.b.ns.clone_flags) | SIGCHLD, nullptr, nullptr, nullptr,
+                    nullptr);
+    if (pid == 0) init_process_main(a);
+    if (pid < 0) return Error::last("clone container init");
+  }
+  c.child = static_cast<pid_t>(pid);
+  child_sock_.reset();
+  console_.reset();
+  SyncChannel ch(parent_sock_.get());
+  if (auto st = give_init_what_only_the_parent_can(c, ch); !st) return prefer_init_error(c, ch, std::move(st).error());
+  return ok();
+}
+
+Error ContainerBackend::why_failed(Creation& c, Error ours) noexcept {
+  SyncChannel ch(parent_sock_.get());
+  return prefer_init_error(c, ch, std::move(ours));
+}
+
+Status ContainerBackend::complete(Creation& c) {
+  const spec::Config& cfg = c.b.config;
+  SyncChannel ch(parent_sock_.get());
+  // sync 2b: in its cgroups now (the core made and joined them): the init may mount cgroups.
+  if (auto st = ch.send_cgroup_joined(c.child); !st) return prefer_init_error(c, ch, std::move(st).error());
   HookTracker tracker;
+  // Kept when a hook ends: what it left running in its process group goes too if this create
+  // fails or is killed (delete --force); a create that succeeds forgets them all.
   tracker.started = [&](pid_t hp) {
     auto r = process_ref(hp);
     if (r) c.store.record_hook(c.o.id, *r);
   };
-  // Kept when a hook ends: what it left running in its process group goes too if this create
-  // fails or is killed (delete --force); a create that succeeds forgets them all (record_created).
   for (;;) {
     auto ev = ch.wait_for_child();
     if (!ev) return std::move(ev).error();
@@ -195,10 +180,7 @@ Status drive_init_handshake(Creation& c) {
         break;
       }
       case ChildEvent::seccomp_fd: OCL_CHECK(forward_seccomp_fd(c, std::move(ev->fd))); break;
-      case ChildEvent::ready:
-        // sync 4: the init is the stub now, blocked on exec.fifo.
-        failpoint("create.init-ready");
-        return ok();
+      case ChildEvent::ready: return ok();  // sync 4: the init is the stub now, blocked on exec.fifo
       case ChildEvent::execing: return Error::make("sync: unexpected \"execing\" from the container init");
       case ChildEvent::exited: return init_died(c);
     }

@@ -16,7 +16,8 @@
 #include "cgroups/manager.h"
 #include "namespaces/join.h"
 #include "runtime/console.h"
-#include "runtime/container.h"
+#include "runtime/container_backend.h"
+#include "runtime/lifecycle.h"
 #include "runtime/exec_child.h"
 #include "runtime/inherited_fds.h"
 #include "runtime/lsm.h"
@@ -108,11 +109,8 @@ Result<spec::Process> exec_process_spec(const ExecOptions& o, const spec::Config
   return p;
 }
 
-Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
-  StateStore store(g.root);
-  Stored s = OCL_TRY(store.load(o.id));
-  auto status = OCL_TRY(container_status(store, s));
-  OCL_CHECK(spec::check_operation(status, spec::Operation::exec, o.id, o.ignore_paused));
+Result<int> ContainerBackend::exec(const StateStore& store, const Stored& s, spec::ContainerStatus status,
+                                   const ExecOptions& o) {
   spec::Config cfg = OCL_TRY(store.load_config(o.id));
   spec::Process proc = OCL_TRY(exec_process_spec(o, cfg));
   if (proc.terminal && o.console_socket.empty() && o.detach)
@@ -129,8 +127,7 @@ Result<int> exec_in_container(const Globals& g, const ExecOptions& o) {
   // Every namespace of the init, opened before anyone moves; then check it is still our init.
   ns::NsFds fds = OCL_TRY(ns::open_process_namespaces(s.init.pid));
   if (!s.init.alive()) return Error::make("cannot exec in a stopped container");
-  auto layout = OCL_TRY(cgroups::detect_layout());
-  auto cg = cgroups::make_manager(layout, s.cgroup_paths);
+  auto cg = OCL_TRY(manager_for(s));
   auto sg = fs::read_file("/proc/" + std::to_string(s.init.pid) + "/setgroups");
   UniqueFd root_fd;
   if (s.host_mount_ns) {

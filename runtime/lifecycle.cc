@@ -1,27 +1,60 @@
-// start, state, kill, delete, ps, pause, resume, update, stats: the operations on an existing
-// container, each reading the state directory, checking the operation against the container's
-// status (spec/status.h), then acting on the init and the cgroup.
+// The lifecycle every backend shares: create's core, then the operations on an existing container.
+#include "runtime/lifecycle.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <climits>
+#include <optional>
 
 #include "base/failpoint.h"
 #include "base/fs.h"
 #include "base/log.h"
-#include "cgroups/manager.h"
+#include "cgroups/driver.h"
 #include "namespaces/join.h"
-#include "namespaces/rootfs.h"
-#include "runtime/container.h"
+#include "namespaces/user_ns.h"
 #include "runtime/hooks.h"
-#include "runtime/isolation.h"
-#include "runtime/state_store.h"
+#include "runtime/rootless.h"
+#include "runtime/status.h"
+#include "runtime/supervise.h"
 
 namespace ocelot::runtime {
+
+// -- helpers every operation uses --------------------------------------------------------------
+
+Result<std::unique_ptr<cgroups::Manager>> manager_for(const Stored& s) {
+  auto layout = OCL_TRY(cgroups::detect_layout());
+  auto driver = cgroups::parse_driver(s.cgroup_driver);
+  if (!driver) return Error::make("state of container " + quote(s.id) + ": unknown cgroup driver " + quote(s.cgroup_driver));
+  return cgroups::make_manager(*driver, layout, s.cgroup_paths);
+}
+
+bool has_cgroup(const Stored& s) { return !s.cgroup_paths.v1.empty() || !s.cgroup_paths.v2.empty(); }
+
+Status need_cgroup(const Stored& s, const char* what) {
+  if (has_cgroup(s)) return ok();
+  return Error::make(std::string("cannot ") + what + " container " + quote(s.id) +
+                     ": it has no cgroup of its own (rootless, without a delegated cgroup)");
+}
+
+Status signal_init(const Stored& s, int sig) {
+  int pfd = s.init.pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, s.init.pid, 0)) : -1;
+  if (pfd < 0) {
+    if (s.init.pid <= 0 || errno == ESRCH) return Error{ESRCH, "container not running"};
+    return Error::last("pidfd_open " + std::to_string(s.init.pid));
+  }
+  UniqueFd fd(pfd);
+  if (!s.init.alive()) return Error{ESRCH, "container not running"};
+  if (::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) != 0)
+    return Error::last("send signal " + std::to_string(sig) + " to pid " + std::to_string(s.init.pid));
+  return ok();
+}
 
 namespace {
 
@@ -41,25 +74,6 @@ Result<Loaded> load_locked(const StateStore& store, const std::string& id, Uniqu
   return l;
 }
 
-Result<std::unique_ptr<cgroups::Manager>> manager_for(const Stored& s) {
-  auto layout = OCL_TRY(cgroups::detect_layout());
-  return cgroups::make_manager(layout, s.cgroup_paths);
-}
-
-// Sends sig to the init only if it is still the process we started (pidfd: no pid-reuse race).
-Status signal_init(const Stored& s, int sig) {
-  int pfd = s.init.pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, s.init.pid, 0)) : -1;
-  if (pfd < 0) {
-    if (s.init.pid <= 0 || errno == ESRCH) return Error{ESRCH, "container not running"};
-    return Error::last("pidfd_open " + std::to_string(s.init.pid));
-  }
-  UniqueFd fd(pfd);
-  if (!s.init.alive()) return Error{ESRCH, "container not running"};
-  if (::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) != 0)
-    return Error::last("send signal " + std::to_string(sig) + " to pid " + std::to_string(s.init.pid));
-  return ok();
-}
-
 void wait_gone(const ProcessRef& p, int timeout_ms) {
   if (p.pid <= 0) return;
   int pfd = static_cast<int>(::syscall(SYS_pidfd_open, p.pid, 0));
@@ -68,14 +82,6 @@ void wait_gone(const ProcessRef& p, int timeout_ms) {
   if (!p.alive()) return;
   struct pollfd q = {fd.get(), POLLIN, 0};
   ::poll(&q, 1, timeout_ms);
-}
-
-bool has_cgroup(const Stored& s) { return !s.cgroup_paths.v1.empty() || !s.cgroup_paths.v2.empty(); }
-
-Status need_cgroup(const Stored& s, const char* what) {
-  if (has_cgroup(s)) return ok();
-  return Error::make(std::string("cannot ") + what + " container " + quote(s.id) +
-                     ": it has no cgroup of its own (rootless, without a delegated cgroup)");
 }
 
 // Every process of the host in pid namespace init_ns (rootless containers without a cgroup).
@@ -91,9 +97,327 @@ std::vector<pid_t> processes_in_pid_ns(const std::string& init_ns) {
   return out;
 }
 
-// The container's processes. In a cgroup ocelot made: all of them. In a shared cgroup: only those
-// in the container's own pid namespace (never a process ocelot did not start); without a cgroup
-// (rootless), those in its own pid namespace; without either, only the init.
+Result<std::string> hook_state(const StateStore& store, const Stored& s, spec::ContainerStatus st) {
+  spec::State out = to_spec_state(s, st, OCL_TRY(store.load_annotations(s.id)));
+  if (st == spec::ContainerStatus::stopped) out.pid = 0;
+  return spec::state_to_hook_json(out);
+}
+
+void run_warning_hooks(const std::vector<spec::Hook>& hooks, const std::string& state, const char* kind) {
+  // Poststart and poststop failures are warnings (config.md).
+  for (size_t i = 0; i < hooks.size(); ++i)
+    if (auto st = run_hook(hooks[i], state, kind, i); !st) log::warn(st.error().msg);
+}
+
+std::string abs_pid_file(const std::string& path) {
+  char buf[PATH_MAX];
+  std::string dir = fs::dirname(path);
+  return std::string(::realpath(dir.c_str(), buf) ? buf : dir) + "/" + fs::basename(path);
+}
+
+// -- create's core, step by step ----------------------------------------------------------------
+
+// runc's rules for a terminal and --console-socket, in its words.
+Status check_console(const Creation& c) {
+  bool tty = c.b.config.process->terminal;
+  if (tty && c.o.console_socket.empty() && c.mode == LaunchMode::detached)
+    return Error::make("cannot allocate tty if ocelot will detach without setting console socket");
+  if (!tty && !c.o.console_socket.empty())
+    return Error::make("cannot use console socket if ocelot will not detach or allocate tty");
+  return ok();
+}
+
+// Where the container's cgroup goes, by which driver, and what its /sys/fs/cgroup shows.
+Status place_cgroup(Creation& c) {
+  c.layout = OCL_TRY(cgroups::detect_layout());
+  auto own_text = fs::read_file("/proc/self/cgroup");
+  auto own = cgroups::parse_proc_cgroup(own_text ? *own_text : "");
+  cgroups::Driver driver = c.g.systemd_cgroup ? cgroups::Driver::systemd : cgroups::Driver::cgroupfs;
+  auto paths = OCL_TRY(cgroups::resolve_paths(c.layout, c.b.config.linux->cgroups_path, c.o.id, own));
+  c.shown = paths;
+  if (OCL_TRY(rootless_mode(c.g))) {
+    auto plan = OCL_TRY(plan_rootless_cgroups(c.o.id, *c.b.config.linux, first_unwritable_cgroup(paths)));
+    if (!plan.own_cgroup) {
+      log::warn(plan.warning);
+      c.shown = cgroups::own_paths(c.layout, own);
+      paths = cgroups::Paths{};  // nothing to create, join, limit or remove
+    }
+  }
+  c.cg = OCL_TRY(cgroups::make_manager(driver, c.layout, paths));
+  c.rec.cgroup_driver = cgroups::driver_name(driver);
+  c.rec.cgroup_paths = paths;
+  c.rec.cgroup_owned = !c.cg->occupied();
+  if (!c.rec.cgroup_owned) {
+    c.rec.cgroup_made = cgroups::missing_levels(paths);
+    log::warn("cgroup of container " + quote(c.o.id) +
+              " already holds processes that ocelot did not start: it is shared, and "
+              "ocelot will neither signal them nor remove the cgroup");
+  }
+  return ok();
+}
+
+// State dir (locked) and record 1: everything a `delete --force` needs if we die from here on.
+Status record_creating(Creation& c) {
+  c.lock = OCL_TRY(c.store.create_dir(c.o.id));
+  c.dir_made = true;
+  OCL_CHECK(place_cgroup(c));
+  Stored& r = c.rec;
+  r.id = c.o.id;
+  r.phase = spec::ContainerStatus::creating;
+  r.backend = std::string(c.be.name());
+  r.creator = OCL_TRY(process_ref(::getpid()));
+  r.bundle = c.b.dir;
+  r.rootfs = c.b.rootfs;
+  r.created = spec::now_rfc3339_nano();
+  r.own_pid_ns = c.b.ns.new_pid;
+  r.host_mount_ns = !c.b.ns.has("mount");
+  r.has_poststart = !c.b.config.hooks.poststart.empty();
+  r.has_poststop = !c.b.config.hooks.poststop.empty();
+  if (c.b.ns.new_user) r.uid_map = ns::id_map_text(c.b.config.linux->uid_mappings);
+  OCL_CHECK(c.store.save(r));
+  return c.store.save_config(c.o.id, c.b.config_without_annotations, c.b.config.annotations);
+}
+
+// Record 2: the process's identity, before anything can leave it running without us. Needed only
+// when its cgroup cannot find it (shared, or none: rootless); each record is a file write and
+// rename on the start path. In its own cgroup `delete --force` finds it there.
+Status record_process(Creation& c) {
+  c.rec.init = ProcessRef{c.child, 0};  // its start time is read once it waits (record_created)
+  const auto& cp = c.rec.cgroup_paths;
+  if (c.rec.cgroup_owned && (!cp.v1.empty() || !cp.v2.empty())) return ok();
+  auto ref = process_ref(c.child);
+  if (ref) c.rec.init = *ref;
+  return c.store.save(c.rec);
+}
+
+// The cgroup: made and limited, then joined by the process (which waits for that).
+Status join_cgroup(Creation& c) {
+  OCL_CHECK_CTX(c.cg->create(), "create cgroup");
+  failpoint("create.cgroup-made");
+  if (auto r = c.be.host_resources(c))
+    OCL_CHECK_CTX(c.cg->apply(*r, cgroups::device_node_rules(c.b.config.linux->devices)), "apply cgroup resources");
+  OCL_CHECK(c.cg->add_process(c.child));
+  failpoint("create.cgroup-joined");
+  log::step("in its cgroups");
+  return ok();
+}
+
+Status record_created(Creation& c) {
+  if (c.b.has_host_hooks()) c.store.forget_hooks(c.o.id);  // they belong to the container now
+  c.rec.phase = spec::ContainerStatus::created;
+  // The process waits for `start` now: reading its start time no longer competes with its setup.
+  if (c.rec.init.start == 0) {
+    auto ref = process_ref(c.child);
+    if (ref) c.rec.init = *ref;
+  }
+  OCL_CHECK(c.store.save(c.rec));
+  if (!c.o.pid_file.empty())
+    OCL_CHECK_CTX(fs::write_file_atomic(abs_pid_file(c.o.pid_file), std::to_string(c.rec.init.pid)),
+                  "write pid file");
+  return ok();
+}
+
+}  // namespace
+
+Status Creation::adopt(pid_t pid) {
+  child = pid;
+  OCL_CHECK(record_process(*this));
+  OCL_CHECK(cg->add_process(pid));
+  return ok();
+}
+
+Creation::~Creation() {
+  if (committed || !dir_made) return;
+  if (child > 0) {
+    ::kill(child, SIGKILL);
+    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  be.undo(*this);
+  if (cg && rec.cgroup_owned) (void)cgroups::destroy(*cg);
+  if (!rec.cgroup_owned) (void)cgroups::remove_levels(rec.cgroup_made);
+  (void)store.remove(o.id);
+}
+
+Result<Launched> Lifecycle::create_for(const CreateOptions& o, LaunchMode mode, bool start_follows) {
+  OCL_CHECK(validate_id(o.id));
+  Creation c(*be_, g_, o, mode, start_follows);
+  c.b = OCL_TRY(load_bundle(o.bundle, o.config_text));
+  log::step("bundle loaded");
+  OCL_CHECK(check_console(c));
+  OCL_CHECK(be_->load(c));
+  OCL_CHECK(record_creating(c));
+  OCL_CHECK(be_->prepare(c));
+  log::step("host prepared (state, cgroup placement, sockets)");
+  failpoint("create.state-recorded");
+  OCL_CHECK(be_->spawn(c));
+  failpoint("create.init-cloned");
+  if (auto st = record_process(c); !st) return be_->why_failed(c, std::move(st).error());
+  if (auto st = join_cgroup(c); !st) return be_->why_failed(c, std::move(st).error());
+  OCL_CHECK(be_->complete(c));
+  log::step("ready");
+  failpoint("create.init-ready");
+  OCL_CHECK(record_created(c));
+  log::step("created recorded");
+  failpoint("create.recorded");
+  Launched out;
+  out.pid = c.rec.init.pid;
+  OCL_CHECK(be_->hand_over(c, out));
+  if (start_follows) {
+    out.lock = std::move(c.lock);
+    out.record = std::make_shared<const Stored>(c.rec);
+  }
+  c.committed = true;
+  return out;
+}
+
+Status Lifecycle::create(const CreateOptions& o) {
+  auto r = create_for(o, LaunchMode::detached, false);
+  if (!r) return std::move(r).error();
+  return ok();
+}
+
+// -- start and run ------------------------------------------------------------------------------
+
+Status Lifecycle::start_locked(const std::string& id, UniqueFd held, Launched* l) {
+  Loaded ld = OCL_TRY(load_locked(store_, id, std::move(held), l ? l->record.get() : nullptr));
+  OCL_CHECK(spec::check_operation(ld.status, spec::Operation::start, id));
+  OCL_CHECK(be_->start(store_, ld.s, l));
+  failpoint("start.started");
+  // runtime-spec: poststart hooks run after the user process is executed, before start returns.
+  if (ld.s.has_poststart) {
+    std::string sj = OCL_TRY(hook_state(store_, ld.s, spec::ContainerStatus::running));
+    spec::Config c = OCL_TRY(store_.load_config(id));
+    run_warning_hooks(c.hooks.poststart, sj, "poststart");
+  }
+  return ok();
+}
+
+Status Lifecycle::start(const std::string& id) { return start_locked(id, UniqueFd(), nullptr); }
+
+Result<int> Lifecycle::run(const CreateOptions& o, bool detach, bool keep) {
+  // Signals are blocked from before the container's process exists, so none is lost.
+  std::optional<SignalBlock> signals;
+  if (!detach) signals.emplace();
+  Launched l = OCL_TRY(create_for(o, detach ? LaunchMode::detached : LaunchMode::foreground, true));
+  if (auto st = start_locked(o.id, std::move(l.lock), &l); !st) {
+    (void)remove_known(o.id, true, nullptr);
+    return std::move(st).error();
+  }
+  if (detach) return 0;
+  log::step("started");
+  auto code = be_->wait(l, *signals);
+  log::step("exited");
+  if (!keep) {
+    auto d = remove_known(o.id, true, l.record.get());
+    log::step("deleted");
+    if (!d && code) return std::move(d).error();
+  }
+  return code;
+}
+
+// -- the operations on an existing container ----------------------------------------------------
+
+Result<int> Lifecycle::exec(const ExecOptions& o) {
+  Stored s = OCL_TRY(store_.load(o.id));
+  auto status = OCL_TRY(container_status(store_, s));
+  OCL_CHECK(spec::check_operation(status, spec::Operation::exec, o.id, o.ignore_paused));
+  return be_->exec(store_, s, status, o);
+}
+
+Status Lifecycle::kill(const std::string& id, int sig, bool all) {
+  Stored s = OCL_TRY(store_.load(id));
+  auto status = OCL_TRY(container_status(store_, s));
+  OCL_CHECK(spec::check_operation(status, all ? spec::Operation::kill_all : spec::Operation::kill, id));
+  return be_->signal(store_, s, status, sig, all);
+}
+
+Status Lifecycle::remove(const std::string& id, bool force) { return remove_known(id, force, nullptr); }
+
+Status Lifecycle::remove_known(const std::string& id, bool force, const Stored* known) {
+  auto lr = load_locked(store_, id, UniqueFd(), known);
+  if (!lr) {
+    if (force && lr.error().code == ENOENT) return ok();
+    return std::move(lr).error();
+  }
+  Loaded& l = *lr;
+  OCL_CHECK(spec::check_operation(l.status, force ? spec::Operation::remove_force : spec::Operation::remove, id));
+  auto m = OCL_TRY(manager_for(l.s));
+  if (l.status != spec::ContainerStatus::stopped) {
+    (void)signal_init(l.s, SIGKILL);
+    (void)signal_all(l.s, *m, SIGKILL);
+    if (l.status == spec::ContainerStatus::paused) (void)m->freeze(false);
+    wait_gone(l.s.init, 10000);
+  }
+  failpoint("delete.killed");
+  // Host hooks of a create that was killed while they ran: each in its own process group.
+  store_.kill_hooks(id);
+  be_->on_delete(l.s);
+  Status first;
+  if (l.s.cgroup_owned) {
+    if (auto st = cgroups::destroy(*m); !st) first = std::move(st).error().wrap("remove cgroup");
+  } else if (auto st = cgroups::remove_levels(l.s.cgroup_made); !st) {
+    // Processes ocelot did not start moved in: their directory stays (never killed).
+    log::warn("shared cgroup of container " + quote(id) + ": " + st.error().msg + ": left in place");
+  }
+  failpoint("delete.cgroup-removed");
+  if (l.s.has_poststop && l.s.phase == spec::ContainerStatus::created) {
+    auto sj = hook_state(store_, l.s, spec::ContainerStatus::stopped);
+    auto c = store_.load_config(id);
+    if (!sj || !c)
+      log::warn("poststop hooks not run: " + (!sj ? sj.error().msg : c.error().msg));
+    else
+      run_warning_hooks(c->hooks.poststop, *sj, "poststop");
+  }
+  failpoint("delete.before-state-removed");
+  auto rm = store_.remove(id);
+  if (!rm && first.ok()) first = rm;
+  return first;
+}
+
+Result<spec::State> Lifecycle::state(const std::string& id) {
+  Stored s = OCL_TRY(store_.load(id));
+  auto status = OCL_TRY(container_status(store_, s));
+  return to_spec_state(s, status, OCL_TRY(store_.load_annotations(id)));
+}
+
+Result<std::vector<pid_t>> Lifecycle::pids(const std::string& id) {
+  Stored s = OCL_TRY(store_.load(id));
+  auto m = OCL_TRY(manager_for(s));
+  return container_processes(s, *m);
+}
+
+Status Lifecycle::pause(const std::string& id) {
+  Loaded l = OCL_TRY(load_locked(store_, id));
+  OCL_CHECK(spec::check_operation(l.status, spec::Operation::pause, id));
+  OCL_CHECK(need_cgroup(l.s, "pause"));
+  if (!l.s.cgroup_owned)
+    return Error::make("cannot pause container " + quote(id) + ": its cgroup is shared with processes it did not start");
+  auto m = OCL_TRY(manager_for(l.s));
+  return m->freeze(true);
+}
+
+Status Lifecycle::resume(const std::string& id) {
+  Loaded l = OCL_TRY(load_locked(store_, id));
+  OCL_CHECK(spec::check_operation(l.status, spec::Operation::resume, id));
+  OCL_CHECK(need_cgroup(l.s, "resume"));
+  auto m = OCL_TRY(manager_for(l.s));
+  return m->freeze(false);
+}
+
+Status Lifecycle::update(const std::string& id, const spec::Resources& r) {
+  Loaded l = OCL_TRY(load_locked(store_, id));
+  OCL_CHECK(spec::check_operation(l.status, spec::Operation::update, id));
+  return be_->update(store_, l.s, r);
+}
+
+Result<cgroups::Stats> Lifecycle::stats(const std::string& id) {
+  Stored s = OCL_TRY(store_.load(id));
+  OCL_CHECK(need_cgroup(s, "read the stats of"));
+  auto m = OCL_TRY(manager_for(s));
+  return m->stats();
+}
+
 Result<std::vector<pid_t>> container_processes(const Stored& s, cgroups::Manager& m) {
   if (!has_cgroup(s)) {
     if (!s.init.alive()) return std::vector<pid_t>{};
@@ -118,62 +442,6 @@ Status signal_all(const Stored& s, cgroups::Manager& m, int sig) {
   for (pid_t p : OCL_TRY(container_processes(s, m)))
     if (::kill(p, sig) != 0 && errno != ESRCH) return Error::last("kill " + std::to_string(p));
   return ok();
-}
-
-Result<std::string> hook_state(const StateStore& store, const Stored& s, spec::ContainerStatus st) {
-  spec::State out = to_spec_state(s, st, OCL_TRY(store.load_annotations(s.id)));
-  if (st == spec::ContainerStatus::stopped) out.pid = 0;
-  return spec::state_to_hook_json(out);
-}
-
-}  // namespace
-
-Status start_container(const Globals& g, const std::string& id, UniqueFd held, const Stored* known) {
-  StateStore store(g.root);
-  Loaded l = OCL_TRY(load_locked(store, id, std::move(held), known));
-  OCL_CHECK(spec::check_operation(l.status, spec::Operation::start, id));
-  std::string fifo = store.fifo(id);
-  UniqueFd fd(::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENXIO) return Error::make("cannot start a container that has stopped");
-    return Error::last("open " + quote(fifo));
-  }
-  // sync 5: one byte releases the init stub.
-  if (::write(fd.get(), "0", 1) != 1) return Error::last("write " + quote(fifo));
-  failpoint("start.fifo-written");
-  ::unlink(fifo.c_str());
-  // The stub keeps the fifo open (close-on-exec) until the workload's execve: its last reader
-  // gone is POLLERR on our end (pipe(7)). Then poststart hooks may run (runtime-spec: after the
-  // user process is executed, before start returns).
-  for (;;) {
-    struct pollfd p = {fd.get(), 0, 0};
-    int n = ::poll(&p, 1, -1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::last("wait for the container process to start");
-    if (p.revents & (POLLERR | POLLHUP)) break;
-  }
-  int pending = 0;
-  if (::ioctl(fd.get(), FIONREAD, &pending) != 0) return Error::last("read the start result");
-  if (pending == 0)
-    return Error::make("container " + quote(id) +
-                       " stopped before its process was executed (a startContainer hook or the "
-                       "setup after start failed: the container's stderr says which)");
-  failpoint("start.started");
-  if (l.s.has_poststart) {
-    std::string sj = OCL_TRY(hook_state(store, l.s, spec::ContainerStatus::running));
-    spec::Config c = OCL_TRY(store.load_config(id));
-    // Poststart failures are warnings (config.md).
-    for (size_t i = 0; i < c.hooks.poststart.size(); ++i)
-      if (auto st = run_hook(c.hooks.poststart[i], sj, "poststart", i); !st) log::warn(st.error().msg);
-  }
-  return ok();
-}
-
-Result<spec::State> container_state(const Globals& g, const std::string& id) {
-  StateStore store(g.root);
-  Stored s = OCL_TRY(store.load(id));
-  auto status = OCL_TRY(container_status(store, s));
-  return to_spec_state(s, status, OCL_TRY(store.load_annotations(id)));
 }
 
 Result<std::vector<spec::State>> list_containers(const Globals& g, bool with_annotations) {
@@ -201,120 +469,6 @@ Result<std::vector<spec::State>> list_containers(const Globals& g, bool with_ann
     if (::stat(store.dir(id).c_str(), &st) == 0) out.back().owner = fs::user_name(st.st_uid);
   }
   return out;
-}
-
-Status kill_container(const Globals& g, const std::string& id, int sig, bool all) {
-  StateStore store(g.root);
-  Stored s = OCL_TRY(store.load(id));
-  auto status = OCL_TRY(container_status(store, s));
-  OCL_CHECK(spec::check_operation(status, all ? spec::Operation::kill_all : spec::Operation::kill, id));
-  if (!all) return signal_init(s, sig);
-  auto m = OCL_TRY(manager_for(s));
-  OCL_CHECK(signal_all(s, *m, sig));
-  if (status == spec::ContainerStatus::paused && sig == SIGKILL) (void)m->freeze(false);
-  return ok();
-}
-
-Status delete_container(const Globals& g, const std::string& id, bool force, const Stored* known) {
-  StateStore store(g.root);
-  auto lr = load_locked(store, id, UniqueFd(), known);
-  if (!lr) {
-    if (force && lr.error().code == ENOENT) return ok();
-    return std::move(lr).error();
-  }
-  Loaded& l = *lr;
-  OCL_CHECK(spec::check_operation(l.status, force ? spec::Operation::remove_force : spec::Operation::remove, id));
-  auto m = OCL_TRY(manager_for(l.s));
-  if (l.status != spec::ContainerStatus::stopped) {
-    (void)signal_init(l.s, SIGKILL);
-    (void)signal_all(l.s, *m, SIGKILL);
-    if (l.status == spec::ContainerStatus::paused) (void)m->freeze(false);
-    wait_gone(l.s.init, 10000);
-  }
-  failpoint("delete.killed");
-  // Host hooks of a create that was killed while they ran: each in its own process group.
-  store.kill_hooks(id);
-  Status first;
-  if (l.s.cgroup_owned) {
-    if (auto st = cgroups::destroy(*m); !st) first = std::move(st).error().wrap("remove cgroup");
-  } else if (auto st = cgroups::remove_levels(l.s.cgroup_made); !st) {
-    // Processes ocelot did not start moved in: their directory stays (never killed).
-    log::warn("shared cgroup of container " + quote(id) + ": " + st.error().msg + ": left in place");
-  }
-  failpoint("delete.cgroup-removed");
-  if (l.s.host_mount_ns && !l.s.rootfs.empty())
-    if (auto st = ns::unmount_under(l.s.rootfs); !st && first.ok()) first = st;
-  if (l.s.has_poststop && l.s.phase == spec::ContainerStatus::created) {
-    auto sj = hook_state(store, l.s, spec::ContainerStatus::stopped);
-    auto c = store.load_config(id);
-    if (!sj || !c) {
-      log::warn("poststop hooks not run: " + (!sj ? sj.error().msg : c.error().msg));
-    } else {
-      for (size_t i = 0; i < c->hooks.poststop.size(); ++i)
-        if (auto st = run_hook(c->hooks.poststop[i], *sj, "poststop", i); !st) log::warn(st.error().msg);
-    }
-  }
-  failpoint("delete.before-state-removed");
-  auto rm = store.remove(id);
-  if (!rm && first.ok()) first = rm;
-  return first;
-}
-
-Result<std::vector<pid_t>> container_pids(const Globals& g, const std::string& id) {
-  StateStore store(g.root);
-  Stored s = OCL_TRY(store.load(id));
-  auto m = OCL_TRY(manager_for(s));
-  return container_processes(s, *m);
-}
-
-Status pause_container(const Globals& g, const std::string& id) {
-  StateStore store(g.root);
-  Loaded l = OCL_TRY(load_locked(store, id));
-  OCL_CHECK(spec::check_operation(l.status, spec::Operation::pause, id));
-  OCL_CHECK(need_cgroup(l.s, "pause"));
-  if (!l.s.cgroup_owned)
-    return Error::make("cannot pause container " + quote(id) +
-                       ": its cgroup is shared with processes it did not start");
-  auto m = OCL_TRY(manager_for(l.s));
-  return m->freeze(true);
-}
-
-Status resume_container(const Globals& g, const std::string& id) {
-  StateStore store(g.root);
-  Loaded l = OCL_TRY(load_locked(store, id));
-  OCL_CHECK(spec::check_operation(l.status, spec::Operation::resume, id));
-  OCL_CHECK(need_cgroup(l.s, "resume"));
-  auto m = OCL_TRY(manager_for(l.s));
-  return m->freeze(false);
-}
-
-Status update_container(const Globals& g, const std::string& id, const spec::Resources& r) {
-  StateStore store(g.root);
-  Loaded l = OCL_TRY(load_locked(store, id));
-  OCL_CHECK(spec::check_operation(l.status, spec::Operation::update, id));
-  OCL_CHECK(need_cgroup(l.s, "update"));
-  auto m = OCL_TRY(manager_for(l.s));
-  if (r.memory && r.memory->check_before_update.value_or(false) && r.memory->limit && *r.memory->limit > 0) {
-    // runtime-spec: refuse a limit below what the container already uses.
-    auto usage = m->stats().mem_usage;
-    if (static_cast<uint64_t>(*r.memory->limit) < usage)
-      return Error::make("memory limit " + std::to_string(*r.memory->limit) + " is below the current usage " +
-                         std::to_string(usage));
-  }
-  std::vector<spec::DeviceCgroup> extra;
-  if (!r.devices.empty()) {
-    spec::Config c = OCL_TRY(store.load_config(id));
-    if (c.linux) extra = cgroups::device_node_rules(c.linux->devices);
-  }
-  return m->apply(r, extra);
-}
-
-Result<cgroups::Stats> container_stats(const Globals& g, const std::string& id) {
-  StateStore store(g.root);
-  Stored s = OCL_TRY(store.load(id));
-  OCL_CHECK(need_cgroup(s, "read the stats of"));
-  auto m = OCL_TRY(manager_for(s));
-  return m->stats();
 }
 
 }  // namespace ocelot::runtime

@@ -38,9 +38,11 @@ enum class LaunchMode {
 
 struct Stored;  // runtime/state_store.h
 
+// What create hands back: to run's start and wait, and to the CLI.
 struct Launched {
   pid_t pid = 0;
   UniqueFd console_master;               // foreground with terminal and no console socket
+  UniqueFd channel;                      // a backend's own line to what it started (a VM's control port)
   UniqueFd lock;                         // the container's lock, still held when a start follows (run)
   std::shared_ptr<const Stored> record;  // what create recorded, when a start follows (run)
 };

@@ -76,6 +76,11 @@ std::string seccomp_cache_dir() {
   return "";
 }
 
+std::string seccomp_library_version() {
+  const struct scmp_version* v = seccomp_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+}
+
 std::string seccomp_cache_key(const spec::Seccomp& s) {
   const struct scmp_version* v = seccomp_version();
   std::string k = "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
@@ -97,7 +102,7 @@ std::string seccomp_cache_key(const spec::Seccomp& s) {
 namespace {
 
 // Bumped whenever what a profile compiles to changes (so no older build's program is reused).
-const std::string kCacheMagic = "ocelot-seccomp 3\n";
+const std::string kCacheMagic = "ocelot-seccomp 4\n";
 
 struct Ctx {
   scmp_filter_ctx c = nullptr;
@@ -134,8 +139,21 @@ UniqueFd open_cache_dir(const std::string& dir) {
   return d;
 }
 
-// Cache file: kCacheMagic <key length> " " <checksum of key and program> "\n" <key> <bpf bytes>.
-std::optional<std::string> read_cache(const std::string& dir, const std::string& key) {
+// Cache file: kCacheMagic <key length> " " <checksum of key and payload> "\n" <key> <payload>;
+// payload: the skipped syscall names, each ended by a NUL (names never hold one), an empty name,
+// then the bpf bytes.
+struct Cached {
+  std::vector<std::string> skipped;
+  std::string bpf;
+};
+
+std::string cache_payload(const std::vector<std::string>& skipped, const std::string& bpf) {
+  std::string p;
+  for (const auto& n : skipped) p += n + '\0';
+  return p + '\0' + bpf;
+}
+
+std::optional<Cached> read_cache(const std::string& dir, const std::string& key) {
   UniqueFd d = open_cache_dir(dir);
   if (!d.valid()) return std::nullopt;
   UniqueFd f(::openat(d.get(), cache_name(key).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -151,16 +169,29 @@ std::optional<std::string> read_cache(const std::string& dir, const std::string&
   if (!end || *end != ' ' || end + 17 != t->c_str() + nl) return std::nullopt;
   std::string sum(end + 1, 16);
   if (t->size() < nl + 1 + klen || t->compare(nl + 1, klen, key) != 0) return std::nullopt;
-  std::string bpf = t->substr(nl + 1 + klen);
-  if (bpf.empty() || bpf.size() % sizeof(struct sock_filter) != 0) return std::nullopt;
-  if (hex64(fnv1a(bpf, fnv1a(key))) != sum) return std::nullopt;  // torn or damaged
-  return bpf;
+  std::string payload = t->substr(nl + 1 + klen);
+  if (hex64(fnv1a(payload, fnv1a(key))) != sum) return std::nullopt;  // torn or damaged
+  Cached c;
+  size_t i = 0;
+  for (;;) {
+    size_t z = payload.find('\0', i);
+    if (z == std::string::npos) return std::nullopt;
+    if (z == i) break;
+    c.skipped.push_back(payload.substr(i, z - i));
+    i = z + 1;
+  }
+  c.bpf = payload.substr(i + 1);
+  if (c.bpf.empty() || c.bpf.size() % sizeof(struct sock_filter) != 0) return std::nullopt;
+  return c;
 }
 
-void write_cache(const std::string& dir, const std::string& key, const std::string& bpf) {
+void write_cache(const std::string& dir, const std::string& key, const std::vector<std::string>& skipped,
+                 const std::string& bpf) {
   (void)fs::mkdir_p(dir, 0700);
   if (!open_cache_dir(dir).valid()) return;  // someone else's directory: no cache
-  std::string blob = kCacheMagic + std::to_string(key.size()) + " " + hex64(fnv1a(bpf, fnv1a(key))) + "\n" + key + bpf;
+  std::string payload = cache_payload(skipped, bpf);
+  std::string blob =
+      kCacheMagic + std::to_string(key.size()) + " " + hex64(fnv1a(payload, fnv1a(key))) + "\n" + key + payload;
   (void)fs::write_file_atomic(dir + "/" + cache_name(key), blob, 0600);  // failing to cache is not an error
 }
 
@@ -195,7 +226,8 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
   if (!cache_dir.empty()) {
     key = seccomp_cache_key(s);
     if (auto cached = read_cache(cache_dir, key)) {
-      f.bpf_ = std::move(*cached);
+      f.bpf_ = std::move(cached->bpf);
+      f.skipped = std::move(cached->skipped);
       f.from_cache_ = true;
       return f;
     }
@@ -277,7 +309,7 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
   off_t size = ::lseek(mfd.get(), 0, SEEK_END);
   f.bpf_.resize(static_cast<size_t>(size));
   if (::pread(mfd.get(), f.bpf_.data(), f.bpf_.size(), 0) != size) return Error::last("seccomp: read the filter");
-  if (!cache_dir.empty()) write_cache(cache_dir, key, f.bpf_);
+  if (!cache_dir.empty()) write_cache(cache_dir, key, f.skipped, f.bpf_);
   return f;
 }
 

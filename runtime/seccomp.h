@@ -41,6 +41,8 @@ class SeccompFilter {
 
 // /var/cache/ocelot/seccomp for root, $XDG_CACHE_HOME (or ~/.cache)/ocelot/seccomp otherwise.
 std::string seccomp_cache_dir();
+// "2.5.4": the libseccomp linked in.
+std::string seccomp_library_version();
 // The deterministic text a cache entry is keyed by.
 std::string seccomp_cache_key(const spec::Seccomp& s);
 

@@ -11,14 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
-#include "cgroups/manager.h"
 #include "spec/parse.h"
 
 namespace ocelot::runtime {
 
 using json = nlohmann::json;
-
-const char* isolation_name(IsolationKind k) { return k == IsolationKind::vm ? "vm" : "container"; }
 
 Status validate_id(const std::string& id) {
   if (id.empty()) return Error::make("container id cannot be empty");
@@ -98,7 +95,8 @@ Status StateStore::save(const Stored& s) const {
   j["bundle"] = s.bundle;
   j["rootfs"] = s.rootfs;
   j["created"] = s.created;
-  j["isolation"] = isolation_name(s.isolation);
+  j["backend"] = s.backend;
+  j["cgroupDriver"] = s.cgroup_driver;
   j["cgroupPaths"] = {{"v1", s.cgroup_paths.v1}, {"v2", s.cgroup_paths.v2}};
   j["cgroupOwned"] = s.cgroup_owned;
   if (!s.cgroup_made.empty()) j["cgroupMade"] = s.cgroup_made;
@@ -140,7 +138,7 @@ Result<Stored> StateStore::load(const std::string& id) const {
     out = it->get<T>();
     return ok();
   };
-  std::string phase = "creating", isolation = "container";
+  std::string phase = "creating";
   OCL_CHECK(get("phase", phase));
   OCL_CHECK(get("pid", s.init.pid));
   OCL_CHECK(get("pidStart", s.init.start));
@@ -149,7 +147,8 @@ Result<Stored> StateStore::load(const std::string& id) const {
   OCL_CHECK(get("bundle", s.bundle));
   OCL_CHECK(get("rootfs", s.rootfs));
   OCL_CHECK(get("created", s.created));
-  OCL_CHECK(get("isolation", isolation));
+  OCL_CHECK(get("backend", s.backend));
+  OCL_CHECK(get("cgroupDriver", s.cgroup_driver));
   OCL_CHECK(get("cgroupOwned", s.cgroup_owned));
   OCL_CHECK(get("ownPidNs", s.own_pid_ns));
   OCL_CHECK(get("hostMountNs", s.host_mount_ns));
@@ -160,9 +159,8 @@ Result<Stored> StateStore::load(const std::string& id) const {
   if (!ph || (*ph != spec::ContainerStatus::creating && *ph != spec::ContainerStatus::created))
     return Error::make("state of container " + quote(id) + " is corrupt: unknown phase " + quote(phase));
   s.phase = *ph;
-  if (isolation != "container" && isolation != "vm")
-    return Error::make("state of container " + quote(id) + " is corrupt: unknown isolation " + quote(isolation));
-  s.isolation = isolation == "vm" ? IsolationKind::vm : IsolationKind::container;
+  if (s.backend.empty() || s.backend.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+    return Error::make("state of container " + quote(id) + " is corrupt: backend " + quote(s.backend));
   if (auto it = j.find("cgroupPaths"); it != j.end()) {
     if (!it->is_object()) return Error::make("state of container " + quote(id) + " is corrupt: cgroupPaths");
     if (auto v1 = it->find("v1"); v1 != it->end()) {
@@ -299,26 +297,6 @@ void StateStore::kill_hooks(const std::string& id) const {
     bool reused = now ? *now != h.start : fs::exists("/proc/" + std::to_string(h.pid));
     if (!reused) ::kill(-h.pid, SIGKILL);
   }
-}
-
-Result<spec::ContainerStatus> container_status(const StateStore& st, const Stored& s, bool check_freezer) {
-  using S = spec::ContainerStatus;
-  if (s.phase == S::creating) return S::creating;
-  if (!s.init.alive()) return S::stopped;
-  S live = fs::exists(st.fifo(s.id)) ? S::created : S::running;
-  if (!check_freezer) return live;
-  // The freezer first, whatever else is true: a `created` container can be paused too (as runc
-  // allows), and must then say so, or resume refuses it and start waits on a frozen init.
-  auto layout = OCL_TRY(cgroups::detect_layout());
-  auto m = cgroups::make_manager(layout, s.cgroup_paths);
-  auto frozen = m->frozen();
-  if (!frozen && frozen.error().code == ENOENT) {
-    // The cgroup went away under us: a delete is removing the container right now.
-    if (!fs::exists(st.dir(s.id))) return Error{ENOENT, "container does not exist"};
-    return S::stopped;
-  }
-  if (OCL_TRY(std::move(frozen))) return S::paused;
-  return live;
 }
 
 spec::State to_spec_state(const Stored& s, spec::ContainerStatus status,

@@ -26,9 +26,6 @@
 
 namespace ocelot::runtime {
 
-enum class IsolationKind { container, vm };
-const char* isolation_name(IsolationKind k);
-
 // A process identity that survives pid reuse: the pid and its start time (field 22 of stat).
 struct ProcessRef {
   pid_t pid = 0;
@@ -44,7 +41,8 @@ struct Stored {
   ProcessRef init;     // the container's init (the VMM in VM mode); pid 0 until cloned
   ProcessRef creator;  // the `create` that is (or was) building it
   std::string bundle, rootfs, created;
-  IsolationKind isolation = IsolationKind::container;
+  std::string backend = "container";  // the isolation backend that made it (runtime/backend.h)
+  std::string cgroup_driver = "cgroupfs";  // cgroups/driver.h
   cgroups::Paths cgroup_paths;
   bool cgroup_owned = true;              // create made the container's cgroup: delete may kill and remove it
   std::vector<std::string> cgroup_made;  // shared cgroup: the directories create added (removed at delete)
@@ -90,11 +88,7 @@ class StateStore {
   std::string root_;
 };
 
-// creating / created / running / paused / stopped, from what create recorded, the init, the fifo
-// and the freezer. An error when the freezer cannot be read (never a silent "not paused").
-// check_freezer = false only for a caller that has held the container's lock since create (run's
-// start): nothing can have frozen it.
-Result<spec::ContainerStatus> container_status(const StateStore& st, const Stored& s, bool check_freezer = true);
+// The state JSON of a container in this status (runc's `state`).
 spec::State to_spec_state(const Stored& s, spec::ContainerStatus status,
                           std::map<std::string, std::string> annotations);
 

@@ -12,7 +12,7 @@
 #include "spec/parse.h"
 #include "spec/serialize.h"
 #include "spec/validate.h"
-#include "vm/guest_config.h"
+#include "vm/share/guest_config.h"
 
 using namespace ocelot;
 

@@ -50,7 +50,7 @@ TEST_CASE("hybrid manager: each resource in the hierarchy that holds its control
   TempHier t;
   auto l = hybrid(t.root);
   auto paths = *cgroups::resolve_paths(l, "/ocelot/c1", "c1", {});
-  auto m = cgroups::make_manager(l, paths);
+  auto m = cgroups::make_fs_manager(l, paths);
   CHECK(!m->occupied());
   REQUIRE(m->create());
   for (const char* f : {"memory/ocelot/c1/memory.limit_in_bytes", "pids/ocelot/c1/pids.max", "unified/ocelot/c1/hugetlb.2MB.max",
@@ -76,7 +76,7 @@ TEST_CASE("hybrid manager: each resource in the hierarchy that holds its control
 TEST_CASE("a resource whose controller the host lacks is an error, not silence") {
   TempHier t;
   auto l = hybrid(t.root);
-  auto m = cgroups::make_manager(l, *cgroups::resolve_paths(l, "/ocelot/c2", "c2", {}));
+  auto m = cgroups::make_fs_manager(l, *cgroups::resolve_paths(l, "/ocelot/c2", "c2", {}));
   REQUIRE(m->create());
   spec::Resources r;
   r.network.emplace();
@@ -96,7 +96,7 @@ TEST_CASE("a cgroup that already holds processes is occupied (shared)") {
   auto l = hybrid(t.root);
   auto paths = *cgroups::resolve_paths(l, "/shared", "c3", {});
   t.touch("pids/shared/cgroup.procs", "1\n");
-  auto m = cgroups::make_manager(l, paths);
+  auto m = cgroups::make_fs_manager(l, paths);
   CHECK(m->occupied());
   t.touch("pids/shared/cgroup.procs", "");
   CHECK(!m->occupied());

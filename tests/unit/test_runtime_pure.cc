@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 #include <linux/capability.h>
 
-#include "runtime/container.h"
+#include "runtime/container_backend.h"
 #include "runtime/init_stub.h"
 #include "runtime/process_setup.h"
 #include "runtime/rootless.h"

@@ -56,7 +56,8 @@ TEST_CASE("state store: a damaged state file is an error, never an exception") {
   runtime::StateStore store(t.dir);
   for (const char* bad :
        {"", "[1,2]", "{\"pid\":\"x\"}", "{\"cgroupPaths\":{\"v1\":{\"memory\":7}}}", "{\"phase\":\"running\"}",
-        "{\"pid\":-5}", "{\"isolation\":\"warp\"}", "{\"cgroupPaths\":[]}", "{\"uidMap\":{}}"}) {
+        "{\"pid\":-5}", "{\"backend\":\"../x\"}", "{\"backend\":7}", "{\"cgroupDriver\":[]}",
+        "{\"cgroupPaths\":[]}", "{\"uidMap\":{}}", "{\"cgroupMade\":[1]}"}) {
     t.write("c1/state.json", bad);
     auto s = store.load("c1");
     CHECK_MESSAGE(!s.ok(), bad);

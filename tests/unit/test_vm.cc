@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "vm/cpio.h"
-#include "vm/exec_request.h"
-#include "vm/frame.h"
-#include "vm/guest_config.h"
-#include "vm/qemu.h"
-#include "vm/template.h"
+#include "vm/vmm/cpio.h"
+#include "vm/transport/exec_request.h"
+#include "vm/transport/frame.h"
+#include "vm/share/guest_config.h"
+#include "vm/vmm/qemu.h"
+#include "vm/vmm/template.h"
 
 using namespace ocelot;
 using nlohmann::json;

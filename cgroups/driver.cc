@@ -1,0 +1,20 @@
+#include "cgroups/driver.h"
+
+#include "cgroups/systemd.h"
+
+namespace ocelot::cgroups {
+
+const char* driver_name(Driver d) { return d == Driver::systemd ? "systemd" : "cgroupfs"; }
+
+std::optional<Driver> parse_driver(std::string_view name) {
+  if (name == "cgroupfs") return Driver::cgroupfs;
+  if (name == "systemd") return Driver::systemd;
+  return std::nullopt;
+}
+
+Result<std::unique_ptr<Manager>> make_manager(Driver d, const Layout& layout, const Paths& paths) {
+  if (d == Driver::cgroupfs) return make_fs_manager(layout, paths);
+  return make_systemd_manager(layout, paths);
+}
+
+}  // namespace ocelot::cgroups

@@ -1,0 +1,12 @@
+// `ocelot features` (runtime-spec features.md): what this build and this host really do, gathered
+// from every layer; only cli/ prints it.
+#pragma once
+
+#include <string>
+
+namespace ocelot::isolation {
+
+// The features document, as JSON text (indented).
+std::string features_json();
+
+}  // namespace ocelot::isolation

@@ -1,0 +1,512 @@
+#include "vm/vm_backend.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "base/clock.h"
+#include "base/failpoint.h"
+#include "base/fs.h"
+#include "base/log.h"
+#include "runtime/console.h"
+#include "runtime/lifecycle.h"
+#include "runtime/safe_exe.h"
+#include "runtime/supervise.h"
+#include "spec/serialize.h"
+#include "vm/transport/exec_request.h"
+#include "vm/transport/protocol.h"
+#include "vm/vmm/image.h"
+#include "vm/vmm/qmp.h"
+
+namespace ocelot::vm {
+
+namespace {
+
+// Guest RAM beyond the container's memory limit: the guest kernel, its page cache and the agent
+// (measured: the guest idles at about 60 MiB used).
+constexpr unsigned kGuestHeadroomMiB = 96;
+// Host memory of the VMM beyond guest RAM: QEMU itself and its TCG translation cache (tb-size=64).
+constexpr unsigned kVmmOverheadMiB = 160;
+constexpr unsigned kDefaultGuestMiB = 256;
+
+// The TCG notice is said once per host (then only with --debug): stderr belongs to the workload.
+void tcg_notice(const std::string& msg) {
+  std::string marker = std::string(kVmCache) + "/tcg-notice-shown";
+  if (fs::exists(marker)) {
+    log::debug(msg);
+    return;
+  }
+  log::info(msg);
+  (void)fs::mkdir_p(kVmCache, 0755);
+  (void)fs::write_file(marker, msg + "\n");
+}
+
+// A regular file shared with QEMU through /proc/self/fd/N is a new open file description: its
+// offset is QEMU's, not ours. Move ours (and so the caller's) past what QEMU appended.
+void seek_stdio_to_end() {
+  for (int fd : {1, 2}) {
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ::lseek(fd, 0, SEEK_END);
+  }
+}
+
+Result<int> parse_code(const std::string& s) {
+  char* end = nullptr;
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end || v < 0 || v > 255) return Error::make("the guest sent a malformed exit code " + quote(s));
+  return static_cast<int>(v);
+}
+
+std::string random_hex(size_t bytes) {
+  unsigned char seed[64];
+  bytes = std::min(bytes, sizeof seed);
+  if (::getrandom(seed, bytes, 0) != static_cast<ssize_t>(bytes)) return "";
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < bytes; ++i) out += std::string{hex[seed[i] >> 4], hex[seed[i] & 15]};
+  return out;
+}
+
+// The plan's size from the container's limits: RAM = limit + headroom, vCPUs = ceil(quota/period).
+void size_guest(VmPlan& plan, const spec::Config& cfg) {
+  plan.memory_mib = kDefaultGuestMiB;
+  const auto* res = cfg.linux && cfg.linux->resources ? &*cfg.linux->resources : nullptr;
+  if (res && res->memory && res->memory->limit && *res->memory->limit > 0)
+    plan.memory_mib = static_cast<unsigned>((*res->memory->limit + (1 << 20) - 1) >> 20) + kGuestHeadroomMiB;
+  if (res && res->cpu && res->cpu->quota && *res->cpu->quota > 0 && res->cpu->period && *res->cpu->period > 0) {
+    int64_t period = static_cast<int64_t>(*res->cpu->period);
+    plan.cpus = static_cast<unsigned>(std::clamp<int64_t>((*res->cpu->quota + period - 1) / period, 1, 64));
+  }
+}
+
+}  // namespace
+
+// Under TCG on a busy 2-core host a cold boot took up to 40 s and a restore's create up to 20 s
+// (measured with `ocelot compare` at load 2-3): these leave room.
+VmBackend::Deadlines VmBackend::deadlines(bool kvm) {
+  return kvm ? Deadlines{30000, 30000, 30000, 30000} : Deadlines{60000, 60000, 240000, 120000};
+}
+
+// -- create ----------------------------------------------------------------------------------------
+
+Status VmBackend::load(runtime::Creation& c) {
+  gp_ = OCL_TRY(plan_guest(c.b.text, c.b.dir, fs::is_dir));
+  if (!fs::is_dir(gp_.shares[0].host_path)) return Error::sys(ENOENT, "rootfs " + quote(gp_.shares[0].host_path));
+  for (const auto& w : gp_.warnings) log::warn(w);
+  plan_.qemu = OCL_TRY(find_qemu());
+  GuestKernel kernel = OCL_TRY(find_kernel(g_.vm_kernel));
+  plan_.initrd = OCL_TRY(initramfs(fs::dirname(runtime::self_path()) + "/ocelot-agent", kernel));
+  log::step("guest image found");
+  plan_.kvm = kvm_usable(plan_.qemu);
+  plan_.kernel = kernel.image;
+  plan_.tsc_khz = host_tsc_khz();
+  size_guest(plan_, c.b.config);
+  plan_.shares = gp_.shares;
+  plan_.ctl_socket = kCtlSocket;  // relative: QEMU runs in the state dir
+  plan_.cmd_socket = kCmdSocket;
+  plan_.exec_socket = kExecSocket;
+  plan_.stdout_path = "/proc/self/fd/3";
+  plan_.stderr_path = "/proc/self/fd/4";
+  if (c.b.config.process->terminal) {
+    // QEMU opens the slave as the guest's "ocelot.tty" port (raw: the line discipline is the
+    // guest pty's); the master goes to the console socket, or to run's terminal.
+    auto pty = OCL_TRY(runtime::open_host_pty());
+    tty_master_ = std::move(pty.first);
+    plan_.tty_path = pty.second;
+  }
+  if (const char* v = ::getenv("OCELOT_VM_CONSOLE"); v && *v) plan_.console_log = v;
+  if (const char* v = ::getenv("OCELOT_VM_KERNEL_ARGS"); v && *v) plan_.extra_cmdline = v;
+  if (!plan_.kvm) tcg_notice("no usable /dev/kvm: the guest runs under QEMU's TCG software emulation");
+  return ok();
+}
+
+// The created marker (exec.fifo's place for containers: start removes it), and the template this
+// guest restores from, when one fits (built now if missing: seconds under TCG, once per size).
+Status VmBackend::prepare(runtime::Creation& c) {
+  OCL_CHECK(fs::write_file(c.store.fifo(c.o.id), "", 0600));
+  log_path_ = c.store.dir(c.o.id) + "/vmm.log";
+  if (!g_.vm_template) return ok();
+  if (auto why = template_unfit(plan_); !why.empty()) {
+    log::debug("VM template not used (" + why + "): cold boot");
+    return ok();
+  }
+  auto empty = template_empty_dir();
+  if (!empty) {
+    log::debug(empty.error().msg + ": cold boot");
+    return ok();
+  }
+  VmPlan pl = with_template_slots(plan_, *empty);
+  bool built = false;
+  int64_t t0 = monotonic_ms();
+  auto t = ensure_template(pl, *empty, &built);
+  if (!t) {
+    log::debug(t.error().msg + ": cold boot");
+    return ok();
+  }
+  if (built) log::debug("VM template built in " + std::to_string(monotonic_ms() - t0) + " ms: " + t->dir);
+  log::step("template found");
+  pl.ram_file = t->ram();
+  pl.ram_shared = false;  // copy on write: the template never changes
+  pl.qmp_socket = "qmp.sock";
+  pl.incoming = true;
+  pl.template_build = true;  // the same kernel command line as the saved guest's
+  restore_plan_ = pl;
+  template_ = *t;
+  return ok();
+}
+
+Result<VmmProcess> VmBackend::spawn_held(const runtime::Creation& c, const VmPlan& plan, bool restore) {
+  std::string dir = c.store.dir(c.o.id);
+  for (const char* s : {kCtlSocket, kCmdSocket, kExecSocket, "qmp.sock"}) ::unlink((dir + "/" + s).c_str());
+  VmmSpawn how;
+  how.argv = qemu_argv(plan);
+  how.env = vmm_environment(environ);
+  how.dir = dir;
+  how.log_path = log_path_;
+  // The caller's stdout and stderr become the VMM's fds 3 and 4, where the guest's ocelot.out
+  // and ocelot.err ports write; a restore reads the saved device state from fd 5 ("fd:5").
+  how.fds = {{1, 3}, {2, 4}};
+  UniqueFd state;
+  if (restore) {
+    state.reset(::open(template_->state().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!state.valid()) return Error{EPIPE, "open the template's state: " + errno_text(errno)};
+    how.fds.push_back({state.get(), 5});
+  }
+  how.die_with_parent = c.mode == runtime::LaunchMode::foreground;  // nothing outlives a foreground run
+  how.hold = true;  // released once the core has put it in the container's cgroup
+  return VmmProcess::spawn(how);
+}
+
+Status VmBackend::spawn(runtime::Creation& c) {
+  vmm_ = OCL_TRY(spawn_held(c, restore_plan_ ? *restore_plan_ : plan_, restore_plan_.has_value()));
+  c.child = vmm_.hand_to_container();  // the core's to kill from here on
+  log::step("VMM forked");
+  return ok();
+}
+
+// On the host the VMM is limited as a whole: its memory (guest RAM plus QEMU's own) and the
+// container's cpu limits. pids and devices are enforced inside the guest, where the processes are.
+std::optional<spec::Resources> VmBackend::host_resources(const runtime::Creation& c) const {
+  spec::Resources host;
+  const auto& cfg = c.b.config;
+  const auto* r = cfg.linux && cfg.linux->resources ? &*cfg.linux->resources : nullptr;
+  bool any = false;
+  if (r && r->memory && r->memory->limit && *r->memory->limit > 0) {
+    host.memory.emplace();
+    host.memory->limit = static_cast<int64_t>(plan_.memory_mib + kVmmOverheadMiB) << 20;
+    any = true;
+  }
+  if (r && r->cpu) {
+    host.cpu = r->cpu;
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  return host;
+}
+
+Status VmBackend::respawn(runtime::Creation& c, const VmPlan& plan, bool restore) {
+  if (c.child > 0 && !vmm_.exited()) {
+    ::kill(c.child, SIGKILL);
+    while (::waitpid(c.child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  c.child = 0;
+  ctl_.reset();
+  ctl_frames_.reset();
+  vmm_ = OCL_TRY(spawn_held(c, plan, restore));
+  return c.adopt(vmm_.hand_to_container());
+}
+
+// The guest plan's per-container part: a guest restored from a template has the template's id,
+// clock and random state, and takes these instead.
+std::string VmBackend::plan_frame(const std::string& id) {
+  GuestPlan gp = gp_;
+  gp.id = id;
+  gp.seed = random_hex(32);
+  struct timespec rt;
+  clock_gettime(CLOCK_REALTIME, &rt);
+  gp.host_time_ns = static_cast<int64_t>(rt.tv_sec) * 1000000000 + rt.tv_nsec;
+  return encode_guest_plan(gp);
+}
+
+Status VmBackend::restore_template(runtime::Creation& c, const Deadlines& d) {
+  // The VMM waits, paused, for the template's device state; the guest runs when it is in.
+  auto run = [&]() -> Status {
+    Qmp q = OCL_TRY(Qmp::connect(c.store.dir(c.o.id), "qmp.sock", vmm_.pid(), d.monitor_ms));
+    log::step("VMM's monitor up");
+    OCL_TRY(q.execute("migrate-set-capabilities",
+                      R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})"));
+    OCL_TRY(q.execute("migrate-incoming", R"({"uri":"fd:5"})"));
+    log::step("template restore under way");
+    return ok();
+  };
+  auto st = run();
+  if (st) return st;
+  if (vmm_.exited()) c.child = 0;
+  if (st.error().code == ETIMEDOUT) return Error{ETIMEDOUT, "restore the VM template: " + st.error().msg};
+  return vmm_.failure("restore the VM template: " + st.error().msg);
+}
+
+Status VmBackend::boot(runtime::Creation& c, const VmPlan& plan, bool restore) {
+  Deadlines d = deadlines(plan.kvm);
+  OCL_CHECK(vmm_.release());  // in the container's cgroup now
+  int64_t t0 = monotonic_ms();
+  if (restore) OCL_CHECK(restore_template(c, d));
+  auto ctl = vmm_.connect(kCtlSocket, d.vmm_socket_ms, "waiting for the VMM's control socket");
+  if (!ctl) {
+    if (vmm_.exited()) c.child = 0;
+    return std::move(ctl).error();
+  }
+  ctl_ = std::move(*ctl);
+  ctl_frames_.emplace(ctl_.get());
+  log::step("control port connected");
+  OCL_CHECK(send_frame(ctl_.get(), FrameType::plan, plan_frame(c.o.id)));
+  if (c.start_follows) OCL_CHECK(send_frame(ctl_.get(), FrameType::start));
+  log::step("plan sent");
+  auto f = ctl_frames_->read(d.ready_ms, vmm_.pid());
+  if (!f) {
+    if (vmm_.exited()) c.child = 0;
+    if (f.error().code == ETIMEDOUT)
+      return Error{ETIMEDOUT, "the guest did not get ready in " + std::to_string(d.ready_ms / 1000) +
+                                  " s (booting and creating the container under " + (plan.kvm ? "KVM" : "TCG") + ")"};
+    return vmm_.failure("the guest stopped before the container was created (OCELOT_VM_CONSOLE=FILE shows its console)");
+  }
+  log::step("guest answered");
+  if (f->type == FrameType::error) return Error::make("in the VM: " + f->payload);
+  if (f->type != FrameType::ready)
+    return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\" instead of \"ready\"");
+  log::debug("VM " + c.o.id + ": guest " + (restore ? "restored from template " + fs::basename(template_->dir) : "booted cold") +
+             " and container created in " + std::to_string(monotonic_ms() - t0) + " ms (" + (plan.kvm ? "KVM" : "TCG") + ")");
+  return ok();
+}
+
+// A boot failure that a fallback may cure: the VMM went (EPIPE) or a step timed out.
+static bool may_fall_back(const Error& e) { return e.code == EPIPE || e.code == ETIMEDOUT; }
+
+Status VmBackend::complete(runtime::Creation& c) {
+  bool restore = restore_plan_.has_value();
+  auto st = boot(c, restore ? *restore_plan_ : plan_, restore);
+  if (!st && restore && may_fall_back(st.error())) {
+    // A template that does not restore is stale or damaged: discarded (the next use builds it
+    // again). A slow one (a busy host) is kept. Either way this guest boots cold.
+    if (st.error().code == EPIPE) {
+      log::debug("VM template " + template_->dir + " did not restore (" + st.error().msg + "): discarded, cold boot");
+      discard_template(*template_);
+    } else {
+      log::debug("VM template restore timed out (" + st.error().msg + "): cold boot");
+    }
+    OCL_CHECK(respawn(c, plan_, false));
+    st = boot(c, plan_, false);
+  }
+  if (!st && plan_.kvm && may_fall_back(st.error())) {
+    // A /dev/kvm that cannot run the guest (nested virtualisation): QEMU says so, or the guest
+    // never answers. TCG for this container; remembered for this host boot and QEMU when QEMU
+    // said it, or when TCG then works (vm/vmm/image.h).
+    Error kvm_error = std::move(st).error();
+    bool evidence = kvm_failed_in_log(vmm_.log());
+    plan_.kvm = false;
+    OCL_CHECK(respawn(c, plan_, false));
+    st = boot(c, plan_, false);
+    if (evidence || st) {
+      remember_kvm_broken(plan_.qemu, kvm_error.msg);
+      tcg_notice("/dev/kvm could not run the guest (" + kvm_error.msg + "): using TCG on this host until it reboots");
+    }
+  }
+  return st;
+}
+
+Error VmBackend::why_failed(runtime::Creation&, Error ours) noexcept {
+  if (vmm_.exited()) return vmm_.failure("the VMM exited: " + ours.msg);
+  return ours;
+}
+
+Status VmBackend::hand_over(runtime::Creation& c, runtime::Launched& out) {
+  out.channel = std::move(ctl_);
+  if (!tty_master_.valid()) return ok();
+  if (c.o.console_socket.empty()) {
+    out.console_master = std::move(tty_master_);
+    return ok();
+  }
+  UniqueFd sock = OCL_TRY(runtime::connect_console_socket(c.o.console_socket));
+  OCL_CHECK_CTX(runtime::send_fd(sock.get(), tty_master_.get(), plan_.tty_path), "send the pty to the console socket");
+  return ok();
+}
+
+void VmBackend::undo(runtime::Creation&) noexcept {}
+
+// -- the other commands ------------------------------------------------------------------------
+
+// Sends "start" on the control connection (unless it went with the plan) and waits for "started".
+Status VmBackend::start(const runtime::StateStore& store, const runtime::Stored& s, runtime::Launched* l) {
+  UniqueFd own;
+  bool sent = false;
+  FrameChannel* frames = nullptr;
+  std::optional<FrameChannel> fresh;
+  if (l && l->channel.valid() && ctl_frames_) {
+    frames = &*ctl_frames_;  // run: "start" went right behind the plan, on this connection
+    sent = true;
+  } else {
+    own = OCL_TRY(connect_socket(store.dir(s.id), kCtlSocket));
+    fresh.emplace(own.get());
+    frames = &*fresh;
+  }
+  if (!sent) OCL_CHECK(send_frame(frames->fd(), FrameType::start));
+  int started_ms = deadlines(false).started_ms;
+  auto f = frames->read(started_ms);
+  if (!f) {
+    if (f.error().code == ETIMEDOUT)
+      return Error{ETIMEDOUT, "the guest did not start the container in " + std::to_string(started_ms / 1000) + " s"};
+    return std::move(f).error().wrap("start the guest's container");
+  }
+  if (f->type == FrameType::error) return Error::make("in the VM: " + f->payload);
+  if (f->type != FrameType::started)
+    return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\" instead of \"started\"");
+  failpoint("start.fifo-written");
+  ::unlink(store.fifo(s.id).c_str());
+  return ok();
+}
+
+Result<int> VmBackend::wait(runtime::Launched& l, runtime::SignalBlock& signals) {
+  UniqueFd sfd(::signalfd(-1, &signals.set(), SFD_CLOEXEC));
+  int code = -1;
+  bool vmm_gone = false, ctl_open = true;
+  FrameChannel& ch = *ctl_frames_;
+  // process.terminal without --console-socket: our stdin/stdout <-> the host pty master, raw.
+  int master = l.console_master.valid() ? l.console_master.get() : -1;
+  std::optional<runtime::RawStdin> raw;
+  if (master >= 0) raw.emplace();
+  bool stdin_open = master >= 0;
+  while (code < 0 && !vmm_gone && ctl_open) {
+    struct pollfd p[4] = {
+        {ch.fd(), POLLIN, 0}, {sfd.get(), POLLIN, 0}, {master, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+    int n = ::poll(p, 4, -1);
+    if (n < 0 && errno != EINTR) break;
+    if (master >= 0 && (p[2].revents & (POLLIN | POLLHUP)) && !runtime::pump_fd(master, 1)) master = -1;
+    if (stdin_open && (p[3].revents & (POLLIN | POLLHUP)) && !runtime::pump_fd(0, master)) stdin_open = false;
+    if (p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (::read(sfd.get(), &si, sizeof si) == sizeof si) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) {
+          if (vmm_.exited()) vmm_gone = true;
+        } else if (sig != SIGWINCH) {
+          (void)send_frame(ch.fd(), FrameType::kill, std::to_string(sig));
+        }
+      }
+    }
+    if (p[0].revents & (POLLIN | POLLHUP)) {
+      for (;;) {
+        auto f = ch.poll_once();
+        if (!f) {
+          ctl_open = false;
+          break;
+        }
+        if (!*f) break;
+        if ((*f)->type == FrameType::exit) code = OCL_TRY(parse_code((*f)->payload));
+      }
+    }
+  }
+  // The agent says "exit" after the workload's output is through the ports (a port write returns
+  // once QEMU has taken it) and after a sync: nothing is left in the guest that the host needs,
+  // so the VMM is stopped now rather than after the guest's own power-off (60 ms under TCG).
+  log::step("exit reported");
+  if (!vmm_gone && code >= 0) ::kill(vmm_.pid(), SIGKILL);
+  for (int64_t end = monotonic_ms() + 5000; !vmm_gone && monotonic_ms() < end;) {
+    if (vmm_.exited()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (master >= 0) {
+    struct pollfd q = {master, POLLIN, 0};
+    while (::poll(&q, 1, 50) > 0 && (q.revents & POLLIN) && runtime::pump_fd(master, 1)) {
+    }
+  }
+  raw.reset();
+  seek_stdio_to_end();
+  if (code < 0) return Error::make("the VM stopped without reporting the container's exit status");
+  return code;
+}
+
+Result<int> VmBackend::exec(const runtime::StateStore& store, const runtime::Stored& s, spec::ContainerStatus st,
+                            const runtime::ExecOptions& o) {
+  if (o.tty) return Error::make("exec: --tty is not supported for VM-isolated containers yet");
+  if (o.detach) return Error::make("exec: --detach is not supported for VM-isolated containers yet");
+  if (!o.pid_file.empty())
+    return Error::make("exec: --pid-file is not supported for VM-isolated containers (the process is in the guest)");
+  if (o.preserve_fds > 0) return Error::make("exec: --preserve-fds is not supported for VM-isolated containers");
+  if (!o.console_socket.empty())
+    return Error::make("exec: --console-socket is not supported for VM-isolated containers yet");
+  if (st == spec::ContainerStatus::created) return Error::make("exec: a VM-isolated container must be started first");
+  std::string process_text;
+  if (!o.process_file.empty()) process_text = OCL_TRY(fs::read_file(o.process_file));
+  runtime::SignalBlock signals;
+  UniqueFd c = OCL_TRY(connect_socket(store.dir(s.id), kExecSocket));
+  OCL_CHECK(send_frame(c.get(), FrameType::exec, encode_exec(o, process_text)));
+  UniqueFd sfd(::signalfd(-1, &signals.set(), SFD_CLOEXEC));
+  FrameChannel ch(c.get());
+  auto write_all = [](int fd, const std::string& d) {
+    for (size_t off = 0; off < d.size();) {
+      ssize_t w = ::write(fd, d.data() + off, d.size() - off);
+      if (w <= 0) return;
+      off += static_cast<size_t>(w);
+    }
+  };
+  for (;;) {
+    struct pollfd p[2] = {{c.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0 && errno != EINTR) return Error::last("poll");
+    if (p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (::read(sfd.get(), &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
+        (void)send_frame(c.get(), FrameType::kill, std::to_string(si.ssi_signo));
+    }
+    if (!(p[0].revents & (POLLIN | POLLHUP))) continue;
+    for (;;) {
+      auto f = ch.poll_once();
+      if (!f) return Error::make("the VM stopped before the exec'd process exited");
+      if (!*f) break;
+      switch ((*f)->type) {
+        case FrameType::out: write_all(1, (*f)->payload); break;
+        case FrameType::err: write_all(2, (*f)->payload); break;
+        case FrameType::exit: return parse_code((*f)->payload);
+        case FrameType::error: return Error::make("in the VM: " + (*f)->payload);
+        default: return Error::make(std::string("unexpected \"") + frame_type_name((*f)->type) + "\" from the guest");
+      }
+    }
+  }
+}
+
+Status VmBackend::command(const runtime::StateStore& store, const runtime::Stored& s, FrameType type,
+                          const std::string& payload) {
+  auto c = connect_socket(store.dir(s.id), kCmdSocket);
+  if (!c) return Error::make("container not running");
+  OCL_CHECK(send_frame(c->get(), type, payload));
+  FrameChannel ch(c->get());
+  auto f = ch.read(30000);
+  if (!f) return std::move(f).error().wrap("in the VM");
+  if (f->type == FrameType::error) return Error::make("in the VM: " + f->payload);
+  if (f->type != FrameType::done) return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\"");
+  return ok();
+}
+
+Status VmBackend::signal(const runtime::StateStore& store, const runtime::Stored& s, spec::ContainerStatus st, int sig,
+                         bool all) {
+  if (st == spec::ContainerStatus::stopped || st == spec::ContainerStatus::creating)
+    return Error::make("container not running");
+  return command(store, s, all ? FrameType::kill_all : FrameType::kill, std::to_string(sig));
+}
+
+Status VmBackend::update(const runtime::StateStore& store, const runtime::Stored& s, const spec::Resources& r) {
+  return command(store, s, FrameType::update, spec::resources_to_json(r));
+}
+
+std::unique_ptr<runtime::Backend> make_vm_backend(const runtime::Globals& g) { return std::make_unique<VmBackend>(g); }
+
+}  // namespace ocelot::vm

@@ -1,0 +1,49 @@
+// The VMM command line, as plain data (unit-tested): qemu-system-x86_64 with the smallest device
+// set that works, KVM where /dev/kvm is usable, else TCG. Facts it relies on (measured here):
+// microvm needs rtc=on under TCG and acpi=on (Debian's kernel finds virtio-mmio through ACPI), and
+// tsc_early_khz under TCG or the guest hangs calibrating its clock; the kernel is the uncompressed
+// vmlinux booted through its PVH entry (decompressing the bzImage costs seconds under TCG).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vm/share/guest_config.h"
+#include "vm/transport/protocol.h"
+
+namespace ocelot::vm {
+
+struct VmPlan {
+  std::string qemu = "qemu-system-x86_64";
+  bool kvm = false;
+  std::string kernel, initrd;
+  unsigned memory_mib = 256;
+  unsigned cpus = 1;
+  unsigned long tsc_khz = 0;
+  std::vector<Share> shares;                        // virtio-9p, one device each
+  std::string ctl_socket, cmd_socket, exec_socket;  // unix sockets (QEMU is the server)
+  std::string stdout_path, stderr_path;             // where the workload's output goes
+  std::string tty_path;                             // process.terminal: the host pty slave QEMU opens
+  std::string extra_cmdline;
+  std::string console_log;  // debugging: the guest kernel's console goes to this file
+  // VM templates (vm/template.h). ram_file: guest RAM is this file, mapped shared (building a
+  // template: the guest's memory lands in it) or private (a guest restored from it: copy on
+  // write, the template never changes). qmp_socket: a QMP monitor, to save and to restore.
+  // incoming: start paused, waiting for the saved device state (QMP migrate-incoming).
+  std::string ram_file;
+  bool ram_shared = false;
+  std::string qmp_socket;
+  bool incoming = false;
+  bool template_build = false;  // the agent says "waiting" before it reads a plan
+};
+
+std::vector<std::string> qemu_argv(const VmPlan& p);
+// The VMM's environment: ours (env: a NULL-ended array, as environ), with glibc's malloc asked for
+// transparent huge pages (GLIBC_TUNABLES glibc.malloc.hugetlb=1, added to what is set unless that
+// tunable is). QEMU's TCG allocates its translation structures and TLBs as it goes: in 4 KiB pages
+// that is about 2,000 page faults per container start, about 25 ms here (measured, bench/vm.sh).
+std::vector<std::string> vmm_environment(char** env);
+// The kernel command line of the plan (part of qemu_argv).
+std::string kernel_cmdline(const VmPlan& p);
+
+}  // namespace ocelot::vm
