@@ -25,19 +25,19 @@
 
 static char cgroups[16][512];
 static int ncgroups;
-static const char *rootfs;
-static char **argv_child;
+static const char* rootfs;
+static char** argv_child;
 static int go[2];
 
 static pid_t child_pid;
 
-static void die(const char *what) {
+static void die(const char* what) {
   fprintf(stderr, "floor: %s: %s\n", what, strerror(errno));
   _exit(1);
 }
 
 // In the parent: nothing left behind on failure.
-static void die_parent(const char *what) {
+static void die_parent(const char* what) {
   int saved = errno;
   if (child_pid > 0) {
     kill(child_pid, SIGKILL);
@@ -49,7 +49,7 @@ static void die_parent(const char *what) {
 }
 
 // cpuset refuses tasks until cpus and mems are set; copy them from the parent, as runtimes do.
-static void copy_from_parent(const char *cgroup, const char *file) {
+static void copy_from_parent(const char* cgroup, const char* file) {
   char src[600], dst[600], buf[256];
   snprintf(src, sizeof src, "%s/../%s", cgroup, file);
   snprintf(dst, sizeof dst, "%s/%s", cgroup, file);
@@ -63,12 +63,12 @@ static void copy_from_parent(const char *cgroup, const char *file) {
   close(fd);
 }
 
-static void mnt(const char *src, const char *dst, const char *type, unsigned long flags, const char *data) {
+static void mnt(const char* src, const char* dst, const char* type, unsigned long flags, const char* data) {
   if (mount(src, dst, type, flags, data) != 0) die(dst);
 }
 
 // Runs in the child: waits until the parent has put it into its cgroups, then builds the root.
-static int child(void *arg) {
+static int child(void* arg) {
   (void)arg;
   char c;
   close(go[1]);
@@ -92,7 +92,7 @@ static int child(void *arg) {
     char hier[512], dst[600];  // /sys/fs/cgroup/<hierarchy>/floor-N -> <hierarchy>
     memcpy(hier, cgroups[i], sizeof hier);
     *strrchr(hier, '/') = 0;
-    const char *name = strrchr(hier, '/') + 1;
+    const char* name = strrchr(hier, '/') + 1;
     snprintf(dst, sizeof dst, "sys/fs/cgroup/%s", name);
     mkdir(dst, 0755);
     if (strcmp(name, "unified") == 0)
@@ -103,7 +103,7 @@ static int child(void *arg) {
       mnt("cgroup", dst, "cgroup", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, name);
   }
   mnt(NULL, "sys/fs/cgroup", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL);
-  static const char *devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+  static const char* devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
   for (int i = 0; i < 6; i++) {
     char src[64], dst[64];
     snprintf(src, sizeof src, "/dev/%s", devices[i]);
@@ -122,7 +122,7 @@ static int child(void *arg) {
   return 1;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: floor ROOTFS PROGRAM [ARGS...]\n");
     return 2;
@@ -131,9 +131,9 @@ int main(int argc, char **argv) {
   argv_child = argv + 2;
   // One new cgroup in every hierarchy under /sys/fs/cgroup (comounts such as cpu,cpuacct are
   // symlinks and are skipped).
-  DIR *d = opendir(CG);
+  DIR* d = opendir(CG);
   if (!d) die(CG);
-  struct dirent *e;
+  struct dirent* e;
   while ((e = readdir(d)) && ncgroups < 16) {
     if (e->d_name[0] == '.' || e->d_type != DT_DIR) continue;
     snprintf(cgroups[ncgroups], sizeof cgroups[0], CG "/%s/floor-%d", e->d_name, getpid());

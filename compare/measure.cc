@@ -1,4 +1,5 @@
 #include "compare/measure.h"
+#include "base/strings.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -63,9 +64,8 @@ std::string read_memfd(int fd) {
 Result<Finished> run_process(const std::vector<std::string>& argv, int timeout_s) {
   UniqueFd out(::memfd_create("compare-out", MFD_CLOEXEC)), err(::memfd_create("compare-err", MFD_CLOEXEC));
   if (!out.valid() || !err.valid()) return Error::last("memfd_create");
-  std::vector<char*> a;
-  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-  a.push_back(nullptr);
+  std::vector<std::string> argv_s = argv;
+  CStrings a(argv_s);
   Finished f;
   f.launched_ns = realtime_ns();
   double t0 = monotonic_ms_exact();
@@ -74,7 +74,7 @@ Result<Finished> run_process(const std::vector<std::string>& argv, int timeout_s
   if (pid == 0) {
     int nul = ::open("/dev/null", O_RDONLY);
     if (nul < 0 || ::dup2(nul, 0) < 0 || ::dup2(out.get(), 1) < 0 || ::dup2(err.get(), 2) < 0) ::_exit(127);
-    ::execv(a[0], a.data());
+    ::execv(a.data()[0], a.data());
     ::_exit(127);
   }
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
@@ -252,112 +252,152 @@ void cleanup(const Prepared& p) {
   std::filesystem::remove_all(p.work, ec);
 }
 
-Status measure_mode(const Options& o, const Prepared& p, const Mode& m, ModeResult& r, int& done, int total) {
-  static int counter = 0;
-  auto id = [&] { return "compare-" + std::to_string(::getpid()) + "-" + std::to_string(++counter); };
-  auto step = [&] {
-    ++done;
-    if (o.progress) o.progress(done, total);
-  };
-  auto remove = [&](const std::string& cid) {
-    auto argv = m.base;
+// One mode's measurements: its own runs of the bundle's process, of the probe, and one idle
+// instance, each through that mode's `run`, fresh and cleaned up.
+class ModeRunner {
+ public:
+  ModeRunner(const Options& o, const Prepared& p, const Mode& m, ModeResult& r, int& done, int total)
+      : o_(o), p_(p), m_(m), r_(r), done_(done), total_(total) {}
+
+  Status measure() {
+    OCL_CHECK(workload_runs());
+    OCL_CHECK(probe_runs());
+    OCL_CHECK(idle_instance());
+    summarize();
+    return ok();
+  }
+
+ private:
+  std::string new_id() {
+    static int counter = 0;
+    return "compare-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+  }
+  void step() {
+    ++done_;
+    if (o_.progress) o_.progress(done_, total_);
+  }
+  void remove(const std::string& cid) {
+    auto argv = m_.base;
     argv.insert(argv.end(), {"delete", "-f", cid});
     (void)run_process(argv, 30);
-  };
-  auto run = [&](const std::string& bundle, const std::string& cid, const std::string& log,
-                 bool detach) -> Result<Finished> {
-    auto argv = m.base;
-    if (m.ocelot) argv.insert(argv.end(), {"--debug", "--log", log});
+  }
+  Result<Finished> run(const std::string& bundle, const std::string& cid, const std::string& log, bool detach) {
+    auto argv = m_.base;
+    if (m_.ocelot) argv.insert(argv.end(), {"--debug", "--log", log});
     argv.emplace_back("run");
     if (detach) argv.emplace_back("-d");
     argv.insert(argv.end(), {"--bundle", bundle, cid});
-    auto f = run_process(argv, o.timeout_s);
+    auto f = run_process(argv, o_.timeout_s);
     if (f && f->timed_out) remove(cid);
     return f;
-  };
-  std::vector<double> run_ms, first_ms;
-  std::map<std::string, std::vector<double>> probe;
-  std::vector<std::string> step_order;
-  std::map<std::string, std::vector<double>> steps;
-  int from_template = 0, vm_runs = 0;
-  auto take_log = [&](const std::string& log) {
+  }
+  // The --debug step timings of one run (and, for a VM, whether it came from a template).
+  void take_log(const std::string& log) {
     auto text = fs::read_file(log);
     ::unlink(log.c_str());
     if (!text) return;
     for (const auto& [name, ms] : steps_of(*text)) {
-      if (!steps.count(name)) step_order.push_back(name);
-      steps[name].push_back(ms);
+      if (!steps_.count(name)) step_order_.push_back(name);
+      steps_[name].push_back(ms);
     }
-    if (m.vm) {
-      ++vm_runs;
-      if (text->find("restored from template") != std::string::npos) ++from_template;
+    if (m_.vm) {
+      ++vm_runs_;
+      if (text->find("restored from template") != std::string::npos) ++from_template_;
     }
-  };
-  for (int i = 0; i < o.runs; ++i) {
-    std::string cid = id(), log = p.work + "/" + cid + ".log";
-    Finished f = OCL_TRY(run(p.workload_bundle, cid, log, false));
-    if (f.timed_out)
-      return Error::make(m.name + ": the bundle's process did not exit in " + std::to_string(o.timeout_s) +
-                         " s (compare measures processes that exit; --timeout SECS)");
-    r.exit_code = f.code;
-    // 255: the runtime itself failed (any other code is the bundle's process's, reported as such).
-    if (f.code == 255)
-      return Error::make(m.name +
-                         ": could not run the bundle: " + (f.err.empty() ? "exit code 255" : first_line(f.err)));
-    run_ms.push_back(f.wall_ms);
-    take_log(log);
-    step();
   }
-  for (int i = 0; i < o.runs; ++i) {
-    std::string cid = id(), log = p.work + "/" + cid + ".log";
-    Finished f = OCL_TRY(run(p.probe_bundle, cid, log, false));
-    ::unlink(log.c_str());
-    if (f.code != 0)
-      return Error::make(m.name + ": the compare probe failed (" + std::to_string(f.code) +
-                         "): " + first_line(f.err.empty() ? f.out : f.err));
-    auto kv = key_values(f.out);
-    if (kv.count("start_ns"))
-      first_ms.push_back(static_cast<double>(std::strtoll(kv["start_ns"].c_str(), nullptr, 10) - f.launched_ns) / 1e6);
-    for (const char* k :
-         {"syscall_ns", "tmpfs_write_mbs", "tmpfs_read_mbs", "rootfs_write_mbs", "rootfs_read_mbs", "fork_exec_per_s"})
-      if (kv.count(k)) probe[k].push_back(std::strtod(kv[k].c_str(), nullptr));
-    r.kernel_release = kv["kernel_release"];
-    r.kernel_version = kv["kernel_version"];
-    r.machine = kv["machine"];
-    r.rootfs_io_note = kv.count("rootfs_io") ? kv["rootfs_io"] : "";
-    step();
+
+  Status workload_runs() {
+    for (int i = 0; i < o_.runs; ++i) {
+      std::string cid = new_id(), log = p_.work + "/" + cid + ".log";
+      Finished f = OCL_TRY(run(p_.workload_bundle, cid, log, false));
+      if (f.timed_out)
+        return Error::make(m_.name + ": the bundle's process did not exit in " + std::to_string(o_.timeout_s) +
+                           " s (compare measures processes that exit; --timeout SECS)");
+      r_.exit_code = f.code;
+      // 255: the runtime itself failed (any other code is the bundle's process's, reported as such).
+      if (f.code == 255)
+        return Error::make(m_.name +
+                           ": could not run the bundle: " + (f.err.empty() ? "exit code 255" : first_line(f.err)));
+      run_ms_.push_back(f.wall_ms);
+      take_log(log);
+      step();
+    }
+    return ok();
   }
-  {
-    // One idle instance: what it holds on the host (the VMM for a VM, the process for a container).
-    std::string cid = id(), log = p.work + "/" + cid + ".log";
-    Finished f = OCL_TRY(run(p.idle_bundle, cid, log, true));
+
+  Status probe_runs() {
+    for (int i = 0; i < o_.runs; ++i) {
+      std::string cid = new_id(), log = p_.work + "/" + cid + ".log";
+      Finished f = OCL_TRY(run(p_.probe_bundle, cid, log, false));
+      ::unlink(log.c_str());
+      if (f.code != 0)
+        return Error::make(m_.name + ": the compare probe failed (" + std::to_string(f.code) +
+                           "): " + first_line(f.err.empty() ? f.out : f.err));
+      auto kv = key_values(f.out);
+      if (kv.count("start_ns"))
+        first_ms_.push_back(static_cast<double>(std::strtoll(kv["start_ns"].c_str(), nullptr, 10) - f.launched_ns) /
+                            1e6);
+      for (const char* k : {"syscall_ns", "tmpfs_write_mbs", "tmpfs_read_mbs", "rootfs_write_mbs", "rootfs_read_mbs",
+                            "fork_exec_per_s"})
+        if (kv.count(k)) probe_[k].push_back(std::strtod(kv[k].c_str(), nullptr));
+      r_.kernel_release = kv["kernel_release"];
+      r_.kernel_version = kv["kernel_version"];
+      r_.machine = kv["machine"];
+      r_.rootfs_io_note = kv.count("rootfs_io") ? kv["rootfs_io"] : "";
+      step();
+    }
+    return ok();
+  }
+
+  // One idle instance: what it holds on the host (the VMM for a VM, the process for a container).
+  Status idle_instance() {
+    std::string cid = new_id(), log = p_.work + "/" + cid + ".log";
+    Finished f = OCL_TRY(run(p_.idle_bundle, cid, log, true));
     ::unlink(log.c_str());
     if (f.code != 0) {
       remove(cid);
-      return Error::make(m.name + ": run -d of an idle instance failed: " + first_line(f.err));
+      return Error::make(m_.name + ": run -d of an idle instance failed: " + first_line(f.err));
     }
     ::usleep(500000);
-    auto argv = m.base;
+    auto argv = m_.base;
     argv.insert(argv.end(), {"state", cid});
     auto st = run_process(argv, 30);
     if (st && st->code == 0) {
       json s = json::parse(st->out, nullptr, false);
       if (s.is_object() && s.contains("pid") && s["pid"].is_number_integer())
-        r.idle_pss_mib = pss_mib(s["pid"].get<pid_t>());
+        r_.idle_pss_mib = pss_mib(s["pid"].get<pid_t>());
     }
     remove(cid);
     step();
+    return ok();
   }
-  r.run_ms = distribution(run_ms);
-  r.first_instruction_ms = distribution(first_ms);
-  for (auto& [k, v] : probe) r.probe[k] = distribution(v);
-  for (const auto& s : step_order) r.stages.emplace_back(s, distribution(steps[s]));
-  if (m.vm)
-    r.vm_start = from_template == vm_runs ? "from a template"
-                 : from_template == 0
-                     ? "cold boot"
-                     : std::to_string(from_template) + " of " + std::to_string(vm_runs) + " from a template";
-  return {};
+
+  void summarize() {
+    r_.run_ms = distribution(run_ms_);
+    r_.first_instruction_ms = distribution(first_ms_);
+    for (auto& [k, v] : probe_) r_.probe[k] = distribution(v);
+    for (const auto& s : step_order_) r_.stages.emplace_back(s, distribution(steps_[s]));
+    if (m_.vm)
+      r_.vm_start = from_template_ == vm_runs_ ? "from a template"
+                    : from_template_ == 0
+                        ? "cold boot"
+                        : std::to_string(from_template_) + " of " + std::to_string(vm_runs_) + " from a template";
+  }
+
+  const Options& o_;
+  const Prepared& p_;
+  const Mode& m_;
+  ModeResult& r_;
+  int& done_;
+  int total_;
+  std::vector<double> run_ms_, first_ms_;
+  std::map<std::string, std::vector<double>> probe_, steps_;
+  std::vector<std::string> step_order_;
+  int from_template_ = 0, vm_runs_ = 0;
+};
+
+Status measure_mode(const Options& o, const Prepared& p, const Mode& m, ModeResult& r, int& done, int total) {
+  return ModeRunner(o, p, m, r, done, total).measure();
 }
 
 std::string find_runtime(const std::string& name) {

@@ -64,8 +64,9 @@ Result<std::unique_ptr<runtime::Lifecycle>> for_container(const runtime::Globals
   auto s = store.load(id);
   if (!s) return lifecycle(g, backends()[0]);
   const Entry* e = find(s->backend);
-  if (!e) return Error::make("container " + quote(id) + " was made by isolation " + quote(s->backend) +
-                             ", which this ocelot does not have");
+  if (!e)
+    return Error::make("container " + quote(id) + " was made by isolation " + quote(s->backend) +
+                       ", which this ocelot does not have");
   return lifecycle(g, *e);
 }
 

@@ -1,4 +1,5 @@
 #include "namespaces/user_ns.h"
+#include "base/strings.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -59,9 +60,7 @@ static Status run_map_helper(const char* helper, pid_t pid, const std::vector<sp
   std::string path = OCL_TRY(find_map_helper(helper));
   std::vector<std::string> args = map_helper_args(pid, maps);
   args.insert(args.begin(), helper);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  CStrings argv(args);
   int err[2];
   if (::pipe2(err, O_CLOEXEC) != 0) return Error::last(std::string("pipe for ") + helper);
   UniqueFd rd(err[0]), wr(err[1]);

@@ -1,5 +1,7 @@
 #include "runtime/console.h"
 
+#include "base/fd_passing.h"
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -24,41 +26,35 @@ Result<UniqueFd> connect_console_socket(const std::string& path) {
   return s;
 }
 
-Status send_fd(int sock, int fd, const std::string& name) {
-  struct msghdr m = {};
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  struct iovec iov = {const_cast<char*>(name.data()), name.size()};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  while (::sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
-    if (errno != EINTR) return Error::last("send terminal to console socket");
+Status check_console_options(bool terminal, bool has_console_socket, bool detached) {
+  if (terminal && !has_console_socket && detached)
+    return Error::make("cannot allocate tty if ocelot will detach without setting console socket");
+  if (!terminal && has_console_socket)
+    return Error::make("cannot use console socket if ocelot will not detach or allocate tty");
   return ok();
 }
 
+Result<ConsoleChannel> open_console_channel(const std::string& console_socket) {
+  ConsoleChannel c;
+  if (!console_socket.empty()) {
+    c.to_child = OCL_TRY(connect_console_socket(console_socket));
+    return c;
+  }
+  int cv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv) != 0) return Error::last("console socketpair");
+  c.peer.reset(cv[0]);
+  c.to_child.reset(cv[1]);
+  return c;
+}
+
+Status send_fd(int sock, int fd, const std::string& name) {
+  return send_with_fd(sock, name, fd, "send terminal to console socket");
+}
+
 Result<UniqueFd> recv_fd(int sock) {
-  struct msghdr m = {};
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  char name[4096];
-  struct iovec iov = {name, sizeof name};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  while ((n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0)
-    if (errno != EINTR) return Error::last("receive terminal");
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-  if (n == 0 || !c || c->cmsg_type != SCM_RIGHTS) return Error::make("receive terminal: no file descriptor");
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return UniqueFd(fd);
+  Received r = OCL_TRY(receive_with_fd(sock, "receive terminal", 4096));
+  if (!r.fd.valid()) return Error::make("receive terminal: no file descriptor");
+  return std::move(r.fd);
 }
 
 Result<Pty> open_pty_in_child(const std::optional<spec::ConsoleSize>& size) {

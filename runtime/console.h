@@ -21,6 +21,17 @@ Result<UniqueFd> recv_fd(int sock);
 // the master and the slave's path.
 Result<std::pair<UniqueFd, std::string>> open_host_pty();
 
+// runc's rules for process.terminal and --console-socket, in its words: a terminal needs a console
+// socket when ocelot detaches; a console socket needs a terminal.
+Status check_console_options(bool terminal, bool has_console_socket, bool detached);
+
+// Where the child sends the terminal's master: the caller's console socket, or (run, exec in the
+// foreground) one end of a socketpair whose other end (peer) we read it from.
+struct ConsoleChannel {
+  UniqueFd to_child, peer;
+};
+Result<ConsoleChannel> open_console_channel(const std::string& console_socket);
+
 struct Pty {
   UniqueFd master, slave;
   std::string slave_path;

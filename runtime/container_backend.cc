@@ -91,14 +91,9 @@ Status ContainerBackend::prepare(Creation& c) {
   parent_sock_.reset(sv[0]);
   child_sock_.reset(sv[1]);
   if (cfg.process->terminal) {
-    if (!c.o.console_socket.empty()) {
-      console_ = OCL_TRY(connect_console_socket(c.o.console_socket));
-    } else {
-      int cv[2];
-      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv) != 0) return Error::last("console socketpair");
-      console_peer_.reset(cv[0]);
-      console_.reset(cv[1]);
-    }
+    auto cc = OCL_TRY(open_console_channel(c.o.console_socket));
+    console_ = std::move(cc.to_child);
+    console_peer_ = std::move(cc.peer);
   }
   stub_ = OCL_TRY(make_init_stub());
   if (filter_ && !filter_->uses_notify()) bpf_ = OCL_TRY(filter_->program_memfd());

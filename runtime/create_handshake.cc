@@ -26,14 +26,16 @@ namespace ocelot::runtime {
 
 namespace {
 
-std::string hook_state_json(const Creation& c) {
+// The container's state while it is created: what hooks read on stdin and the seccomp listener
+// gets with the notify fd.
+spec::State creating_state(const Creation& c) {
   spec::State s;
   s.id = c.o.id;
   s.status = spec::ContainerStatus::creating;
   s.pid = c.rec.init.pid;
   s.bundle = c.b.dir;
   s.annotations = c.b.config.annotations;
-  return spec::state_to_hook_json(s);
+  return s;
 }
 
 // The init ended before it was ready: say why, in words (an OOM kill during setup is the
@@ -56,13 +58,7 @@ Error init_died(Creation& c) {
 }
 
 Status forward_seccomp_fd(Creation& c, UniqueFd nfd) {
-  spec::State st;
-  st.id = c.o.id;
-  st.status = spec::ContainerStatus::creating;
-  st.pid = c.rec.init.pid;
-  st.bundle = c.b.dir;
-  st.annotations = c.b.config.annotations;
-  return send_to_seccomp_listener(*c.b.config.linux->seccomp, nfd.get(), c.rec.init.pid, st);
+  return send_to_seccomp_listener(*c.b.config.linux->seccomp, nfd.get(), c.rec.init.pid, creating_state(c));
 }
 
 // sync 2 (a new user namespace): what only the parent can write before the init goes on; without
@@ -172,7 +168,7 @@ Status ContainerBackend::complete(Creation& c) {
     switch (ev->kind) {
       case ChildEvent::mounts_ready: {
         // sync 3: prestart (deprecated) and createRuntime hooks, in the runtime's namespaces.
-        std::string sj = hook_state_json(c);
+        std::string sj = spec::state_to_hook_json(creating_state(c));
         OCL_CHECK(run_hooks(cfg.hooks.prestart, sj, "prestart", &tracker));
         OCL_CHECK(run_hooks(cfg.hooks.create_runtime, sj, "createRuntime", &tracker));
         failpoint("create.hooks-ran");

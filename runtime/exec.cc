@@ -17,9 +17,9 @@
 #include "namespaces/join.h"
 #include "runtime/console.h"
 #include "runtime/container_backend.h"
-#include "runtime/lifecycle.h"
 #include "runtime/exec_child.h"
 #include "runtime/inherited_fds.h"
+#include "runtime/lifecycle.h"
 #include "runtime/lsm.h"
 #include "runtime/safe_exe.h"
 #include "runtime/seccomp_listener.h"
@@ -109,102 +109,109 @@ Result<spec::Process> exec_process_spec(const ExecOptions& o, const spec::Config
   return p;
 }
 
-Result<int> ContainerBackend::exec(const StateStore& store, const Stored& s, spec::ContainerStatus status,
-                                   const ExecOptions& o) {
-  spec::Config cfg = OCL_TRY(store.load_config(o.id));
-  spec::Process proc = OCL_TRY(exec_process_spec(o, cfg));
-  if (proc.terminal && o.console_socket.empty() && o.detach)
-    return Error::make("cannot allocate tty if ocelot will detach without setting console socket");
-  if (!proc.terminal && !o.console_socket.empty())
-    return Error::make("cannot use console socket if ocelot will not detach or allocate tty");
+namespace {
+
+// What the host prepares before the exec'd process is cloned.
+struct ExecPrep {
+  spec::Config cfg;
+  spec::Process proc;
+  std::optional<SeccompFilter> filter;
+  ns::NsFds fds;
+  std::unique_ptr<cgroups::Manager> cg;
+  UniqueFd root_fd, parent_sock, child_sock;
+  ConsoleChannel console;
+  ExecChildArgs args;
+};
+
+Status prepare_exec(ExecPrep& x, const StateStore& store, const Stored& s, const ExecOptions& o) {
+  x.cfg = OCL_TRY(store.load_config(o.id));
+  x.proc = OCL_TRY(exec_process_spec(o, x.cfg));
+  OCL_CHECK(check_console_options(x.proc.terminal, !o.console_socket.empty(), o.detach));
   // Our child is seen in the container's pid namespace from clone() on.
   if (!running_from_protected_exe() && container_root_can_write_binary(s.uid_map)) OCL_CHECK(reexec_from_sealed_copy());
   int pass = OCL_TRY(fds_to_pass(o.preserve_fds, false, nullptr));
-  std::optional<SeccompFilter> filter;
-  if (cfg.linux && cfg.linux->seccomp)
-    filter.emplace(OCL_TRY(SeccompFilter::build(*cfg.linux->seccomp, seccomp_cache_dir())));
-
+  if (x.cfg.linux && x.cfg.linux->seccomp)
+    x.filter.emplace(OCL_TRY(SeccompFilter::build(*x.cfg.linux->seccomp, seccomp_cache_dir())));
   // Every namespace of the init, opened before anyone moves; then check it is still our init.
-  ns::NsFds fds = OCL_TRY(ns::open_process_namespaces(s.init.pid));
+  x.fds = OCL_TRY(ns::open_process_namespaces(s.init.pid));
   if (!s.init.alive()) return Error::make("cannot exec in a stopped container");
-  auto cg = OCL_TRY(manager_for(s));
+  x.cg = OCL_TRY(manager_for(s));
   auto sg = fs::read_file("/proc/" + std::to_string(s.init.pid) + "/setgroups");
-  UniqueFd root_fd;
   if (s.host_mount_ns) {
-    root_fd.reset(::open(("/proc/" + std::to_string(s.init.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root_fd.valid()) return Error::last("open the container's root");
+    x.root_fd.reset(
+        ::open(("/proc/" + std::to_string(s.init.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!x.root_fd.valid()) return Error::last("open the container's root");
   }
-
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::last("sync socketpair");
-  UniqueFd parent_sock(sv[0]), child_sock(sv[1]);
-  UniqueFd console, console_peer;
-  if (proc.terminal) {
-    if (!o.console_socket.empty()) {
-      console = OCL_TRY(connect_console_socket(o.console_socket));
-    } else {
-      int cv[2];
-      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv) != 0) return Error::last("console socketpair");
-      console_peer.reset(cv[0]);
-      console.reset(cv[1]);
-    }
-  }
-  ExecChildArgs a;
-  a.process = &proc;
-  a.sync_fd = child_sock.get();
-  a.parent_sync_fd = parent_sock.get();
-  a.console_fd = console.get();
-  a.joins = fds.raw_joins();
-  // Unprivileged (rootless): only a member of the container's user namespace may enter its pid
-  // namespace, which we do around clone(). So we join the user namespace here, for good (setns
-  // cannot take an unprivileged process back), and the child does not join it again.
-  if (::geteuid() != 0) {
-    for (auto it = a.joins.begin(); it != a.joins.end(); ++it) {
-      if (it->first != CLONE_NEWUSER) continue;
-      if (::setns(it->second, CLONE_NEWUSER) != 0) return Error::last("join the container's user namespace");
-      a.joins.erase(it);
-      break;
-    }
-  }
-  a.seccomp = filter ? &*filter : nullptr;
+  x.parent_sock.reset(sv[0]);
+  x.child_sock.reset(sv[1]);
+  if (x.proc.terminal) x.console = OCL_TRY(open_console_channel(o.console_socket));
+  ExecChildArgs& a = x.args;
+  a.process = &x.proc;
+  a.sync_fd = x.child_sock.get();
+  a.parent_sync_fd = x.parent_sock.get();
+  a.console_fd = x.console.to_child.get();
+  a.joins = x.fds.raw_joins();
+  a.seccomp = x.filter ? &*x.filter : nullptr;
   a.pass_fds = pass;
-  a.root_fd = root_fd.get();
+  a.root_fd = x.root_fd.get();
   a.setgroups_allowed = !(sg && sg->rfind("deny", 0) == 0);
-  a.apparmor = !proc.apparmor_profile.empty() && apparmor_enabled();
-  a.selinux = !proc.selinux_label.empty() && selinux_enabled();
+  a.apparmor = !x.proc.apparmor_profile.empty() && apparmor_enabled();
+  a.selinux = !x.proc.selinux_label.empty() && selinux_enabled();
+  return ok();
+}
 
-  std::optional<SignalBlock> signals;
-  if (!o.detach) signals.emplace();
+// Unprivileged (rootless): only a member of the container's user namespace may enter its pid
+// namespace, which we do around clone(). So we join the user namespace here, for good (setns
+// cannot take an unprivileged process back), and the child does not join it again.
+Status join_user_namespace_if_unprivileged(ExecChildArgs& a) {
+  if (::geteuid() == 0) return ok();
+  for (auto it = a.joins.begin(); it != a.joins.end(); ++it) {
+    if (it->first != CLONE_NEWUSER) continue;
+    if (::setns(it->second, CLONE_NEWUSER) != 0) return Error::last("join the container's user namespace");
+    a.joins.erase(it);
+    break;
+  }
+  return ok();
+}
+
+Result<pid_t> clone_exec_child(ExecPrep& x) {
   long pid;
   {
-    auto scope = OCL_TRY(ns::ChildNamespaces::enter(ns::NsPlan{}, fds, spec::Linux{}));
+    auto scope = OCL_TRY(ns::ChildNamespaces::enter(ns::NsPlan{}, x.fds, spec::Linux{}));
     pid = ::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-    if (pid == 0) exec_child_main(a);
+    if (pid == 0) exec_child_main(x.args);
     if (pid < 0) return Error::last("clone exec process");
   }
-  child_sock.reset();
-  console.reset();
+  x.child_sock.reset();
+  x.console.to_child.reset();
   failpoint("exec.cloned");
+  return static_cast<pid_t>(pid);
+}
+
+// The parent's side: into the container's cgroups ("go"), the seccomp listener, until execve.
+Status drive_exec_handshake(ExecPrep& x, const Stored& s, spec::ContainerStatus status, pid_t pid) {
   auto fail = [&](Error e) -> Error {
-    ::kill(static_cast<pid_t>(pid), SIGKILL);
-    ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
     return e;
   };
   // A process that cannot be put in the container's cgroups does not run.
-  if (auto st = cg->add_process(static_cast<pid_t>(pid)); !st) return fail(std::move(st).error());
+  if (auto st = x.cg->add_process(pid); !st) return fail(std::move(st).error());
   failpoint("exec.cgroup-joined");
-  SyncChannel ch(parent_sock.get());
-  if (auto st = ch.send_go(static_cast<pid_t>(pid)); !st) return fail(std::move(st).error());
+  SyncChannel ch(x.parent_sock.get());
+  if (auto st = ch.send_go(pid); !st) return fail(std::move(st).error());
   bool execing = false;
   for (;;) {
     auto ev = ch.wait_for_child();
     if (!ev) {
-      ::waitpid(static_cast<pid_t>(pid), nullptr, 0);
+      ::waitpid(pid, nullptr, 0);
       return std::move(ev).error();
     }
     if (ev->kind == ChildEvent::seccomp_fd) {
-      spec::State st = to_spec_state(s, status, cfg.annotations);
-      if (auto r = send_to_seccomp_listener(*cfg.linux->seccomp, ev->fd.get(), static_cast<pid_t>(pid), st); !r)
+      spec::State st = to_spec_state(s, status, x.cfg.annotations);
+      if (auto r = send_to_seccomp_listener(*x.cfg.linux->seccomp, ev->fd.get(), pid, st); !r)
         return fail(std::move(r).error());
       continue;
     }
@@ -214,18 +221,31 @@ Result<int> ContainerBackend::exec(const StateStore& store, const Stored& s, spe
     }
     if (ev->kind != ChildEvent::exited) return fail(Error::make("sync: unexpected message from the exec'd process"));
     // End of stream: the sync socket closed at execve, or the process died before it got there.
-    if (!execing) return exec_child_died(static_cast<pid_t>(pid));
-    break;
+    if (!execing) return exec_child_died(pid);
+    return ok();
   }
+}
+
+}  // namespace
+
+Result<int> ContainerBackend::exec(const StateStore& store, const Stored& s, spec::ContainerStatus status,
+                                   const ExecOptions& o) {
+  ExecPrep x;
+  OCL_CHECK(prepare_exec(x, store, s, o));
+  OCL_CHECK(join_user_namespace_if_unprivileged(x.args));
+  std::optional<SignalBlock> signals;
+  if (!o.detach) signals.emplace();
+  pid_t pid = OCL_TRY(clone_exec_child(x));
+  OCL_CHECK(drive_exec_handshake(x, s, status, pid));
   UniqueFd master;
-  if (console_peer.valid()) {
-    auto r = recv_fd(console_peer.get());
+  if (x.console.peer.valid()) {
+    auto r = recv_fd(x.console.peer.get());
     if (r) master = std::move(*r);
   }
   failpoint("exec.started");
   if (!o.pid_file.empty()) OCL_CHECK_CTX(fs::write_file_atomic(o.pid_file, std::to_string(pid)), "write pid file");
   if (o.detach) return 0;
-  return supervise(static_cast<pid_t>(pid), master.valid() ? master.get() : -1, *signals);
+  return supervise(pid, master.valid() ? master.get() : -1, *signals);
 }
 
 }  // namespace ocelot::runtime

@@ -1,4 +1,5 @@
 #include "runtime/exec_child.h"
+#include "base/strings.h"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -57,11 +58,8 @@ Status exec_steps(const ExecChildArgs& a) {
   // and containerd's shim reap it themselves). The kernel keeps it across execve unless the
   // credentials change, so it is cleared here.
   if (::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) != 0) return Error::last("clear the parent-death signal");
-  std::vector<char*> argv, envp;
-  for (const auto& s : p.args) argv.push_back(const_cast<char*>(s.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& s : env) envp.push_back(const_cast<char*>(s.c_str()));
-  envp.push_back(nullptr);
+  std::vector<std::string> args = p.args;
+  CStrings argv(args), envp(env);
   // Set up: what is left either reports its own error or execs. Said before the seccomp filter,
   // which may not allow another message.
   failpoint("exec.child-setup");

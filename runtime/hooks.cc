@@ -1,4 +1,5 @@
 #include "runtime/hooks.h"
+#include "base/strings.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -16,13 +17,6 @@
 
 namespace ocelot::runtime {
 
-static std::vector<char*> cstrs(const std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
 Status run_hook(const spec::Hook& h, const std::string& state_json, const std::string& kind, size_t index,
                 const HookTracker* tracker) {
   std::string what = "hook " + kind + "[" + std::to_string(index) + "] \"" + h.path + "\"";
@@ -35,8 +29,8 @@ Status run_hook(const spec::Hook& h, const std::string& state_json, const std::s
   }
   UniqueFd in_r(in[0]), in_w(in[1]), out_r(out[0]), out_w(out[1]);
   std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
-  auto argv = cstrs(args);
-  auto envp = cstrs(h.env);
+  std::vector<std::string> env = h.env;
+  CStrings argv(args), envp(env);
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Error::last(what + ": fork");

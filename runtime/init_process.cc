@@ -1,4 +1,5 @@
 #include "runtime/init_process.h"
+#include "base/strings.h"
 
 #include <fcntl.h>
 #include <linux/memfd.h>
@@ -76,14 +77,14 @@ Status keep_across_exec(int fd) {
   return ok();
 }
 
-Status init_steps(const InitArgs& a) {
-  const spec::Config& c = *a.config;
-  const spec::Process& p = *c.process;
+// sync 2, only with a new user namespace: the parent has written our id maps. Without one we go
+// ahead at once (one round trip less on every start); our host pid comes with sync 2b. Then the
+// namespaces joined by path and those made after them, and what a new one needs (lo up).
+// Returns whether setgroups is allowed: an unprivileged parent had to deny it in our user
+// namespace before writing gid_map. Read now, through the host's /proc: after pivot_root /proc is
+// the container's.
+Result<bool> enter_namespaces(const InitArgs& a, SyncChannel& ch) {
   const ns::NsPlan& plan = *a.ns;
-  SyncChannel ch(a.sync_fd);
-
-  // sync 2, only with a new user namespace: the parent has written our id maps. Without one we
-  // go ahead at once (one round trip less on every start); our host pid comes with sync 2b.
   if (plan.new_user) {
     (void)OCL_TRY(ch.wait_go());
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -94,13 +95,17 @@ Status init_steps(const InitArgs& a) {
   OCL_CHECK(ns::unshare_namespaces_in_child(plan.unshare_flags));
   failpoint("init.namespaces-joined");
   if ((plan.clone_flags | plan.unshare_flags) & CLONE_NEWNET) OCL_CHECK(ns::loopback_up_in_child());
-  // An unprivileged parent had to deny setgroups in our user namespace before writing gid_map.
-  // Read now, through the host's /proc: after pivot_root /proc is the container's.
   bool setgroups_allowed = true;
   if (plan.new_user || plan.join_user) {
     auto sg = fs::read_file("/proc/self/setgroups");
     setgroups_allowed = !sg || sg->rfind("deny", 0) != 0;
   }
+  return setgroups_allowed;
+}
+
+// Session, session keyring, hostname and domainname.
+Status set_identity(const InitArgs& a) {
+  const spec::Config& c = *a.config;
   if (::setsid() < 0) return Error::last("setsid");
   if (!a.no_new_keyring) {
     std::string name = "_ses." + a.id;
@@ -111,17 +116,19 @@ Status init_steps(const InitArgs& a) {
     return Error::last("set hostname " + quote(c.hostname));
   if (!c.domainname.empty() && ::setdomainname(c.domainname.data(), c.domainname.size()) != 0)
     return Error::last("set domainname " + quote(c.domainname));
+  return ok();
+}
 
-  // sync 2b: mounts go ahead while the parent moves us into our cgroups; we wait for that only
-  // before the first cgroup mount (or after the mounts), then make the cgroup namespace, whose
-  // root is the cgroup we are in at that moment.
+// sync 2b: mounts go ahead while the parent moves us into our cgroups; we wait for that only
+// before the first cgroup mount (or after the mounts), then make the cgroup namespace, whose root
+// is the cgroup we are in at that moment. Returns our pid on the host (from sync 2b).
+Result<pid_t> mount_rootfs(const InitArgs& a, SyncChannel& ch, ns::RootfsParams& rp) {
   struct Joined {
     SyncChannel* ch;
     bool new_cgroup;
     bool done = false;
     pid_t host_pid = 0;
-  } joined{&ch, plan.new_cgroup};
-  ns::RootfsParams rp = a.rootfs;
+  } joined{&ch, a.ns->new_cgroup};
   rp.before_cgroup_mount_ctx = &joined;
   rp.before_cgroup_mount = [](void* ctx) -> Status {
     auto* j = static_cast<Joined*>(ctx);
@@ -133,22 +140,29 @@ Status init_steps(const InitArgs& a) {
   };
   OCL_CHECK(ns::prepare_rootfs_in_child(rp));
   OCL_CHECK(rp.before_cgroup_mount(&joined));
-  const pid_t host_pid = joined.host_pid;
+  rp.before_cgroup_mount = nullptr;
   failpoint("init.mounted");
+  return joined.host_pid;
+}
 
-  // sync 3: mounts are ready; the parent runs prestart and createRuntime hooks, then we run
-  // createContainer hooks here, in the container's namespaces, before pivot_root.
-  if (a.sync_hooks) {
-    OCL_CHECK(ch.send_mounts_ready());
-    OCL_CHECK(ch.wait_hooks_done());
-    OCL_CHECK(run_hooks(c.hooks.create_container, hook_state(a, host_pid, spec::ContainerStatus::creating),
-                        "createContainer"));
-  }
+// sync 3: mounts are ready; the parent runs prestart and createRuntime hooks, then we run
+// createContainer hooks here, in the container's namespaces, before pivot_root.
+Status run_create_hooks(const InitArgs& a, SyncChannel& ch, pid_t host_pid) {
+  if (!a.sync_hooks) return ok();
+  OCL_CHECK(ch.send_mounts_ready());
+  OCL_CHECK(ch.wait_hooks_done());
+  return run_hooks(a.config->hooks.create_container, hook_state(a, host_pid, spec::ContainerStatus::creating),
+                   "createContainer");
+}
 
+// pivot_root, the cwd made, the terminal, the rest of the rootfs (sysctls, masked and read-only
+// paths, read-only root), then the process's own settings.
+Status enter_root_and_settle(const InitArgs& a, ns::RootfsParams& rp) {
+  const spec::Config& c = *a.config;
+  const spec::Process& p = *c.process;
   OCL_CHECK(ns::enter_root_in_child(rp));
   failpoint("init.pivoted");
   OCL_CHECK(make_cwd_in_child(p.cwd));  // before the root may turn read-only
-
   if (p.terminal) {
     auto pty = OCL_TRY(open_pty_in_child(p.console_size));
     OCL_CHECK(send_fd(a.console_fd, pty.master.get(), "/dev/ptmx"));
@@ -157,34 +171,20 @@ Status init_steps(const InitArgs& a) {
     OCL_CHECK(ns::mount_console_in_child(pty.slave.get()));
     OCL_CHECK(attach_pty_in_child(pty));
   }
-
   OCL_CHECK(ns::finalize_rootfs_in_child(rp));
   OCL_CHECK(apply_rlimits_in_child(p.rlimits));
   if (c.linux && c.linux->personality) OCL_CHECK(apply_personality_in_child(*c.linux->personality));
-  OCL_CHECK(apply_sched_in_child(p));
+  return apply_sched_in_child(p);
+}
 
-  std::vector<std::string> env = with_home_in_child(build_env(p, a.listen_fds), p.user.uid);
-  std::string exe = OCL_TRY(find_executable_in_child(p.args[0], env));
-  OCL_CHECK(enter_cwd_in_child(p.cwd));
-  ::umask(p.user.umask.value_or(022));
-
-  // What the stub needs after `start`.
-  UniqueFd state_fd;
-  if (!c.hooks.start_container.empty())
-    state_fd = OCL_TRY(memfd_with("ocelot-state", hook_state(a, host_pid, spec::ContainerStatus::created)));
-  OCL_CHECK(mark_fds_for_exec_in_child(a.pass_fds));
-  // The LSM label files, opened now through our own procfs handle; the stub writes them.
-  LsmAttrFds lsm = OCL_TRY(open_lsm_attrs_in_child(a.apparmor, a.selinux));
-  for (int fd : {a.sync_fd, a.fifo_fd, a.bpf_fd, state_fd.get(), lsm.apparmor.get(), lsm.selinux.get()})
-    OCL_CHECK(keep_across_exec(fd));
-
-  // User, groups and capabilities now, so that a failure is create's error. A filter loaded
-  // without no_new_privs needs CAP_SYS_ADMIN when the stub loads it: kept until then.
-  CapSets caps = cap_sets(p);
+// User, groups and capabilities now, so that a failure is create's error. A filter loaded without
+// no_new_privs needs CAP_SYS_ADMIN when the stub loads it: kept until then (the temporary caps
+// returned). A notify filter is loaded here instead (the parent must pass its fd on before
+// "ready"): without no_new_privs while we still hold CAP_SYS_ADMIN, else after no_new_privs.
+Result<uint64_t> switch_user(const InitArgs& a, SyncChannel& ch, const CapSets& caps, bool setgroups_allowed) {
+  const spec::Process& p = *a.config->process;
   bool notify = a.seccomp && a.seccomp->uses_notify();
   uint64_t temp = (a.seccomp && !notify) ? seccomp_temp_caps(p, caps) : 0;
-  // A notify filter is loaded here instead (the parent must pass its fd on before "ready"):
-  // without no_new_privs, while we still hold CAP_SYS_ADMIN.
   auto load_notify = [&]() -> Status {
     int nfd = OCL_TRY(a.seccomp->load_in_child());
     OCL_CHECK(ch.send_seccomp_fd(nfd));
@@ -196,12 +196,18 @@ Status init_steps(const InitArgs& a) {
   OCL_CHECK(switch_user_and_caps_in_child(p, caps, temp, setgroups_allowed));
   if (p.no_new_privileges) OCL_CHECK(set_no_new_privs_in_child());
   if (notify && p.no_new_privileges) OCL_CHECK(load_notify());
+  return temp;
+}
 
+// What the stub does after `start`, as its argv (runtime/init_stub.h).
+StubPlan stub_plan(const InitArgs& a, const CapSets& caps, uint64_t temp, int state_fd, const LsmAttrFds& lsm,
+                   const std::string& exe) {
+  const spec::Process& p = *a.config->process;
   StubPlan sp;
   sp.sync_fd = a.sync_fd;
   sp.fifo_fd = a.fifo_fd;
-  sp.state_fd = state_fd.get();
-  if (a.seccomp && !notify) {
+  sp.state_fd = state_fd;
+  if (a.seccomp && !a.seccomp->uses_notify()) {
     sp.bpf_fd = a.bpf_fd;
     sp.bpf_flags = a.seccomp->flags();
   }
@@ -217,15 +223,42 @@ Status init_steps(const InitArgs& a) {
     sp.selinux = p.selinux_label;
     sp.selinux_fd = lsm.selinux.get();
   }
-  sp.start_hooks = &c.hooks.start_container;
+  sp.start_hooks = &a.config->hooks.start_container;
   sp.exe = exe;
   sp.args = p.args;
-  auto argv_s = init_stub_argv(sp);
-  std::vector<char*> argv, envp;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  for (auto& s : env) envp.push_back(s.data());
-  envp.push_back(nullptr);
+  return sp;
+}
+
+Status init_steps(const InitArgs& a) {
+  const spec::Config& c = *a.config;
+  const spec::Process& p = *c.process;
+  SyncChannel ch(a.sync_fd);
+  bool setgroups_allowed = OCL_TRY(enter_namespaces(a, ch));
+  OCL_CHECK(set_identity(a));
+  ns::RootfsParams rp = a.rootfs;
+  const pid_t host_pid = OCL_TRY(mount_rootfs(a, ch, rp));
+  OCL_CHECK(run_create_hooks(a, ch, host_pid));
+  OCL_CHECK(enter_root_and_settle(a, rp));
+
+  std::vector<std::string> env = with_home_in_child(build_env(p, a.listen_fds), p.user.uid);
+  std::string exe = OCL_TRY(find_executable_in_child(p.args[0], env));
+  OCL_CHECK(enter_cwd_in_child(p.cwd));
+  ::umask(p.user.umask.value_or(022));
+
+  // What the stub needs after `start`: the state for startContainer hooks, the fds it keeps, the
+  // LSM label files (opened now through our own procfs handle; the stub writes them).
+  UniqueFd state_fd;
+  if (!c.hooks.start_container.empty())
+    state_fd = OCL_TRY(memfd_with("ocelot-state", hook_state(a, host_pid, spec::ContainerStatus::created)));
+  OCL_CHECK(mark_fds_for_exec_in_child(a.pass_fds));
+  LsmAttrFds lsm = OCL_TRY(open_lsm_attrs_in_child(a.apparmor, a.selinux));
+  for (int fd : {a.sync_fd, a.fifo_fd, a.bpf_fd, state_fd.get(), lsm.apparmor.get(), lsm.selinux.get()})
+    OCL_CHECK(keep_across_exec(fd));
+
+  CapSets caps = cap_sets(p);
+  uint64_t temp = OCL_TRY(switch_user(a, ch, caps, setgroups_allowed));
+  auto argv_s = init_stub_argv(stub_plan(a, caps, temp, state_fd.get(), lsm, exe));
+  CStrings argv(argv_s), envp(env);
   reset_signals_in_child();
   failpoint("init.before-stub");
   // sync 4: from here on we are the stub: it says "ready" and waits for `start`.

@@ -19,6 +19,7 @@
 #include "cgroups/driver.h"
 #include "namespaces/join.h"
 #include "namespaces/user_ns.h"
+#include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/rootless.h"
 #include "runtime/status.h"
@@ -31,7 +32,8 @@ namespace ocelot::runtime {
 Result<std::unique_ptr<cgroups::Manager>> manager_for(const Stored& s) {
   auto layout = OCL_TRY(cgroups::detect_layout());
   auto driver = cgroups::parse_driver(s.cgroup_driver);
-  if (!driver) return Error::make("state of container " + quote(s.id) + ": unknown cgroup driver " + quote(s.cgroup_driver));
+  if (!driver)
+    return Error::make("state of container " + quote(s.id) + ": unknown cgroup driver " + quote(s.cgroup_driver));
   return cgroups::make_manager(*driver, layout, s.cgroup_paths);
 }
 
@@ -117,14 +119,9 @@ std::string abs_pid_file(const std::string& path) {
 
 // -- create's core, step by step ----------------------------------------------------------------
 
-// runc's rules for a terminal and --console-socket, in its words.
 Status check_console(const Creation& c) {
-  bool tty = c.b.config.process->terminal;
-  if (tty && c.o.console_socket.empty() && c.mode == LaunchMode::detached)
-    return Error::make("cannot allocate tty if ocelot will detach without setting console socket");
-  if (!tty && !c.o.console_socket.empty())
-    return Error::make("cannot use console socket if ocelot will not detach or allocate tty");
-  return ok();
+  return check_console_options(c.b.config.process->terminal, !c.o.console_socket.empty(),
+                               c.mode == LaunchMode::detached);
 }
 
 // Where the container's cgroup goes, by which driver, and what its /sys/fs/cgroup shows.
@@ -212,8 +209,7 @@ Status record_created(Creation& c) {
   }
   OCL_CHECK(c.store.save(c.rec));
   if (!c.o.pid_file.empty())
-    OCL_CHECK_CTX(fs::write_file_atomic(abs_pid_file(c.o.pid_file), std::to_string(c.rec.init.pid)),
-                  "write pid file");
+    OCL_CHECK_CTX(fs::write_file_atomic(abs_pid_file(c.o.pid_file), std::to_string(c.rec.init.pid)), "write pid file");
   return ok();
 }
 
@@ -392,7 +388,8 @@ Status Lifecycle::pause(const std::string& id) {
   OCL_CHECK(spec::check_operation(l.status, spec::Operation::pause, id));
   OCL_CHECK(need_cgroup(l.s, "pause"));
   if (!l.s.cgroup_owned)
-    return Error::make("cannot pause container " + quote(id) + ": its cgroup is shared with processes it did not start");
+    return Error::make("cannot pause container " + quote(id) +
+                       ": its cgroup is shared with processes it did not start");
   auto m = OCL_TRY(manager_for(l.s));
   return m->freeze(true);
 }

@@ -18,6 +18,7 @@ struct Globals {
   std::string rootless = "auto";  // auto | true | false
   std::string vm_kernel;          // --vm-kernel (VM isolation)
   bool vm_template = true;        // --vm-template=off forces a cold boot (VM isolation)
+  std::string criu;               // --criu: the criu binary ("" = look for it)
 };
 
 struct CreateOptions {

@@ -1,5 +1,7 @@
 #include "runtime/process_setup.h"
+#include "base/strings.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
@@ -7,10 +9,9 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <climits>
@@ -155,14 +156,7 @@ std::string home_for(uid_t uid, const std::string& passwd_text) {
     if (end == std::string::npos) end = passwd_text.size();
     std::string line = passwd_text.substr(i, end - i);
     i = end + 1;
-    std::vector<std::string> f;
-    size_t a = 0;
-    for (;;) {
-      size_t b = line.find(':', a);
-      f.push_back(line.substr(a, b == std::string::npos ? std::string::npos : b - a));
-      if (b == std::string::npos) break;
-      a = b + 1;
-    }
+    std::vector<std::string> f = split(line, ':');
     if (f.size() < 7 || f[2].empty() || f[2].find_first_not_of("0123456789") != std::string::npos) continue;
     if (f[2].size() > 10 || std::stoull(f[2]) != uid) continue;
     return f[5].empty() ? "/" : f[5];
@@ -177,7 +171,8 @@ std::string read_container_file_in_child(const char* path, size_t limit) {
   std::string out;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) <= limit) {
     char buf[4096];
-    for (ssize_t n; out.size() <= limit && (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; out.size() <= limit && (n = ::read(fd, buf, sizeof buf)) > 0;)
+      out.append(buf, static_cast<size_t>(n));
     if (out.size() > limit) out.clear();
   }
   ::close(fd);

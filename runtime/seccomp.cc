@@ -197,31 +197,121 @@ void write_cache(const std::string& dir, const std::string& key, const std::vect
 
 }  // namespace
 
-Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::string& cache_dir) {
-  SeccompFilter f;
-  uint32_t def = OCL_TRY(seccomp_action(s.default_action, s.default_errno_ret));
+namespace {
+
+// "SCMP_ARCH_X86_64" -> libseccomp's token; 0 when it does not know it (runc refuses such an
+// architecture: a profile for it would silently not apply).
+uint32_t arch_token(const std::string& a) {
+  std::string n = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
+  return seccomp_arch_resolve_name(n.c_str());
+}
+
+Result<unsigned> filter_flags(const spec::Seccomp& s) {
+  unsigned flags = 0;
   for (const auto& fl : s.flags) {
     if (fl == "SECCOMP_FILTER_FLAG_TSYNC") continue;  // single-threaded at load time
     if (fl == "SECCOMP_FILTER_FLAG_LOG")
-      f.flags_ |= SECCOMP_FILTER_FLAG_LOG;
+      flags |= SECCOMP_FILTER_FLAG_LOG;
     else if (fl == "SECCOMP_FILTER_FLAG_SPEC_ALLOW")
-      f.flags_ |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+      flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
     else if (fl == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
-      f.flags_ |= (1U << 5);  // Linux 5.19
+      flags |= (1U << 5);  // Linux 5.19
     else
       return Error::make("linux.seccomp.flags: unsupported flag \"" + fl + "\"");
   }
+  return flags;
+}
+
+// What the rules name, for the ENOSYS rule of newer syscalls.
+struct Named {
+  std::set<int> nrs;
+  int max = -1;
+};
+
+// One rule of the profile, for each of its names libseccomp knows (the others are skipped).
+Status add_rule(scmp_filter_ctx ctx, const spec::Seccomp& s, const spec::SeccompSyscall& sc, uint32_t def, Named& named,
+                std::vector<std::string>& skipped) {
+  for (const auto& name : sc.names) {
+    int nr = seccomp_syscall_resolve_name(name.c_str());
+    if (nr >= 0) {
+      named.nrs.insert(nr);
+      named.max = std::max(named.max, nr);
+    }
+  }
+  uint32_t act = OCL_TRY(seccomp_action(sc.action, sc.errno_ret ? sc.errno_ret : s.default_errno_ret));
+  if (act == def) return ok();  // libseccomp refuses rules that repeat the default
+  std::vector<scmp_arg_cmp> cmps;
+  std::set<uint32_t> idx;
+  bool dup = false;
+  for (const auto& a : sc.args) {
+    scmp_compare op = OCL_TRY(seccomp_op(a.op));
+    cmps.push_back(scmp_arg_cmp{a.index, op, a.value, a.value_two});
+    dup |= !idx.insert(a.index).second;
+  }
+  for (const auto& name : sc.names) {
+    int nr = seccomp_syscall_resolve_name(name.c_str());
+    if (nr == __NR_SCMP_ERROR) {
+      skipped.push_back(name);
+      continue;
+    }
+    auto add = [&](unsigned n, const scmp_arg_cmp* c) -> Status {
+      int rc = seccomp_rule_add_array(ctx, act, nr, n, c);
+      if (rc != 0) return Error::sys(-rc, "seccomp: add rule for \"" + name + "\"");
+      return ok();
+    };
+    // Two conditions on one argument cannot share a rule: libseccomp ANDs a rule's conditions
+    // per argument once, so runc adds one rule per condition in that case, and so do we.
+    if (dup) {
+      for (const auto& c : cmps) OCL_CHECK(add(1, &c));
+    } else {
+      OCL_CHECK(add(static_cast<unsigned>(cmps.size()), cmps.data()));
+    }
+  }
+  return ok();
+}
+
+// Syscalls newer than everything the profile names must fail with ENOSYS, not the default errno,
+// so that libc falls back (glibc's clone3 -> clone, moby#42680): the profile cannot have meant to
+// deny a syscall its author did not know of.
+Status add_enosys_for_newer(scmp_filter_ctx ctx, const spec::Seccomp& s, uint32_t def, const Named& named) {
+  bool denies = s.default_action != "SCMP_ACT_ALLOW" && s.default_action != "SCMP_ACT_LOG";
+  if (!denies || named.max < 0 || def == SCMP_ACT_ERRNO(ENOSYS)) return ok();
+  for (int nr = named.max + 1; nr < 1024; ++nr) {
+    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    if (!name) continue;
+    free(name);
+    if (named.nrs.count(nr)) continue;
+    int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+    if (rc != 0 && rc != -EEXIST) return Error::sys(-rc, "seccomp: add ENOSYS rule for syscall " + std::to_string(nr));
+  }
+  return ok();
+}
+
+// The program, exported through a memfd; seccomp(2) gets it directly.
+Result<std::string> export_program(scmp_filter_ctx ctx) {
+  UniqueFd mfd(static_cast<int>(::syscall(SYS_memfd_create, "ocelot-bpf", MFD_CLOEXEC)));
+  if (!mfd.valid()) return Error::last("seccomp: memfd_create");
+  int rc = seccomp_export_bpf(ctx, mfd.get());
+  if (rc != 0) return Error::sys(-rc, "seccomp: export the filter");
+  off_t size = ::lseek(mfd.get(), 0, SEEK_END);
+  std::string bpf(static_cast<size_t>(size), '\0');
+  if (::pread(mfd.get(), bpf.data(), bpf.size(), 0) != size) return Error::last("seccomp: read the filter");
+  return bpf;
+}
+
+}  // namespace
+
+Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::string& cache_dir) {
+  SeccompFilter f;
+  uint32_t def = OCL_TRY(seccomp_action(s.default_action, s.default_errno_ret));
+  f.flags_ = OCL_TRY(filter_flags(s));
   for (const auto& sc : s.syscalls)
     if (sc.action == "SCMP_ACT_NOTIFY") f.notify_ = true;
   if (f.notify_) f.flags_ |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
   // Checked before the cache is consulted: a cached program never excuses a bad profile.
-  for (const auto& a : s.architectures) {
-    std::string n = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
-    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
-    // runc refuses an architecture it does not know: a profile for it would silently not apply.
-    if (seccomp_arch_resolve_name(n.c_str()) == 0)
-      return Error::make("linux.seccomp.architectures: unknown architecture " + quote(a));
-  }
+  for (const auto& a : s.architectures)
+    if (arch_token(a) == 0) return Error::make("linux.seccomp.architectures: unknown architecture " + quote(a));
   std::string key;
   if (!cache_dir.empty()) {
     key = seccomp_cache_key(s);
@@ -235,80 +325,14 @@ Result<SeccompFilter> SeccompFilter::build(const spec::Seccomp& s, const std::st
   Ctx ctx;
   ctx.c = seccomp_init(def);
   if (!ctx.c) return Error::make("seccomp: cannot initialise a filter");
-  auto* fctx = ctx.c;
   for (const auto& a : s.architectures) {
-    std::string n = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
-    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return std::tolower(c); });
-    uint32_t arch = seccomp_arch_resolve_name(n.c_str());
-    // runc refuses an architecture it does not know: a profile for it would silently not apply.
-    if (arch == 0) return Error::make("linux.seccomp.architectures: unknown architecture " + quote(a));
-    int rc = seccomp_arch_add(fctx, arch);
+    int rc = seccomp_arch_add(ctx.c, arch_token(a));
     if (rc != 0 && rc != -EEXIST) return Error::sys(-rc, "seccomp: add architecture " + a);
   }
-  int max_named = -1;
-  std::set<int> named;
-  for (size_t i = 0; i < s.syscalls.size(); ++i) {
-    const auto& sc = s.syscalls[i];
-    for (const auto& name : sc.names) {
-      int nr = seccomp_syscall_resolve_name(name.c_str());
-      if (nr >= 0) {
-        named.insert(nr);
-        max_named = std::max(max_named, nr);
-      }
-    }
-    uint32_t act = OCL_TRY(seccomp_action(sc.action, sc.errno_ret ? sc.errno_ret : s.default_errno_ret));
-    if (act == def) continue;  // libseccomp refuses rules that repeat the default
-    std::vector<scmp_arg_cmp> cmps;
-    std::set<uint32_t> idx;
-    bool dup = false;
-    for (const auto& a : sc.args) {
-      scmp_compare op = OCL_TRY(seccomp_op(a.op));
-      cmps.push_back(scmp_arg_cmp{a.index, op, a.value, a.value_two});
-      dup |= !idx.insert(a.index).second;
-    }
-    for (const auto& name : sc.names) {
-      int nr = seccomp_syscall_resolve_name(name.c_str());
-      if (nr == __NR_SCMP_ERROR) {
-        f.skipped.push_back(name);
-        continue;
-      }
-      auto add = [&](unsigned n, const scmp_arg_cmp* c) -> Status {
-        int rc = seccomp_rule_add_array(fctx, act, nr, n, c);
-        if (rc != 0) return Error::sys(-rc, "seccomp: add rule for \"" + name + "\"");
-        return ok();
-      };
-      // Two conditions on one argument cannot share a rule: libseccomp ANDs a rule's conditions
-      // per argument once, so runc adds one rule per condition in that case, and so do we.
-      if (dup) {
-        for (const auto& c : cmps) OCL_CHECK(add(1, &c));
-      } else {
-        OCL_CHECK(add(static_cast<unsigned>(cmps.size()), cmps.data()));
-      }
-    }
-  }
-  // Syscalls newer than everything the profile names must fail with ENOSYS, not the default
-  // errno, so that libc falls back (glibc's clone3 -> clone, moby#42680): the profile cannot
-  // have meant to deny a syscall its author did not know of.
-  bool denies = s.default_action != "SCMP_ACT_ALLOW" && s.default_action != "SCMP_ACT_LOG";
-  if (denies && max_named >= 0 && def != SCMP_ACT_ERRNO(ENOSYS)) {
-    for (int nr = max_named + 1; nr < 1024; ++nr) {
-      char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-      if (!name) continue;
-      free(name);
-      if (named.count(nr)) continue;
-      int rc = seccomp_rule_add(fctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
-      if (rc != 0 && rc != -EEXIST)
-        return Error::sys(-rc, "seccomp: add ENOSYS rule for syscall " + std::to_string(nr));
-    }
-  }
-  // Export the program; seccomp(2) gets it directly, with the flags above.
-  UniqueFd mfd(static_cast<int>(::syscall(SYS_memfd_create, "ocelot-bpf", MFD_CLOEXEC)));
-  if (!mfd.valid()) return Error::last("seccomp: memfd_create");
-  int rc = seccomp_export_bpf(fctx, mfd.get());
-  if (rc != 0) return Error::sys(-rc, "seccomp: export the filter");
-  off_t size = ::lseek(mfd.get(), 0, SEEK_END);
-  f.bpf_.resize(static_cast<size_t>(size));
-  if (::pread(mfd.get(), f.bpf_.data(), f.bpf_.size(), 0) != size) return Error::last("seccomp: read the filter");
+  Named named;
+  for (const auto& sc : s.syscalls) OCL_CHECK(add_rule(ctx.c, s, sc, def, named, f.skipped));
+  OCL_CHECK(add_enosys_for_newer(ctx.c, s, def, named));
+  f.bpf_ = OCL_TRY(export_program(ctx.c));
   if (!cache_dir.empty()) write_cache(cache_dir, key, f.skipped, f.bpf_);
   return f;
 }

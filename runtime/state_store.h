@@ -41,7 +41,7 @@ struct Stored {
   ProcessRef init;     // the container's init (the VMM in VM mode); pid 0 until cloned
   ProcessRef creator;  // the `create` that is (or was) building it
   std::string bundle, rootfs, created;
-  std::string backend = "container";  // the isolation backend that made it (runtime/backend.h)
+  std::string backend = "container";       // the isolation backend that made it (runtime/backend.h)
   std::string cgroup_driver = "cgroupfs";  // cgroups/driver.h
   cgroups::Paths cgroup_paths;
   bool cgroup_owned = true;              // create made the container's cgroup: delete may kill and remove it

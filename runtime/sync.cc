@@ -1,5 +1,7 @@
 #include "runtime/sync.h"
 
+#include "base/fd_passing.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,43 +41,19 @@ Status SyncChannel::send(Msg type, int32_t err, std::string_view payload) noexce
 }
 
 Result<SyncChannel::Received> SyncChannel::receive() {
+  auto m = OCL_TRY(receive_with_fd(fd_, "receive sync message"));
   Received r;
-  // A datagram's real size, without consuming it, so the buffer fits the message exactly.
-  ssize_t size;
-  do size = ::recv(fd_, nullptr, 0, MSG_PEEK | MSG_TRUNC);
-  while (size < 0 && errno == EINTR);
-  // A peer killed with a message of ours unread resets the connection: it is gone, as at EOF.
-  if (size < 0 && errno == ECONNRESET) size = 0;
-  if (size < 0) return Error::last("receive sync message");
-  if (size == 0) {
-    r.eof = true;
-    return r;
-  }
-  std::vector<char> buf(static_cast<size_t>(size));
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  struct iovec iov = {buf.data(), buf.size()};
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do n = ::recvmsg(fd_, &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return Error::last("receive sync message");
-  if (static_cast<size_t>(n) < sizeof(MsgHeader))
-    return Error::make("short sync message (" + std::to_string(n) + " bytes)");
+  r.eof = m.eof;
+  if (r.eof) return r;
+  if (m.payload.size() < sizeof(MsgHeader))
+    return Error::make("short sync message (" + std::to_string(m.payload.size()) + " bytes)");
   MsgHeader h;
-  std::memcpy(&h, buf.data(), sizeof h);
-  if (h.len != static_cast<size_t>(n) - sizeof h) return Error::make("malformed sync message: length does not match");
+  std::memcpy(&h, m.payload.data(), sizeof h);
+  if (h.len != m.payload.size() - sizeof h) return Error::make("malformed sync message: length does not match");
   r.type = static_cast<Msg>(h.type);
   r.err = h.err;
-  r.payload.assign(buf.data() + sizeof h, h.len);
-  if (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    r.fd.reset(fd);
-  }
+  r.payload = m.payload.substr(sizeof h);
+  r.fd = std::move(m.fd);
   return r;
 }
 
@@ -119,21 +97,8 @@ Status SyncChannel::wait_hooks_done() {
 
 Status SyncChannel::send_seccomp_fd(int fd) {
   MsgHeader h{static_cast<uint32_t>(Msg::seccomp_fd), 0, 0};
-  struct iovec iov = {&h, sizeof h};
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr m = {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  while (::sendmsg(fd_, &m, MSG_NOSIGNAL) < 0)
-    if (errno != EINTR) return Error::last("send the seccomp notify fd");
-  return ok();
+  return send_with_fd(fd_, std::string_view(reinterpret_cast<const char*>(&h), sizeof h), fd,
+                      "send the seccomp notify fd");
 }
 
 Status SyncChannel::send_error(const Error& e) noexcept { return send(Msg::error, e.code, e.msg); }

@@ -243,8 +243,8 @@ Status VmBackend::restore_template(runtime::Creation& c, const Deadlines& d) {
   auto run = [&]() -> Status {
     Qmp q = OCL_TRY(Qmp::connect(c.store.dir(c.o.id), "qmp.sock", vmm_.pid(), d.monitor_ms));
     log::step("VMM's monitor up");
-    OCL_TRY(q.execute("migrate-set-capabilities",
-                      R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})"));
+    OCL_TRY(
+        q.execute("migrate-set-capabilities", R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})"));
     OCL_TRY(q.execute("migrate-incoming", R"({"uri":"fd:5"})"));
     log::step("template restore under way");
     return ok();
@@ -278,14 +278,17 @@ Status VmBackend::boot(runtime::Creation& c, const VmPlan& plan, bool restore) {
     if (f.error().code == ETIMEDOUT)
       return Error{ETIMEDOUT, "the guest did not get ready in " + std::to_string(d.ready_ms / 1000) +
                                   " s (booting and creating the container under " + (plan.kvm ? "KVM" : "TCG") + ")"};
-    return vmm_.failure("the guest stopped before the container was created (OCELOT_VM_CONSOLE=FILE shows its console)");
+    return vmm_.failure(
+        "the guest stopped before the container was created (OCELOT_VM_CONSOLE=FILE shows its console)");
   }
   log::step("guest answered");
   if (f->type == FrameType::error) return Error::make("in the VM: " + f->payload);
   if (f->type != FrameType::ready)
     return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\" instead of \"ready\"");
-  log::debug("VM " + c.o.id + ": guest " + (restore ? "restored from template " + fs::basename(template_->dir) : "booted cold") +
-             " and container created in " + std::to_string(monotonic_ms() - t0) + " ms (" + (plan.kvm ? "KVM" : "TCG") + ")");
+  log::debug("VM " + c.o.id + ": guest " +
+             (restore ? "restored from template " + fs::basename(template_->dir) : "booted cold") +
+             " and container created in " + std::to_string(monotonic_ms() - t0) + " ms (" + (plan.kvm ? "KVM" : "TCG") +
+             ")");
   return ok();
 }
 
@@ -492,7 +495,8 @@ Status VmBackend::command(const runtime::StateStore& store, const runtime::Store
   auto f = ch.read(30000);
   if (!f) return std::move(f).error().wrap("in the VM");
   if (f->type == FrameType::error) return Error::make("in the VM: " + f->payload);
-  if (f->type != FrameType::done) return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\"");
+  if (f->type != FrameType::done)
+    return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\"");
   return ok();
 }
 

@@ -62,11 +62,12 @@ class VmBackend : public runtime::Backend {
   Status restore_template(runtime::Creation& c, const Deadlines& d);
   std::string plan_frame(const std::string& id);
   // kill, kill --all and update go to the agent, which applies them to the guest's container.
-  Status command(const runtime::StateStore& store, const runtime::Stored& s, FrameType type, const std::string& payload);
+  Status command(const runtime::StateStore& store, const runtime::Stored& s, FrameType type,
+                 const std::string& payload);
 
   const runtime::Globals& g_;
   GuestPlan gp_;
-  VmPlan plan_;                   // the cold boot's plan
+  VmPlan plan_;                         // the cold boot's plan
   std::optional<VmPlan> restore_plan_;  // the template's, when one fits
   std::optional<Template> template_;
   UniqueFd tty_master_;

@@ -302,141 +302,166 @@ static void set_lsm_label(long apparmor_fd, const char* apparmor, long selinux_f
   if (selinux) write_label(selinux_fd, "set selinux label", "", selinux);
 }
 
-__attribute__((noreturn, used)) void stub_main(long* sp) {
-  long argc = sp[0];
-  char** argv = (char**)(sp + 1);
-  char** envp = argv + argc + 1;
-  long sync_fd = -1, fifo_fd = -1, bpf_fd = -1, state_fd = -1, bpf_flags = 0;
-  struct caps_final caps = {0, 0, 0, 0};
-  const char* apparmor = NULL;
-  const char* selinux = NULL;
-  long apparmor_fd = -1, selinux_fd = -1;
-  long first_hook = -1, i = 1;
+/* What the arguments say (see the top of this file). */
+struct plan {
+  long sync_fd, fifo_fd, bpf_fd, state_fd, bpf_flags;
+  struct caps_final caps;
+  const char* apparmor;
+  const char* selinux;
+  long apparmor_fd, selinux_fd;
+  long first_hook; /* index of the first hook=, -1 for none */
+  char* exe;
+  char** wargv;
+};
+
+/* "FD,TEXT" after a prefix: the fd and where the text starts. */
+static const char* fd_and_text(const char** a, long* fd, int* ok) {
+  *fd = (long)num(a, 10, ok);
+  if (**a == ',')
+    ++*a;
+  else
+    *ok = 0;
+  const char* text = *a;
+  *a += slen(*a);
+  return text;
+}
+
+/* A hook=TIMEOUT,ARGC,ENVC argument: how many words follow it (its path, args and env). */
+static long hook_words(const char* a, int* ok) {
+  const char* s = a + 5;
+  num(&s, 10, ok);
+  s += *s == ',';
+  long hargc = (long)num(&s, 10, ok);
+  s += *s == ',';
+  long henvc = (long)num(&s, 10, ok);
+  return 1 + hargc + henvc;
+}
+
+static void parse_option(struct plan* p, char** argv, long argc, long* i) {
+  const char* a = argv[*i];
+  int ok = 1;
+  if (prefix(a, "sync="))
+    a += 5, p->sync_fd = (long)num(&a, 10, &ok);
+  else if (prefix(a, "fifo="))
+    a += 5, p->fifo_fd = (long)num(&a, 10, &ok);
+  else if (prefix(a, "bpf="))
+    a += 4, p->bpf_fd = (long)num(&a, 10, &ok);
+  else if (prefix(a, "bpfflags="))
+    a += 9, p->bpf_flags = (long)num(&a, 10, &ok);
+  else if (prefix(a, "state="))
+    a += 6, p->state_fd = (long)num(&a, 10, &ok);
+  else if (prefix(a, "temp="))
+    a += 5, p->caps.temp = num(&a, 16, &ok);
+  else if (prefix(a, "final=")) {
+    a += 6;
+    p->caps.bounding = num(&a, 16, &ok);
+    a += *a == ',';
+    p->caps.inheritable = num(&a, 16, &ok);
+    a += *a == ',';
+    p->caps.ambient = num(&a, 16, &ok);
+  } else if (prefix(a, "apparmor=")) {
+    a += 9;
+    p->apparmor = fd_and_text(&a, &p->apparmor_fd, &ok);
+  } else if (prefix(a, "selinux=")) {
+    a += 8;
+    p->selinux = fd_and_text(&a, &p->selinux_fd, &ok);
+  } else if (prefix(a, "hook=")) {
+    if (p->first_hook < 0) p->first_hook = *i;
+    *i += hook_words(a, &ok);
+    if (*i >= argc) die("malformed arguments (hook)", NULL, 0, 1);
+    a += slen(a);
+  } else {
+    die("unknown argument", a, 0, 1);
+  }
+  if (!ok || *a) die("malformed argument", argv[*i], 0, 1);
+}
+
+static void parse(struct plan* p, long argc, char** argv) {
+  p->sync_fd = p->fifo_fd = p->bpf_fd = p->state_fd = p->apparmor_fd = p->selinux_fd = p->first_hook = -1;
+  long i = 1;
   for (; i < argc; ++i) {
-    const char* a = argv[i];
-    int ok = 1;
-    if (same(a, "--")) {
+    if (same(argv[i], "--")) {
       ++i;
       break;
     }
-    if (prefix(a, "sync="))
-      a += 5, sync_fd = (long)num(&a, 10, &ok);
-    else if (prefix(a, "fifo="))
-      a += 5, fifo_fd = (long)num(&a, 10, &ok);
-    else if (prefix(a, "bpf="))
-      a += 4, bpf_fd = (long)num(&a, 10, &ok);
-    else if (prefix(a, "bpfflags="))
-      a += 9, bpf_flags = (long)num(&a, 10, &ok);
-    else if (prefix(a, "state="))
-      a += 6, state_fd = (long)num(&a, 10, &ok);
-    else if (prefix(a, "temp="))
-      a += 5, caps.temp = num(&a, 16, &ok);
-    else if (prefix(a, "final=")) {
-      a += 6;
-      caps.bounding = num(&a, 16, &ok);
-      a += *a == ',';
-      caps.inheritable = num(&a, 16, &ok);
-      a += *a == ',';
-      caps.ambient = num(&a, 16, &ok);
-    } else if (prefix(a, "apparmor=")) {
-      a += 9;
-      apparmor_fd = (long)num(&a, 10, &ok);
-      if (*a == ',')
-        ++a;
-      else
-        ok = 0;
-      apparmor = a;
-      a += slen(a);
-    } else if (prefix(a, "selinux=")) {
-      a += 8;
-      selinux_fd = (long)num(&a, 10, &ok);
-      if (*a == ',')
-        ++a;
-      else
-        ok = 0;
-      selinux = a;
-      a += slen(a);
-    } else if (prefix(a, "hook=")) {
-      const char* s = a + 5;
-      num(&s, 10, &ok);
-      s += *s == ',';
-      long hargc = (long)num(&s, 10, &ok);
-      s += *s == ',';
-      long henvc = (long)num(&s, 10, &ok);
-      if (first_hook < 0) first_hook = i;
-      i += 1 + hargc + henvc; /* the path, its args and its env follow */
-      if (i >= argc) die("malformed arguments (hook)", NULL, 0, 1);
-      a += slen(a);
-    } else {
-      die("unknown argument", a, 0, 1);
-    }
-    if (!ok || *a) die("malformed argument", argv[i], 0, 1);
+    parse_option(p, argv, argc, &i);
   }
   if (i >= argc) die("malformed arguments: no workload after \"--\"", NULL, 0, 1);
-  char* exe = argv[i];
-  char** wargv = argv + i + 1;
+  p->exe = argv[i];
+  p->wargv = argv + i + 1;
+}
 
-  /* Not dumpable (execve made us dumpable again): no process of the container may read our
-   * memory or ptrace us without CAP_SYS_PTRACE while we hold what the workload will not. */
-  SC6(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
-  /* 1. The parent recorded our pid: from here we must outlive it. */
+/* 1. The parent recorded our pid: from here we must outlive it. Then "ready". */
+static void say_ready(const struct plan* p) {
   SC6(__NR_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0, 0);
-  if (sync_fd >= 0) {
-    unsigned hdr[3] = {4 /* Msg::ready */, 0, 0};
-    long w = SC6(__NR_sendto, sync_fd, hdr, sizeof hdr, 0x4000 /* MSG_NOSIGNAL */, 0, 0);
-    if (w < 0) leave(1); /* the parent is gone: nobody will ever start us */
-    SC3(__NR_close, sync_fd, 0, 0);
-  }
+  if (p->sync_fd < 0) return;
+  unsigned hdr[3] = {4 /* Msg::ready */, 0, 0};
+  long w = SC6(__NR_sendto, p->sync_fd, hdr, sizeof hdr, 0x4000 /* MSG_NOSIGNAL */, 0, 0);
+  if (w < 0) leave(1); /* the parent is gone: nobody will ever start us */
+  SC3(__NR_close, p->sync_fd, 0, 0);
+}
 
-  /* 2. Wait for `start`. */
-  if (fifo_fd >= 0) {
-    char b;
-    retry_eintr_read((int)fifo_fd, &b);
-    SC3(__NR_fcntl, fifo_fd, F_SETFD, FD_CLOEXEC);
-  }
+/* 2. Wait for `start`. */
+static void wait_for_start(const struct plan* p) {
+  if (p->fifo_fd < 0) return;
+  char b;
+  retry_eintr_read((int)p->fifo_fd, &b);
+  SC3(__NR_fcntl, p->fifo_fd, F_SETFD, FD_CLOEXEC);
+}
 
-  /* 3. startContainer hooks. */
-  if (first_hook >= 0) {
+/* 3. startContainer hooks, in order. */
+static void run_start_hooks(const struct plan* p, long argc, char** argv) {
+  if (p->first_hook >= 0) {
     int index = 0;
-    for (long k = first_hook; k < argc && !same(argv[k], "--");) {
+    for (long k = p->first_hook; k < argc && !same(argv[k], "--");) {
       if (!prefix(argv[k], "hook=")) {
         ++k;
         continue;
       }
-      const char* s = argv[k] + 5;
       int ok = 1;
-      num(&s, 10, &ok);
-      s += *s == ',';
-      long hargc = (long)num(&s, 10, &ok);
-      s += *s == ',';
-      long henvc = (long)num(&s, 10, &ok);
-      run_hook(argv + k, index++, (int)state_fd, &caps);
-      k += 2 + hargc + henvc;
+      long words = hook_words(argv[k], &ok);
+      run_hook(argv + k, index++, (int)p->state_fd, &p->caps);
+      k += 1 + words;
     }
   }
-  if (state_fd >= 0) SC3(__NR_close, state_fd, 0, 0);
+  if (p->state_fd >= 0) SC3(__NR_close, p->state_fd, 0, 0);
+}
 
+/* 5. The seccomp filter: the last thing before dropping what was kept only to load it. */
+static void load_seccomp(const struct plan* p) {
+  if (p->bpf_fd < 0) return;
+  long size = SC3(__NR_lseek, p->bpf_fd, 0, SEEK_END);
+  if (size <= 0 || size % (long)sizeof(struct sock_filter)) die("load seccomp filter: bad program", NULL, 0, 1);
+  long mem = SC6(__NR_mmap, 0, size, PROT_READ, MAP_PRIVATE, p->bpf_fd, 0);
+  if (mem < 0 && mem > -4096) die("load seccomp filter: map the program", NULL, -mem, 1);
+  SC3(__NR_close, p->bpf_fd, 0, 0);
+  struct sock_fprog prog = {(unsigned short)(size / (long)sizeof(struct sock_filter)), (struct sock_filter*)mem};
+  long r = SC3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, p->bpf_flags, &prog);
+  if (r < 0) die("load seccomp filter", NULL, -r, 1);
+}
+
+__attribute__((noreturn, used)) void stub_main(long* sp) {
+  long argc = sp[0];
+  char** argv = (char**)(sp + 1);
+  char** envp = argv + argc + 1;
+  struct plan p;
+  memset(&p, 0, sizeof p);
+  parse(&p, argc, argv);
+  /* Not dumpable (execve made us dumpable again): no process of the container may read our
+   * memory or ptrace us without CAP_SYS_PTRACE while we hold what the workload will not. */
+  SC6(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
+  say_ready(&p);
+  wait_for_start(&p);
+  run_start_hooks(&p, argc, argv);
   /* 4. LSM label for the workload's execve; then one byte back into the fifo, which `start`
    *    reads (FIONREAD) once our fifo fd has closed: we reached the execve, we did not die. */
-  set_lsm_label(apparmor_fd, apparmor, selinux_fd, selinux);
-  if (fifo_fd >= 0) SC3(__NR_write, fifo_fd, "x", 1);
-
-  /* 5. The seccomp filter: the last thing before dropping what was kept only to load it. */
-  if (bpf_fd >= 0) {
-    long size = SC3(__NR_lseek, bpf_fd, 0, SEEK_END);
-    if (size <= 0 || size % (long)sizeof(struct sock_filter)) die("load seccomp filter: bad program", NULL, 0, 1);
-    long mem = SC6(__NR_mmap, 0, size, PROT_READ, MAP_PRIVATE, bpf_fd, 0);
-    if (mem < 0 && mem > -4096) die("load seccomp filter: map the program", NULL, -mem, 1);
-    SC3(__NR_close, bpf_fd, 0, 0);
-    struct sock_fprog prog = {(unsigned short)(size / (long)sizeof(struct sock_filter)), (struct sock_filter*)mem};
-    long r = SC3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, bpf_flags, &prog);
-    if (r < 0) die("load seccomp filter", NULL, -r, 1);
-  }
-
+  set_lsm_label(p.apparmor_fd, p.apparmor, p.selinux_fd, p.selinux);
+  if (p.fifo_fd >= 0) SC3(__NR_write, p.fifo_fd, "x", 1);
+  load_seccomp(&p);
   /* 6 and 7. */
-  drop_temp(&caps);
-  long e = SC3(__NR_execve, exe, wargv, envp);
-  die("exec", exe, -e, 127);
+  drop_temp(&p.caps);
+  long e = SC3(__NR_execve, p.exe, p.wargv, envp);
+  die("exec", p.exe, -e, 127);
 }
 
 __asm__(

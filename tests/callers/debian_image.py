@@ -12,8 +12,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_image  # noqa: E402  (the OCI archive writer the busybox image uses too)
 
 NAME = "docker.io/library/debian:ocelot-test"
 SUITE = "bookworm"
@@ -61,13 +63,6 @@ def blob_from_file(layout, src, media):
     return {"mediaType": media, "digest": "sha256:" + d, "size": size}
 
 
-def blob(layout, data, media):
-    d = hashlib.sha256(data).hexdigest()
-    with open(os.path.join(layout, "blobs", "sha256", d), "wb") as f:
-        f.write(data)
-    return {"mediaType": media, "digest": "sha256:" + d, "size": len(data)}
-
-
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -77,23 +72,7 @@ def main():
     layout = tempfile.mkdtemp(dir=out)
     try:
         ld = blob_from_file(layout, plain, "application/vnd.oci.image.layer.v1.tar")
-        config = {"architecture": "amd64", "os": "linux",
-                  "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                             "Cmd": ["bash"]},
-                  "rootfs": {"type": "layers", "diff_ids": [ld["digest"]]}}
-        cd = blob(layout, json.dumps(config).encode(), "application/vnd.oci.image.config.v1+json")
-        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": cd,
-                    "layers": [ld]}
-        md = blob(layout, json.dumps(manifest).encode(), "application/vnd.oci.image.manifest.v1+json")
-        md["annotations"] = {"org.opencontainers.image.ref.name": NAME.rsplit(":", 1)[-1],
-                             "io.containerd.image.name": NAME}
-        with open(os.path.join(layout, "index.json"), "w") as f:
-            json.dump({"schemaVersion": 2, "manifests": [md]}, f)
-        with open(os.path.join(layout, "oci-layout"), "w") as f:
-            json.dump({"imageLayoutVersion": "1.0.0"}, f)
-        with tarfile.open(os.path.join(out, "debian-oci.tar"), "w") as t:
-            for name in ("oci-layout", "index.json", "blobs"):
-                t.add(os.path.join(layout, name), arcname=name)
+        make_image.write_oci_archive(os.path.join(out, "debian-oci.tar"), ld, NAME, ["bash"], layout)
     finally:
         shutil.rmtree(layout)
 

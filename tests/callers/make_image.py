@@ -57,6 +57,26 @@ def blob(layout, data, media):
     return {"mediaType": media, "digest": "sha256:" + d, "size": len(data)}
 
 
+def write_oci_archive(path, layer_blob, name, cmd, layout):
+    """An OCI image archive at path: one layer (a blob() already in layout), a config with PATH and
+    cmd, and the index naming it `name` for podman (ref.name) and containerd (image.name)."""
+    config = {"architecture": "amd64", "os": "linux",
+              "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": cmd},
+              "rootfs": {"type": "layers", "diff_ids": [layer_blob["digest"]]}}
+    cd = blob(layout, json.dumps(config).encode(), "application/vnd.oci.image.config.v1+json")
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": cd,
+                "layers": [layer_blob]}
+    md = blob(layout, json.dumps(manifest).encode(), "application/vnd.oci.image.manifest.v1+json")
+    md["annotations"] = {"org.opencontainers.image.ref.name": name.rsplit(":", 1)[-1], "io.containerd.image.name": name}
+    with open(os.path.join(layout, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [md]}, f)
+    with open(os.path.join(layout, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    with tarfile.open(path, "w") as t:
+        for entry in ("oci-layout", "index.json", "blobs"):
+            t.add(os.path.join(layout, entry), arcname=entry)
+
+
 def main():
     out, probe = sys.argv[1], sys.argv[2]
     name = sys.argv[3] if len(sys.argv) > 3 else "docker.io/library/busybox:local"
@@ -69,21 +89,7 @@ def main():
     layout = tempfile.mkdtemp()
     try:
         ld = blob(layout, layer, "application/vnd.oci.image.layer.v1.tar")
-        config = {"architecture": "amd64", "os": "linux",
-                  "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "Cmd": cmd},
-                  "rootfs": {"type": "layers", "diff_ids": [ld["digest"]]}}
-        cd = blob(layout, json.dumps(config).encode(), "application/vnd.oci.image.config.v1+json")
-        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": cd, "layers": [ld]}
-        md = blob(layout, json.dumps(manifest).encode(), "application/vnd.oci.image.manifest.v1+json")
-        md["annotations"] = {"org.opencontainers.image.ref.name": name.rsplit(":", 1)[-1],
-                             "io.containerd.image.name": name}
-        with open(os.path.join(layout, "index.json"), "w") as f:
-            json.dump({"schemaVersion": 2, "manifests": [md]}, f)
-        with open(os.path.join(layout, "oci-layout"), "w") as f:
-            json.dump({"imageLayoutVersion": "1.0.0"}, f)
-        with tarfile.open(os.path.join(out, short + "-oci.tar"), "w") as t:
-            for name in ("oci-layout", "index.json", "blobs"):
-                t.add(os.path.join(layout, name), arcname=name)
+        write_oci_archive(os.path.join(out, short + "-oci.tar"), ld, name, cmd, layout)
     finally:
         shutil.rmtree(layout)
 

@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const auto& r = *c->linux->resources;
       (void)cgroups::plan_v1(r);
       (void)cgroups::plan_v2(r);
-      auto prog = cgroups::compile_device_filter(cgroups::effective_device_rules(r.devices, cgroups::device_node_rules(c->linux->devices)));
+      auto prog = cgroups::compile_device_filter(
+          cgroups::effective_device_rules(r.devices, cgroups::device_node_rules(c->linux->devices)));
       (void)cgroups::interpret_device_filter(prog, 'c', 1, 3, "rw");
       auto back = spec::parse_resources(spec::resources_to_json(r));
       if (!back) __builtin_trap();  // what we write must read back

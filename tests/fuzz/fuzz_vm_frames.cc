@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
+#include "vm/share/guest_config.h"
 #include "vm/transport/exec_request.h"
 #include "vm/transport/frame.h"
-#include "vm/share/guest_config.h"
 
 using namespace ocelot;
 

@@ -47,3 +47,18 @@ class Console(OcelotTest):
         self.assertEqual(p.returncode, 1)
         self.assertIn("cannot allocate tty if ocelot will detach without setting console socket", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.root, cid)))
+
+    def test_run_proxies_the_terminal_without_a_console_socket(self):
+        # run in the foreground with terminal: true and no --console-socket: the pty master comes
+        # back to run over its own socketpair and run relays it to its own terminal (here script's).
+        import subprocess
+        c = self.config(["sh", "-c", "tty; echo through-the-proxy; exit 3"])
+        c["process"]["terminal"] = True
+        cid = self.new_id()
+        b = self.bundle(c)
+        cmd = "%s --root %s run --bundle %s %s" % (os.environ["OCELOT"], self.root, b, cid)
+        p = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 3, p.stdout + p.stderr)
+        self.assertIn("/dev/pts/0", p.stdout)
+        self.assertIn("through-the-proxy", p.stdout)

@@ -21,7 +21,8 @@ struct TempHier {
   TempHier() {
     char t[] = "/tmp/ocelot-cg-XXXXXX";
     root = ::mkdtemp(t);
-    for (const char* h : {"memory", "pids", "blkio", "cpu", "freezer", "devices", "unified"}) stdfs::create_directories(root + "/" + h);
+    for (const char* h : {"memory", "pids", "blkio", "cpu", "freezer", "devices", "unified"})
+      stdfs::create_directories(root + "/" + h);
   }
   ~TempHier() { stdfs::remove_all(root); }
   void touch(const std::string& rel, const std::string& content = "") {
@@ -53,8 +54,9 @@ TEST_CASE("hybrid manager: each resource in the hierarchy that holds its control
   auto m = cgroups::make_fs_manager(l, paths);
   CHECK(!m->occupied());
   REQUIRE(m->create());
-  for (const char* f : {"memory/ocelot/c1/memory.limit_in_bytes", "pids/ocelot/c1/pids.max", "unified/ocelot/c1/hugetlb.2MB.max",
-                        "blkio/ocelot/c1/blkio.weight", "cpu/ocelot/c1/cpu.shares"})
+  for (const char* f :
+       {"memory/ocelot/c1/memory.limit_in_bytes", "pids/ocelot/c1/pids.max", "unified/ocelot/c1/hugetlb.2MB.max",
+        "blkio/ocelot/c1/blkio.weight", "cpu/ocelot/c1/cpu.shares"})
     t.touch(f);
   spec::Resources r;
   r.memory.emplace();
@@ -109,8 +111,8 @@ TEST_CASE("cgroupsPath: the root, in any spelling, is refused") {
     CHECK(cgroups::resolve_paths(l, p, "c", {}).error().msg.find("root cgroup") != std::string::npos);
   CHECK(!cgroups::resolve_paths(l, "/a/..", "c", {}).ok());
   // Relative to a caller that is itself in the root cgroup: "." is the root too.
-  std::map<std::string, std::string> own = {{"memory", "/"}, {"pids", "/"}, {"blkio", "/"}, {"cpu", "/"}, {"freezer", "/"},
-                                            {"devices", "/"}, {"", "/"}};
+  std::map<std::string, std::string> own = {{"memory", "/"},  {"pids", "/"},    {"blkio", "/"}, {"cpu", "/"},
+                                            {"freezer", "/"}, {"devices", "/"}, {"", "/"}};
   CHECK(!cgroups::resolve_paths(l, ".", "c", own).ok());
   CHECK(cgroups::resolve_paths(l, "sub", "c", own).ok());
 }

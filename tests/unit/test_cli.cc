@@ -86,7 +86,8 @@ TEST_CASE("CLI numbers: every malformed value is an error naming the flag, never
   CHECK(!cli::parse_duration_ms("1e400s").ok());
   CHECK(!cli::parse_duration_ms("-1s").ok());
   CHECK(*cli::parse_duration_ms("0.5s") == 500);
-  CHECK(cli::parse_int("pids-limit", "abc", -1, 100).error().msg == "--pids-limit: expected a whole number between -1 and 100, got \"abc\"");
+  CHECK(cli::parse_int("pids-limit", "abc", -1, 100).error().msg ==
+        "--pids-limit: expected a whole number between -1 and 100, got \"abc\"");
   CHECK(!cli::parse_int("blkio-weight", "70000", 0, 1000).ok());
   CHECK(!cli::parse_int("x", "99999999999999999999", 0, 10).ok());
   CHECK(*cli::parse_int("x", "-1", -1, 10) == -1);

@@ -4,7 +4,8 @@
 
 using namespace ocelot;
 
-static spec::DeviceCgroup rule(bool allow, const char* type, std::optional<int64_t> maj, std::optional<int64_t> min, const char* acc) {
+static spec::DeviceCgroup rule(bool allow, const char* type, std::optional<int64_t> maj, std::optional<int64_t> min,
+                               const char* acc) {
   spec::DeviceCgroup d;
   d.allow = allow;
   d.type = type;
@@ -17,22 +18,27 @@ static spec::DeviceCgroup rule(bool allow, const char* type, std::optional<int64
 TEST_CASE("device filter: the default spec's rules allow the default devices and nothing else") {
   // `ocelot spec`: deny everything; ocelot adds the default devices after (runc's list).
   auto prog = cgroups::compile_device_filter(cgroups::effective_device_rules({rule(false, "", {}, {}, "rwm")}, {}));
-  auto run = [&](char t, uint32_t maj, uint32_t min, const char* acc) { return cgroups::interpret_device_filter(prog, t, maj, min, acc); };
-  CHECK(run('c', 1, 3, "rw") == 1);  // /dev/null
-  CHECK(run('c', 1, 9, "r") == 1);   // /dev/urandom
-  CHECK(run('c', 5, 2, "rw") == 1);  // /dev/ptmx
+  auto run = [&](char t, uint32_t maj, uint32_t min, const char* acc) {
+    return cgroups::interpret_device_filter(prog, t, maj, min, acc);
+  };
+  CHECK(run('c', 1, 3, "rw") == 1);    // /dev/null
+  CHECK(run('c', 1, 9, "r") == 1);     // /dev/urandom
+  CHECK(run('c', 5, 2, "rw") == 1);    // /dev/ptmx
   CHECK(run('c', 136, 7, "rw") == 1);  // a pty
-  CHECK(run('c', 1, 1, "r") == 0);   // /dev/mem
-  CHECK(run('c', 1, 11, "w") == 0);  // /dev/kmsg
-  CHECK(run('b', 8, 0, "r") == 0);   // a disk
-  CHECK(run('c', 1, 1, "m") == 1);   // mknod of any char device is allowed (runc's default), opening it is not
+  CHECK(run('c', 1, 1, "r") == 0);     // /dev/mem
+  CHECK(run('c', 1, 11, "w") == 0);    // /dev/kmsg
+  CHECK(run('b', 8, 0, "r") == 0);     // a disk
+  CHECK(run('c', 1, 1, "m") == 1);     // mknod of any char device is allowed (runc's default), opening it is not
   CHECK(run('b', 8, 0, "m") == 1);
 }
 
 TEST_CASE("device filter: the last matching rule wins, per access") {
-  std::vector<spec::DeviceCgroup> rules = {rule(false, "a", {}, {}, "rwm"), rule(true, "c", 1, 1, "rw"), rule(false, "c", 1, 1, "w")};
+  std::vector<spec::DeviceCgroup> rules = {rule(false, "a", {}, {}, "rwm"), rule(true, "c", 1, 1, "rw"),
+                                           rule(false, "c", 1, 1, "w")};
   auto prog = cgroups::compile_device_filter(rules);
-  auto run = [&](char t, uint32_t maj, uint32_t min, const char* acc) { return cgroups::interpret_device_filter(prog, t, maj, min, acc); };
+  auto run = [&](char t, uint32_t maj, uint32_t min, const char* acc) {
+    return cgroups::interpret_device_filter(prog, t, maj, min, acc);
+  };
   CHECK(run('c', 1, 1, "r") == 1);
   CHECK(run('c', 1, 1, "w") == 0);
   CHECK(run('c', 1, 1, "rw") == 0);  // any denied bit denies

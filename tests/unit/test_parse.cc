@@ -329,37 +329,52 @@ TEST_CASE("hostile values are refused where the config is read") {
     REQUIRE_MESSAGE(!r.ok(), text);
     CHECK_MESSAGE(r.error().msg.find(why) != std::string::npos, r.error().msg);
   };
-  std::string base = R"({"ociVersion":"1.2.0","root":{"path":"rootfs"},"process":{"cwd":"/","args":["true"],"user":{"uid":0,"gid":0)";
-  refuse(R"({"ociVersion":"1.2.0","root":{"path":"rootfs"},"process":{"cwd":"/","args":["true\u0000garbage"],"user":{"uid":0,"gid":0}}})",
-         "process.args[0]: must not contain a NUL byte");
-  refuse(R"({"ociVersion":"1.2.0","root":{"path":"rootfs\u0000/../.."},"process":{"cwd":"/","args":["true"],"user":{"uid":0,"gid":0}}})",
-         "root.path: must not contain a NUL byte");
+  std::string base =
+      R"({"ociVersion":"1.2.0","root":{"path":"rootfs"},"process":{"cwd":"/","args":["true"],"user":{"uid":0,"gid":0)";
+  refuse(
+      R"({"ociVersion":"1.2.0","root":{"path":"rootfs"},"process":{"cwd":"/","args":["true\u0000garbage"],"user":{"uid":0,"gid":0}}})",
+      "process.args[0]: must not contain a NUL byte");
+  refuse(
+      R"({"ociVersion":"1.2.0","root":{"path":"rootfs\u0000/../.."},"process":{"cwd":"/","args":["true"],"user":{"uid":0,"gid":0}}})",
+      "root.path: must not contain a NUL byte");
   refuse(base + R"(}},"hostname":"a\u0000b"})", "hostname: must not contain a NUL byte");
   refuse(base + R"(}},"annotations":{"a\u0000":"b"}})", "a key must not contain a NUL byte");
-  refuse(R"({"ociVersion":"1.2.0","root":{"path":"r"},"process":{"cwd":"/","args":["x"],"user":{"uid":4294967295,"gid":0}}})",
-         "process.user.uid: must be between 0 and 2147483647, got 4294967295");
-  refuse(R"({"ociVersion":"1.2.0","root":{"path":"r"},"process":{"cwd":"/","args":["x"],"user":{"uid":0,"gid":2147483648}}})",
-         "process.user.gid: must be between 0 and 2147483647");
-  refuse(R"({"ociVersion":"1.2.0","root":{"path":"r"},"process":{"cwd":"/","args":["x"],"user":{"uid":0,"gid":0,"additionalGids":[4294967295]}}})",
-         "process.user.additionalGids[0]: must be between 0 and 2147483647");
-  refuse(base + R"(}},"linux":{"namespaces":[{"type":"user"}],"uidMappings":[{"containerID":0,"hostID":4294967295,"size":1}],"gidMappings":[{"containerID":0,"hostID":0,"size":1}]}})",
-         "linux.uidMappings[0]: hostID + size must not exceed 4294967295");
-  refuse(base + R"(}},"linux":{"namespaces":[{"type":"user"}],"uidMappings":[{"containerID":0,"hostID":0,"size":0}],"gidMappings":[{"containerID":0,"hostID":0,"size":1}]}})",
-         "linux.uidMappings[0].size: must be at least 1");
+  refuse(
+      R"({"ociVersion":"1.2.0","root":{"path":"r"},"process":{"cwd":"/","args":["x"],"user":{"uid":4294967295,"gid":0}}})",
+      "process.user.uid: must be between 0 and 2147483647, got 4294967295");
+  refuse(
+      R"({"ociVersion":"1.2.0","root":{"path":"r"},"process":{"cwd":"/","args":["x"],"user":{"uid":0,"gid":2147483648}}})",
+      "process.user.gid: must be between 0 and 2147483647");
+  refuse(
+      R"({"ociVersion":"1.2.0","root":{"path":"r"},"process":{"cwd":"/","args":["x"],"user":{"uid":0,"gid":0,"additionalGids":[4294967295]}}})",
+      "process.user.additionalGids[0]: must be between 0 and 2147483647");
+  refuse(
+      base +
+          R"(}},"linux":{"namespaces":[{"type":"user"}],"uidMappings":[{"containerID":0,"hostID":4294967295,"size":1}],"gidMappings":[{"containerID":0,"hostID":0,"size":1}]}})",
+      "linux.uidMappings[0]: hostID + size must not exceed 4294967295");
+  refuse(
+      base +
+          R"(}},"linux":{"namespaces":[{"type":"user"}],"uidMappings":[{"containerID":0,"hostID":0,"size":0}],"gidMappings":[{"containerID":0,"hostID":0,"size":1}]}})",
+      "linux.uidMappings[0].size: must be at least 1");
   refuse(base + R"(}},"linux":{"devices":[{"type":"c","path":"/dev/x","major":1,"minor":3,"uid":4294967295}]}})",
          "linux.devices[0].uid: must be between 0 and 2147483647");
-  refuse(base + R"(}},"linux":{"devices":[{"type":"c","path":"/dev/x","major":-1,"minor":3}]}})", "major and minor must be between");
+  refuse(base + R"(}},"linux":{"devices":[{"type":"c","path":"/dev/x","major":-1,"minor":3}]}})",
+         "major and minor must be between");
   refuse(base + R"(}},"linux":{"sysctl":{"kernel.printk_ratelimit_burst":"11"}}})",
          "linux.sysctl.kernel.printk_ratelimit_burst: not a namespaced sysctl: writing it would change the host");
   refuse(base + R"(}},"linux":{"namespaces":[{"type":"ipc"}],"sysctl":{"net.ipv4.ip_forward":"1"}}})",
          "linux.sysctl.net.ipv4.ip_forward: needs a network namespace");
-  refuse(base + R"(}},"linux":{"namespaces":[{"type":"network"}],"sysctl":{"net.ipv4/../../kernel.x":"1"}}})", "malformed sysctl name");
-  refuse(base + R"(}},"linux":{"namespaces":[{"type":"network"}],"sysctl":{"net/../kernel/x":"1"}}})", "malformed sysctl name");
+  refuse(base + R"(}},"linux":{"namespaces":[{"type":"network"}],"sysctl":{"net.ipv4/../../kernel.x":"1"}}})",
+         "malformed sysctl name");
+  refuse(base + R"(}},"linux":{"namespaces":[{"type":"network"}],"sysctl":{"net/../kernel/x":"1"}}})",
+         "malformed sysctl name");
   refuse(base + R"(}},"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":65536}}})",
          "linux.seccomp.defaultErrnoRet: must be between 0 and 4095");
-  refuse(R"({"ociVersion":"1.2.0","root":{"path":"r"},"process":{"terminal":true,"consoleSize":{"height":65536,"width":80},"cwd":"/","args":["x"],"user":{"uid":0,"gid":0}}})",
-         "process.consoleSize: height and width must be at most 65535");
+  refuse(
+      R"({"ociVersion":"1.2.0","root":{"path":"r"},"process":{"terminal":true,"consoleSize":{"height":65536,"width":80},"cwd":"/","args":["x"],"user":{"uid":0,"gid":0}}})",
+      "process.consoleSize: height and width must be at most 65535");
   // The namespaced ones are fine.
   CHECK(spec::parse_config(base + R"(}},"linux":{"namespaces":[{"type":"ipc"},{"type":"network"},{"type":"uts"}],
-    "sysctl":{"kernel.shmmax":"1","fs.mqueue.msg_max":"1","net.ipv4.ip_forward":"1","net/ipv4/conf/eth0.100/forwarding":"1","kernel.domainname":"x"}}})").ok());
+    "sysctl":{"kernel.shmmax":"1","fs.mqueue.msg_max":"1","net.ipv4.ip_forward":"1","net/ipv4/conf/eth0.100/forwarding":"1","kernel.domainname":"x"}}})")
+            .ok());
 }

@@ -54,10 +54,9 @@ TEST_CASE("state store: a record survives save and load") {
 TEST_CASE("state store: a damaged state file is an error, never an exception") {
   TempRoot t;
   runtime::StateStore store(t.dir);
-  for (const char* bad :
-       {"", "[1,2]", "{\"pid\":\"x\"}", "{\"cgroupPaths\":{\"v1\":{\"memory\":7}}}", "{\"phase\":\"running\"}",
-        "{\"pid\":-5}", "{\"backend\":\"../x\"}", "{\"backend\":7}", "{\"cgroupDriver\":[]}",
-        "{\"cgroupPaths\":[]}", "{\"uidMap\":{}}", "{\"cgroupMade\":[1]}"}) {
+  for (const char* bad : {"", "[1,2]", "{\"pid\":\"x\"}", "{\"cgroupPaths\":{\"v1\":{\"memory\":7}}}",
+                          "{\"phase\":\"running\"}", "{\"pid\":-5}", "{\"backend\":\"../x\"}", "{\"backend\":7}",
+                          "{\"cgroupDriver\":[]}", "{\"cgroupPaths\":[]}", "{\"uidMap\":{}}", "{\"cgroupMade\":[1]}"}) {
     t.write("c1/state.json", bad);
     auto s = store.load("c1");
     CHECK_MESSAGE(!s.ok(), bad);

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "vm/vmm/cpio.h"
+#include "vm/share/guest_config.h"
 #include "vm/transport/exec_request.h"
 #include "vm/transport/frame.h"
-#include "vm/share/guest_config.h"
+#include "vm/vmm/cpio.h"
 #include "vm/vmm/qemu.h"
 #include "vm/vmm/template.h"
 
@@ -88,17 +88,17 @@ TEST_CASE("a template's spare network namespace replaces a new one, and only a n
   CHECK(nlohmann::json::parse(out)["x"] == 1);  // the rest is kept
   CHECK(netns_of(vm::join_spare_netns(R"({"linux":{"namespaces":[{"type":"network","path":""}]}})", spare)) == spare);
   // Left alone: a namespace joined by path, none asked for, a user namespace, odd input.
-  for (const char* keep :
-       {R"({"linux":{"namespaces":[{"type":"network","path":"/proc/1/ns/net"}]}})",
-        R"({"linux":{"namespaces":[{"type":"pid"}]}})", R"({"linux":{"namespaces":[{"type":"user"},{"type":"network"}]}})",
-        R"({"linux":{"namespaces":[{"type":"network"},{"type":"user"}]}})", R"({"linux":{}})", R"({"process":{}})",
-        R"({"linux":{"namespaces":[{"type":"network"},7]}})", "not json", "[]"})
+  for (const char* keep : {R"({"linux":{"namespaces":[{"type":"network","path":"/proc/1/ns/net"}]}})",
+                           R"({"linux":{"namespaces":[{"type":"pid"}]}})",
+                           R"({"linux":{"namespaces":[{"type":"user"},{"type":"network"}]}})",
+                           R"({"linux":{"namespaces":[{"type":"network"},{"type":"user"}]}})", R"({"linux":{}})",
+                           R"({"process":{}})", R"({"linux":{"namespaces":[{"type":"network"},7]}})", "not json", "[]"})
     CHECK(vm::join_spare_netns(keep, spare) == keep);
 }
 
 TEST_CASE("the VMM's environment asks glibc's malloc for huge pages, keeping every other setting") {
-  char a[] = "PATH=/bin", b[] = "GLIBC_TUNABLES=glibc.malloc.arena_max=2", c[] = "GLIBC_TUNABLES=glibc.malloc.hugetlb=0",
-       d[] = "GLIBC_TUNABLES=";
+  char a[] = "PATH=/bin", b[] = "GLIBC_TUNABLES=glibc.malloc.arena_max=2",
+       c[] = "GLIBC_TUNABLES=glibc.malloc.hugetlb=0", d[] = "GLIBC_TUNABLES=";
   char* none[] = {a, nullptr};
   CHECK(vm::vmm_environment(none) == std::vector<std::string>{"PATH=/bin", "GLIBC_TUNABLES=glibc.malloc.hugetlb=1"});
   char* other[] = {b, a, nullptr};

@@ -32,9 +32,9 @@
 #include "runtime/safe_exe.h"
 #include "spec/parse.h"
 #include "vm/agent/agent_spares.h"
+#include "vm/share/guest_config.h"
 #include "vm/transport/exec_request.h"
 #include "vm/transport/frame.h"
-#include "vm/share/guest_config.h"
 #include "vm/transport/protocol.h"
 
 using namespace ocelot;
@@ -199,8 +199,18 @@ void take_host_state(const GuestPlan& plan) {
       unsigned char buf[256];
     } e = {};
     size_t n = std::min(plan.seed.size() / 2, sizeof e.buf);
-    for (size_t i = 0; i < n; ++i)
-      e.buf[i] = static_cast<unsigned char>(std::stoul(plan.seed.substr(2 * i, 2), nullptr, 16));
+    auto nibble = [](char c) -> int {
+      return c >= '0' && c <= '9'   ? c - '0'
+             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                    : -1;
+    };
+    for (size_t i = 0; i < n; ++i) {
+      int hi = nibble(plan.seed[2 * i]), lo = nibble(plan.seed[2 * i + 1]);
+      // A seed that is not hex is the host's bug, never a reason for PID 1 to die uncaught.
+      if (hi < 0 || lo < 0) fail("the guest plan's random seed is not hex");
+      e.buf[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
     e.buf_size = static_cast<int>(n);
     e.entropy_count = static_cast<int>(n * 8);
     int fd = ::open("/dev/urandom", O_WRONLY | O_CLOEXEC);
@@ -231,86 +241,96 @@ bool write_port(int fd, const std::string& data) {
   return true;
 }
 
-// One `ocelot exec` at a time (the port serves one host connection): a child of ours runs
-// runtime::exec_in_container with its stdout/stderr on pipes that we frame onto the port.
+// A pipe whose two ends close themselves.
+struct Pipe {
+  UniqueFd read, write;
+  static Result<Pipe> make() {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return Error::last("pipe");
+    return Pipe{UniqueFd(p[0]), UniqueFd(p[1])};
+  }
+};
+
+// One `ocelot exec` at a time (the port serves one host connection): a child of ours runs the
+// runtime's exec with its stdout/stderr on pipes that we frame onto the port.
 struct Exec {
   pid_t pid = -1;
-  int out = -1, err = -1, fail = -1;  // read ends; fail carries a setup error message
+  UniqueFd out, err, fail;  // read ends; fail carries a setup error message
   int code = -1;
   std::string fail_msg;
   bool active() const { return pid > 0; }
+  bool drained() const { return code >= 0 && !out.valid() && !err.valid() && !fail.valid(); }
 };
 
-void start_exec(Exec& e, const std::string& json, int port_fd, const runtime::Globals& g) {
-  auto req = vm::decode_exec(json);
-  if (!req) {
-    write_port(port_fd, vm::encode_frame(vm::FrameType::error, req.error().msg));
-    return;
+[[noreturn]] void exec_in_child(const runtime::Globals& g, const runtime::ExecOptions& o, const Pipe& out,
+                                const Pipe& err, const Pipe& fail) {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  int nul = ::open("/dev/null", O_RDONLY);
+  ::dup2(nul, 0);
+  ::dup2(out.write.get(), 1);
+  ::dup2(err.write.get(), 2);
+  auto r = runtime::Lifecycle(g, runtime::make_container_backend(g)).exec(o);
+  if (!r) {
+    (void)!::write(fail.write.get(), r.error().msg.data(), r.error().msg.size());
+    ::_exit(255);
   }
-  runtime::ExecOptions o = req->options;
-  if (!req->process_text.empty()) {
-    std::string path = std::string(kGuestBase) + "/exec-process.json";
-    if (!fs::write_file(path, req->process_text, 0600)) {
-      write_port(port_fd, vm::encode_frame(vm::FrameType::error, "write the exec process file"));
-      return;
-    }
-    o.process_file = path;
-  }
-  int po[2], pe[2], pf[2];
-  if (::pipe2(po, O_CLOEXEC) != 0 || ::pipe2(pe, O_CLOEXEC) != 0 || ::pipe2(pf, O_CLOEXEC) != 0) {
-    write_port(port_fd, vm::encode_frame(vm::FrameType::error, "pipe: " + errno_text(errno)));
-    return;
-  }
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    int nul = ::open("/dev/null", O_RDONLY);
-    ::dup2(nul, 0);
-    ::dup2(po[1], 1);
-    ::dup2(pe[1], 2);
-    auto r = runtime::Lifecycle(g, runtime::make_container_backend(g)).exec(o);
-    if (!r) {
-      (void)!::write(pf[1], r.error().msg.data(), r.error().msg.size());
-      ::_exit(255);
-    }
-    ::_exit(*r);
-  }
-  ::close(po[1]);
-  ::close(pe[1]);
-  ::close(pf[1]);
-  if (pid < 0) {
-    ::close(po[0]);
-    ::close(pe[0]);
-    ::close(pf[0]);
-    write_port(port_fd, vm::encode_frame(vm::FrameType::error, "fork: " + errno_text(errno)));
-    return;
-  }
-  e = Exec{};
-  e.pid = pid;
-  e.out = po[0];
-  e.err = pe[0];
-  e.fail = pf[0];
+  ::_exit(*r);
 }
 
-// Moves what a pipe has onto the port as a frame; false at EOF.
-bool pump_frame(int& fd, vm::FrameType tag, int port_fd) {
+Result<Exec> start_exec(const std::string& json, const runtime::Globals& g) {
+  auto req = OCL_TRY(vm::decode_exec(json));
+  runtime::ExecOptions o = req.options;
+  if (!req.process_text.empty()) {
+    std::string path = std::string(kGuestBase) + "/exec-process.json";
+    OCL_CHECK_CTX(fs::write_file(path, req.process_text, 0600), "write the exec process file");
+    o.process_file = path;
+  }
+  Pipe out = OCL_TRY(Pipe::make()), err = OCL_TRY(Pipe::make()), fail = OCL_TRY(Pipe::make());
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::last("fork");
+  if (pid == 0) exec_in_child(g, o, out, err, fail);
+  Exec e;
+  e.pid = pid;
+  e.out = std::move(out.read);
+  e.err = std::move(err.read);
+  e.fail = std::move(fail.read);
+  return e;
+}
+
+// Moves what a pipe has onto the port as a frame; closes it at EOF.
+void pump_frame(UniqueFd& fd, vm::FrameType tag, int port_fd) {
   char buf[16384];
-  ssize_t n = ::read(fd, buf, sizeof buf);
+  ssize_t n = ::read(fd.get(), buf, sizeof buf);
   if (n <= 0) {
-    ::close(fd);
-    fd = -1;
-    return false;
+    fd.reset();
+    return;
   }
   write_port(port_fd, vm::encode_frame(tag, std::string_view(buf, static_cast<size_t>(n))));
+}
+
+// Relays what `from` has to `to`; false at EOF or on an error (EAGAIN is not one).
+bool relay(int from, int to) {
+  char b[16384];
+  ssize_t n = ::read(from, b, sizeof b);
+  if (n <= 0) return n < 0 && errno == EAGAIN;
+  write_port(to, std::string(b, static_cast<size_t>(n)));
   return true;
 }
 
-}  // namespace
+int signal_number(const std::string& t) {
+  int v = std::atoi(t.c_str());
+  return v >= 0 && v < 65 ? v : -1;
+}
 
-int main() {
-  runtime::assume_protected_exe();
+// The guest's file systems, its ports and its plan, before any container exists.
+struct Ports {
+  Port ctl, cmd, exec;
+  int tty = -1, out = -1, err = -1;
+};
+
+void mount_guest_filesystems() {
   load_modules_and_switch_root();
   mount_or_fail("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
   mount_or_fail("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
@@ -318,31 +338,211 @@ int main() {
   mount_or_fail("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
   mount_or_fail("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
   mount_or_fail("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+}
+
+Ports open_ports() {
+  std::map<std::string, std::string> found;
+  size_t want = std::strtoul(cmdline_value("ocelot.ports").c_str(), nullptr, 10);
+  if (want == 0) want = 5;
+  for (int i = 0; i < 1000 && (found = find_ports()).size() < want; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (!found.count(vm::kCtlPort)) {
+    trace("error: no control port");
+    power_off();
+  }
+  auto open_port = [&](const char* name, int flags) {
+    return found.count(name) ? ::open(found[name].c_str(), flags | O_CLOEXEC) : -1;
+  };
+  Ports p;
+  p.ctl.fd = g_ctl = open_port(vm::kCtlPort, O_RDWR | O_NONBLOCK);
+  p.cmd.fd = open_port(vm::kCmdPort, O_RDWR | O_NONBLOCK);
+  p.exec.fd = open_port(vm::kExecPort, O_RDWR | O_NONBLOCK);
+  p.tty = open_port(vm::kTtyPort, O_RDWR | O_NONBLOCK);
+  p.out = found.count(vm::kOutPort) ? ::open(found[vm::kOutPort].c_str(), O_WRONLY) : ::open("/dev/null", O_WRONLY);
+  p.err = found.count(vm::kErrPort) ? ::open(found[vm::kErrPort].c_str(), O_WRONLY) : ::open("/dev/null", O_WRONLY);
+  if (g_ctl < 0 || p.out < 0 || p.err < 0) power_off();
+  trace("ports open");
+  return p;
+}
+
+// The guest's one container and the host's requests about it, until its process exits.
+class Agent {
+ public:
+  Agent(Ports& ports, runtime::Globals g, std::string id)
+      : ports_(ports), g_(std::move(g)), id_(std::move(id)), life_(g_, runtime::make_container_backend(g_)) {}
+
+  // The container from the plan's bundle; "ready" to the host.
+  void create(const std::string& bundle) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    sfd_.reset(::signalfd(-1, &set, SFD_CLOEXEC));
+    runtime::CreateOptions o;
+    o.id = id_;
+    o.bundle = bundle;
+    auto launched = life_.create_for(o, runtime::LaunchMode::foreground, false);
+    if (!launched) fail(launched.error().msg);
+    init_ = launched->pid;
+    // process.terminal: the runtime gave us the container pty's master; relay it to the tty port.
+    master_ = std::move(launched->console_master);
+    if (master_.valid()) ::fcntl(master_.get(), F_SETFL, O_NONBLOCK);
+    trace("container created");
+    say(vm::FrameType::ready);
+  }
+
+  // Serves the ports until the container's process exits; its exit code.
+  int serve() {
+    // The host may have sent "start" right behind the plan: it is already read, in ctl's buffer.
+    on_frames(ports_.ctl, false);
+    while (code_ < 0) {
+      enum Slot { kSignals, kCtl, kCmd, kExecPort, kExecOut, kExecErr, kExecFail, kFromContainer, kFromHost, kSlots };
+      struct pollfd p[kSlots] = {{sfd_.get(), POLLIN, 0},
+                                 {ports_.ctl.host_gone ? -1 : ports_.ctl.fd, POLLIN, 0},
+                                 {ports_.cmd.host_gone ? -1 : ports_.cmd.fd, POLLIN, 0},
+                                 {ports_.exec.host_gone ? -1 : ports_.exec.fd, POLLIN, 0},
+                                 {ex_.out.get(), POLLIN, 0},
+                                 {ex_.err.get(), POLLIN, 0},
+                                 {ex_.fail.get(), POLLIN, 0},
+                                 {ports_.tty >= 0 ? master_.get() : -1, POLLIN, 0},
+                                 {master_.valid() ? ports_.tty : -1, POLLIN, 0}};
+      // A port whose host has gone reports POLLHUP until one connects again: look again now and then.
+      bool gone = ports_.ctl.host_gone || ports_.cmd.host_gone || ports_.exec.host_gone;
+      int n = ::poll(p, kSlots, gone ? 20 : -1);
+      if (n == 0) {
+        ports_.ctl.host_gone = ports_.cmd.host_gone = ports_.exec.host_gone = false;
+        continue;
+      }
+      if (n < 0) continue;
+      auto ready = [&](Slot s) { return (p[s].revents & (POLLIN | POLLHUP)) != 0; };
+      if (p[kSignals].revents & POLLIN) on_child_exits();
+      if (ready(kFromContainer) && !relay(master_.get(), ports_.tty)) master_.reset();
+      if (p[kFromHost].revents & POLLIN) relay(ports_.tty, master_.get());
+      if (ready(kExecOut)) pump_frame(ex_.out, vm::FrameType::out, ports_.exec.fd);
+      if (ready(kExecErr)) pump_frame(ex_.err, vm::FrameType::err, ports_.exec.fd);
+      if (ready(kExecFail)) read_exec_failure();
+      if (ex_.active() && ex_.drained()) finish_exec();
+      if (ready(kCtl)) on_frames(ports_.ctl, true);
+      if (ready(kCmd)) on_frames(ports_.cmd, true);
+      if (ready(kExecPort)) on_frames(ports_.exec, true);
+    }
+    if (master_.valid() && ports_.tty >= 0) {
+      // What the workload wrote last is still in the pty.
+      struct pollfd q = {master_.get(), POLLIN, 0};
+      while (::poll(&q, 1, 0) > 0 && (q.revents & POLLIN) && relay(master_.get(), ports_.tty)) {
+      }
+    }
+    return code_;
+  }
+
+ private:
+  void on_child_exits() {
+    struct signalfd_siginfo si;
+    (void)!::read(sfd_.get(), &si, sizeof si);
+    int status;
+    pid_t r;
+    while ((r = ::waitpid(-1, &status, WNOHANG)) > 0) {
+      int c = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (r == init_) code_ = c;
+      if (r == ex_.pid) ex_.code = c;
+    }
+  }
+
+  void read_exec_failure() {
+    char b[1024];
+    ssize_t r = ::read(ex_.fail.get(), b, sizeof b);
+    if (r > 0)
+      ex_.fail_msg.append(b, static_cast<size_t>(r));
+    else
+      ex_.fail.reset();
+  }
+
+  void finish_exec() {
+    write_port(ports_.exec.fd, ex_.fail_msg.empty() ? vm::encode_frame(vm::FrameType::exit, std::to_string(ex_.code))
+                                                    : vm::encode_frame(vm::FrameType::error, ex_.fail_msg));
+    ex_ = Exec{};
+  }
+
+  void on_frames(Port& port, bool pull) {
+    if (pull) port.pull();
+    vm::Frame f;
+    while (port.frame(f)) {
+      if (&port == &ports_.cmd)
+        on_command(f);
+      else if (&port == &ports_.ctl)
+        on_control(f);
+      else
+        on_exec_port(f);
+    }
+  }
+
+  // ctl: "start" (once), and the signals run forwards to the container's process.
+  void on_control(const vm::Frame& f) {
+    if (f.type == vm::FrameType::kill) {
+      if (int sig = signal_number(f.payload); sig > 0) ::kill(init_, sig);
+    } else if (f.type == vm::FrameType::start && !started_) {
+      if (auto st = life_.start(id_); !st) fail(st.error().msg);
+      started_ = true;
+      trace("container started");
+      say(vm::FrameType::started);
+    }
+  }
+
+  // cmd: one command, answered there: done, or the runtime's own error.
+  void on_command(const vm::Frame& f) {
+    Status st;
+    if (f.type == vm::FrameType::kill || f.type == vm::FrameType::kill_all) {
+      int sig = signal_number(f.payload);
+      st = sig < 0 ? Status(Error::make("bad signal " + quote(f.payload)))
+                   : life_.kill(id_, sig, f.type == vm::FrameType::kill_all);
+    } else if (f.type == vm::FrameType::update) {
+      auto r = spec::parse_resources(f.payload);
+      st = r ? life_.update(id_, *r) : Status(std::move(r).error());
+    } else {
+      st = Error::make(std::string("unexpected \"") + vm::frame_type_name(f.type) + "\" on the command port");
+    }
+    write_port(ports_.cmd.fd,
+               st ? vm::encode_frame(vm::FrameType::done) : vm::encode_frame(vm::FrameType::error, st.error().msg));
+  }
+
+  // exec: a request (one at a time), or a signal for the running one.
+  void on_exec_port(const vm::Frame& f) {
+    if (f.type == vm::FrameType::kill) {
+      if (int sig = signal_number(f.payload); sig > 0 && ex_.active()) ::kill(ex_.pid, sig);
+    } else if (f.type == vm::FrameType::exec) {
+      if (ex_.active()) {
+        write_port(ports_.exec.fd, vm::encode_frame(vm::FrameType::error, "another exec is running"));
+        return;
+      }
+      auto e = start_exec(f.payload, g_);
+      if (!e)
+        write_port(ports_.exec.fd, vm::encode_frame(vm::FrameType::error, e.error().msg));
+      else
+        ex_ = std::move(*e);
+    }
+  }
+
+  Ports& ports_;
+  runtime::Globals g_;
+  std::string id_;
+  runtime::Lifecycle life_;
+  UniqueFd sfd_, master_;
+  pid_t init_ = 0;
+  bool started_ = false;
+  int code_ = -1;
+  Exec ex_;
+};
+
+}  // namespace
+
+int main() {
+  runtime::assume_protected_exe();
+  mount_guest_filesystems();
   g_trace = cmdline_value("ocelot.trace") == "1";
   // Tracing: the runtime's own debug lines and step timings go to the kernel log too.
   if (g_trace) log::set_sink([](log::Level, std::string_view m) { trace(std::string(m)); }, true);
   trace("modules loaded, root switched, file systems mounted");
-
-  std::map<std::string, std::string> ports;
-  size_t want_ports = std::strtoul(cmdline_value("ocelot.ports").c_str(), nullptr, 10);
-  if (want_ports == 0) want_ports = 5;
-  for (int i = 0; i < 1000 && (ports = find_ports()).size() < want_ports; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  if (!ports.count(vm::kCtlPort)) {
-    trace("error: no control port");
-    power_off();
-  }
-  Port ctl, cmd;
-  ctl.fd = g_ctl = ::open(ports[vm::kCtlPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-  cmd.fd = ports.count(vm::kCmdPort) ? ::open(ports[vm::kCmdPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
-  int tty = ports.count(vm::kTtyPort) ? ::open(ports[vm::kTtyPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
-  Port xp;  // exec
-  xp.fd = ports.count(vm::kExecPort) ? ::open(ports[vm::kExecPort].c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
-  int out = ::open(ports.count(vm::kOutPort) ? ports[vm::kOutPort].c_str() : "/dev/null", O_WRONLY);
-  int err = ::open(ports.count(vm::kErrPort) ? ports[vm::kErrPort].c_str() : "/dev/null", O_WRONLY);
-  int devnull = ::open("/dev/null", O_RDONLY);
-  if (g_ctl < 0 || out < 0 || err < 0 || devnull < 0) power_off();
-  trace("ports open");
+  Ports ports = open_ports();
 
   // Building a VM template: the host saves the guest here, waiting for a plan, and every guest
   // restored from it resumes in receive_plan.
@@ -352,154 +552,21 @@ int main() {
     if (!spares.notes.empty()) trace(spares.notes);
     say(vm::FrameType::waiting);
   }
-  vm::GuestPlan plan = receive_plan(ctl);
+  vm::GuestPlan plan = receive_plan(ports.ctl);
   take_host_state(plan);
   if (spares.netns) plan.config_json = vm::join_spare_netns(plan.config_json, vm::kSpareNetns);
   mount_shares(plan);
   trace("host shares mounted");
 
   // The workload's stdio: /dev/null in, the host's output ports out.
-  ::dup2(devnull, 0);
-  ::dup2(out, 1);
-  ::dup2(err, 2);
+  int devnull = ::open("/dev/null", O_RDONLY);
+  if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(ports.out, 1) < 0 || ::dup2(ports.err, 2) < 0) power_off();
   runtime::Globals g;
   g.root = "/run/ocelot";
-  runtime::CreateOptions o;
-  o.id = plan.id.empty() ? cmdline_value("ocelot.id") : plan.id;
-  if (o.id.empty()) o.id = "vm";
-  o.bundle = std::string(vm::kGuestBase) + "/bundle";
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGCHLD);
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
-  runtime::Lifecycle life(g, runtime::make_container_backend(g));
-  auto launched = life.create_for(o, runtime::LaunchMode::foreground, false);
-  if (!launched) fail(launched.error().msg);
-  trace("container created");
-  say(vm::FrameType::ready);
-
-  int sfd = ::signalfd(-1, &set, SFD_CLOEXEC);
-  bool started = false;
-  int code = -1;
-  Exec ex;
-  // process.terminal: the runtime gave us the container pty's master; relay it to the tty port.
-  int master = launched->console_master.valid() ? launched->console_master.get() : -1;
-  if (master >= 0) ::fcntl(master, F_SETFL, O_NONBLOCK);
-  auto relay = [](int from, int to) -> bool {
-    char b[16384];
-    ssize_t n = ::read(from, b, sizeof b);
-    if (n <= 0) return n < 0 && errno == EAGAIN;
-    write_port(to, std::string(b, static_cast<size_t>(n)));
-    return true;
-  };
-  auto signal_number = [](const std::string& t) {
-    int v = std::atoi(t.c_str());
-    return v >= 0 && v < 65 ? v : -1;
-  };
-  // One command from the cmd port, answered there: done, or the runtime's own error.
-  auto command = [&](const vm::Frame& f) {
-    Status st;
-    if (f.type == vm::FrameType::kill || f.type == vm::FrameType::kill_all) {
-      int sig = signal_number(f.payload);
-      st = sig < 0 ? Status(Error::make("bad signal " + quote(f.payload)))
-                   : life.kill(o.id, sig, f.type == vm::FrameType::kill_all);
-    } else if (f.type == vm::FrameType::update) {
-      auto r = spec::parse_resources(f.payload);
-      st = r ? life.update(o.id, *r) : Status(std::move(r).error());
-    } else {
-      st = Error::make(std::string("unexpected \"") + vm::frame_type_name(f.type) + "\" on the command port");
-    }
-    write_port(cmd.fd,
-               st ? vm::encode_frame(vm::FrameType::done) : vm::encode_frame(vm::FrameType::error, st.error().msg));
-  };
-  // The host may have sent "start" right behind the plan: it is already read, in ctl's buffer.
-  bool first = true;
-  while (code < 0) {
-    struct pollfd p[9] = {{sfd, POLLIN, 0},
-                          {ctl.host_gone ? -1 : ctl.fd, POLLIN, 0},
-                          {cmd.host_gone ? -1 : cmd.fd, POLLIN, 0},
-                          {xp.host_gone ? -1 : xp.fd, POLLIN, 0},
-                          {ex.out, POLLIN, 0},
-                          {ex.err, POLLIN, 0},
-                          {ex.fail, POLLIN, 0},
-                          {tty >= 0 ? master : -1, POLLIN, 0},
-                          {master >= 0 ? tty : -1, POLLIN, 0}};
-    // A port whose host has gone reports POLLHUP until one connects again: look again now and then.
-    bool gone = ctl.host_gone || cmd.host_gone || xp.host_gone;
-    int n = ::poll(p, 9, first ? 0 : gone ? 20 : -1);
-    if (n == 0 && !first) {
-      ctl.host_gone = cmd.host_gone = xp.host_gone = false;
-      continue;
-    }
-    if (n < 0) continue;
-    if (p[0].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      (void)!::read(sfd, &si, sizeof si);
-      int status;
-      pid_t r;
-      while ((r = ::waitpid(-1, &status, WNOHANG)) > 0) {
-        int c = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (r == launched->pid) code = c;
-        if (r == ex.pid) ex.code = c;
-      }
-    }
-    if ((p[7].revents & (POLLIN | POLLHUP)) && !relay(master, tty)) master = -1;
-    if (p[8].revents & POLLIN) relay(tty, master);
-    if (p[4].revents & (POLLIN | POLLHUP)) pump_frame(ex.out, vm::FrameType::out, xp.fd);
-    if (p[5].revents & (POLLIN | POLLHUP)) pump_frame(ex.err, vm::FrameType::err, xp.fd);
-    if (p[6].revents & (POLLIN | POLLHUP)) {
-      char b[1024];
-      ssize_t r = ::read(ex.fail, b, sizeof b);
-      if (r > 0)
-        ex.fail_msg.append(b, static_cast<size_t>(r));
-      else {
-        ::close(ex.fail);
-        ex.fail = -1;
-      }
-    }
-    if (ex.active() && ex.code >= 0 && ex.out < 0 && ex.err < 0 && ex.fail < 0) {
-      write_port(xp.fd, ex.fail_msg.empty() ? vm::encode_frame(vm::FrameType::exit, std::to_string(ex.code))
-                                            : vm::encode_frame(vm::FrameType::error, ex.fail_msg));
-      ex = Exec{};
-    }
-    for (Port* port : {&ctl, &cmd, &xp}) {
-      int i = port == &ctl ? 1 : port == &cmd ? 2 : 3;
-      bool readable = n > 0 && (p[i].revents & (POLLIN | POLLHUP));
-      if (!readable && !(first && port == &ctl)) continue;
-      if (readable) port->pull();
-      vm::Frame f;
-      while (port->frame(f)) {
-        if (port == &cmd) {
-          command(f);
-        } else if (f.type == vm::FrameType::kill) {
-          int sig = signal_number(f.payload);
-          if (sig <= 0) continue;
-          if (port == &xp) {
-            if (ex.active()) ::kill(ex.pid, sig);
-          } else {
-            ::kill(launched->pid, sig);
-          }
-        } else if (f.type == vm::FrameType::start && port == &ctl && !started) {
-          if (auto st = life.start(o.id); !st) fail(st.error().msg);
-          started = true;
-          trace("container started");
-          say(vm::FrameType::started);
-        } else if (f.type == vm::FrameType::exec && port == &xp) {
-          if (ex.active())
-            write_port(xp.fd, vm::encode_frame(vm::FrameType::error, "another exec is running"));
-          else
-            start_exec(ex, f.payload, xp.fd, g);
-        }
-      }
-    }
-    first = false;
-  }
-  if (master >= 0 && tty >= 0) {
-    // What the workload wrote last is still in the pty.
-    struct pollfd q = {master, POLLIN, 0};
-    while (::poll(&q, 1, 0) > 0 && (q.revents & POLLIN) && relay(master, tty)) {
-    }
-  }
+  std::string id = plan.id.empty() ? cmdline_value("ocelot.id") : plan.id;
+  Agent agent(ports, g, id.empty() ? "vm" : id);
+  agent.create(std::string(vm::kGuestBase) + "/bundle");
+  int code = agent.serve();
   trace("container exited: " + std::to_string(code));
   // Written through before the host hears "exit": it may stop the VMM at once.
   ::sync();

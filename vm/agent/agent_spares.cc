@@ -93,7 +93,7 @@ AgentSpares prepare_spares_in_guest() {
     // also throws away translated code. Done here, no container start pays for it.
     std::string dir = root + kDeviceHookCgroup;
     Status st = ::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST ? cgroups::attach_device_filter(dir, {deny_all}, {})
-                                                                    : Error::last("create " + quote(dir));
+                                                                   : Error::last("create " + quote(dir));
     if (!st) s.notes += "device hook not enabled: " + st.error().msg + "; ";
   }
   return s;

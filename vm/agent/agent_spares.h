@@ -21,8 +21,8 @@ inline constexpr const char* kSpareNetns = "/run/ocelot-agent/spare-net";
 inline constexpr const char* kDeviceHookCgroup = "/ocelot-agent-device-hook";
 
 struct AgentSpares {
-  bool netns = false;          // kSpareNetns holds an unused network namespace
-  std::string notes;           // what could not be prepared (for the agent's trace)
+  bool netns = false;  // kSpareNetns holds an unused network namespace
+  std::string notes;   // what could not be prepared (for the agent's trace)
 };
 
 // In the guest's PID 1, at the template's build, before it says "waiting":

@@ -1,4 +1,5 @@
 #include "vm/vmm/process.h"
+#include "base/strings.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,8 +20,8 @@ namespace {
 // In the child, after fork. A held child waits first (it is in its cgroup once released); then
 // every source fd is moved above the targets, so that no dup2 overwrites another's source; then
 // the targets; then everything else is closed.
-[[noreturn]] void become_vmm(const VmmSpawn& how, pid_t parent, int log_fd, int wait_fd,
-                             const std::vector<char*>& argv, const std::vector<char*>& envp) noexcept {
+[[noreturn]] void become_vmm(const VmmSpawn& how, pid_t parent, int log_fd, int wait_fd, CStrings& argv,
+                             CStrings& envp) noexcept {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -51,7 +52,7 @@ namespace {
   int first_free = 3;
   for (const auto& f : how.fds) first_free = std::max(first_free, f.second + 1);
   ::close_range(static_cast<unsigned>(first_free), ~0U, 0);
-  ::execve(argv[0], argv.data(), envp.data());
+  ::execve(argv.data()[0], argv.data(), envp.data());
   ::_exit(127);
 }
 
@@ -74,11 +75,7 @@ Result<VmmProcess> VmmProcess::spawn(const VmmSpawn& how) {
   if (how.argv.empty() || how.argv[0].empty() || how.argv[0][0] != '/')
     return Error::make("VMM: an absolute path to its binary is needed");
   std::vector<std::string> argv_s = how.argv, env_s = how.env;
-  std::vector<char*> argv, envp;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  CStrings argv(argv_s), envp(env_s);
   UniqueFd log(::open(how.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log.valid()) return Error::last("create " + quote(how.log_path));
   UniqueFd wait_end, release_end;

@@ -20,8 +20,8 @@
 #include "base/log.h"
 #include "runtime/console.h"
 #include "vm/transport/channel.h"
-#include "vm/vmm/image.h"
 #include "vm/transport/protocol.h"
+#include "vm/vmm/image.h"
 #include "vm/vmm/process.h"
 #include "vm/vmm/qmp.h"
 
