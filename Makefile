@@ -19,7 +19,7 @@ PROBE    := $(BUILD)/ocelot-probe
 BUNDLE   ?= $(BUILD)/demo-bundle
 PY       := /usr/bin/python3
 DEPS     := g++ cmake make pkg-config nlohmann-json3-dev libseccomp-dev libcxxopts-dev \
-            doctest-dev busybox-static python3 procps util-linux golang-github-containers-common
+            doctest-dev busybox-static python3 procps util-linux golang-github-containers-common libsystemd-dev
 # The integration tier: newuidmap/newgidmap for the rootless tests, iproute2 for network namespaces.
 INTEGRATION_DEPS := uidmap iproute2
 BENCH_DEPS := runc hyperfine

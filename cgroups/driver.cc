@@ -12,9 +12,10 @@ std::optional<Driver> parse_driver(std::string_view name) {
   return std::nullopt;
 }
 
-Result<std::unique_ptr<Manager>> make_manager(Driver d, const Layout& layout, const Paths& paths) {
+Result<std::unique_ptr<Manager>> make_manager(Driver d, const Layout& layout, const Paths& paths,
+                                              const DriverOptions& o) {
   if (d == Driver::cgroupfs) return make_fs_manager(layout, paths);
-  return make_systemd_manager(layout, paths);
+  return make_systemd_manager(layout, paths, o.systemd_helper, o.description);
 }
 
 }  // namespace ocelot::cgroups

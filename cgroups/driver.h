@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "base/error.h"
@@ -22,7 +23,13 @@ enum class Driver { cgroupfs, systemd };
 const char* driver_name(Driver d);
 std::optional<Driver> parse_driver(std::string_view name);
 
+struct DriverOptions {
+  std::string systemd_helper;  // the ocelot-systemd program (cgroups/systemd_helper.cc)
+  std::string description;     // the unit's Description=
+};
+
 // The one factory of managers: every command gets its container's manager here.
-Result<std::unique_ptr<Manager>> make_manager(Driver d, const Layout& layout, const Paths& paths);
+Result<std::unique_ptr<Manager>> make_manager(Driver d, const Layout& layout, const Paths& paths,
+                                              const DriverOptions& o = {});
 
 }  // namespace ocelot::cgroups

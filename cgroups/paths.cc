@@ -54,15 +54,17 @@ Paths own_paths(const Layout& l, const std::map<std::string, std::string>& own) 
 }
 
 Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, const std::string& id,
-                            const std::map<std::string, std::string>& own) {
+                            const std::map<std::string, std::string>& own, bool systemd_driver) {
   std::string p = cgroups_path;
   bool relative = false;
   if (p.empty()) {
     p = "/ocelot/" + id;
   } else if (p.find(':') != std::string::npos) {
     p = OCL_TRY(systemd_to_cgroupfs(p));
-    log::warn("cgroupsPath \"" + cgroups_path +
-              "\" is a systemd unit and systemd is not managing cgroups here; using cgroupfs path \"" + p + "\"");
+    if (!systemd_driver)
+      log::warn("cgroupsPath \"" + cgroups_path +
+                "\" is a systemd unit and systemd is not managing cgroups here (no --systemd-cgroup); using "
+                "cgroupfs path \"" + p + "\"");
   } else if (p[0] != '/') {
     relative = true;
   }

@@ -20,8 +20,9 @@ struct Paths {
 
 // own: parse_proc_cgroup() of the caller. Warnings (a systemd path mapped to cgroupfs) go to
 // log::warn.
+// systemd_driver: a "slice:prefix:name" path is the unit systemd makes (no warning).
 Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, const std::string& id,
-                            const std::map<std::string, std::string>& own);
+                            const std::map<std::string, std::string>& own, bool systemd_driver = false);
 // The cgroup the caller itself is in, in every hierarchy: where a container without a cgroup of
 // its own (rootless on a host without delegation) stays, and what its /sys/fs/cgroup shows.
 Paths own_paths(const Layout& l, const std::map<std::string, std::string>& own);

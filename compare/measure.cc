@@ -140,6 +140,7 @@ struct Mode {
   bool vm = false;
 };
 
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann's json destructor does not throw.
 struct Prepared {
   std::string work, root, workload_bundle, probe_bundle, idle_bundle, probe_bin_dir;
   std::string rootfs;

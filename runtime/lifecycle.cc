@@ -17,11 +17,14 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "cgroups/driver.h"
+#include "cgroups/systemd.h"
+#include "cgroups/systemd_plan.h"
 #include "namespaces/join.h"
 #include "namespaces/user_ns.h"
 #include "runtime/console.h"
 #include "runtime/hooks.h"
 #include "runtime/rootless.h"
+#include "runtime/safe_exe.h"
 #include "runtime/status.h"
 #include "runtime/supervise.h"
 
@@ -29,12 +32,19 @@ namespace ocelot::runtime {
 
 // -- helpers every operation uses --------------------------------------------------------------
 
+cgroups::DriverOptions driver_options(const std::string& id) {
+  cgroups::DriverOptions o;
+  o.systemd_helper = fs::dirname(self_path()) + "/ocelot-systemd";
+  o.description = "ocelot container " + id;
+  return o;
+}
+
 Result<std::unique_ptr<cgroups::Manager>> manager_for(const Stored& s) {
   auto layout = OCL_TRY(cgroups::detect_layout());
   auto driver = cgroups::parse_driver(s.cgroup_driver);
   if (!driver)
     return Error::make("state of container " + quote(s.id) + ": unknown cgroup driver " + quote(s.cgroup_driver));
-  return cgroups::make_manager(*driver, layout, s.cgroup_paths);
+  return cgroups::make_manager(*driver, layout, s.cgroup_paths, driver_options(s.id));
 }
 
 bool has_cgroup(const Stored& s) { return !s.cgroup_paths.v1.empty() || !s.cgroup_paths.v2.empty(); }
@@ -130,7 +140,13 @@ Status place_cgroup(Creation& c) {
   auto own_text = fs::read_file("/proc/self/cgroup");
   auto own = cgroups::parse_proc_cgroup(own_text ? *own_text : "");
   cgroups::Driver driver = c.g.systemd_cgroup ? cgroups::Driver::systemd : cgroups::Driver::cgroupfs;
-  auto paths = OCL_TRY(cgroups::resolve_paths(c.layout, c.b.config.linux->cgroups_path, c.o.id, own));
+  std::string path = c.b.config.linux->cgroups_path;
+  if (driver == cgroups::Driver::systemd) {
+    if (!cgroups::systemd_running())
+      return Error::make("systemd not running on this host, cannot use systemd cgroups manager");
+    path = cgroups::systemd_cgroups_path(OCL_TRY(cgroups::systemd_unit_name(path, c.o.id)));
+  }
+  auto paths = OCL_TRY(cgroups::resolve_paths(c.layout, path, c.o.id, own, driver == cgroups::Driver::systemd));
   c.shown = paths;
   if (OCL_TRY(rootless_mode(c.g))) {
     auto plan = OCL_TRY(plan_rootless_cgroups(c.o.id, *c.b.config.linux, first_unwritable_cgroup(paths)));
@@ -140,7 +156,7 @@ Status place_cgroup(Creation& c) {
       paths = cgroups::Paths{};  // nothing to create, join, limit or remove
     }
   }
-  c.cg = OCL_TRY(cgroups::make_manager(driver, c.layout, paths));
+  c.cg = OCL_TRY(cgroups::make_manager(driver, c.layout, paths, driver_options(c.o.id)));
   c.rec.cgroup_driver = cgroups::driver_name(driver);
   c.rec.cgroup_paths = paths;
   c.rec.cgroup_owned = !c.cg->occupied();

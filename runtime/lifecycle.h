@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "cgroups/driver.h"
 #include "cgroups/manager.h"
 #include "cgroups/stats.h"
 #include "runtime/backend.h"
@@ -57,6 +58,9 @@ class Lifecycle {
 // Every container under the root, whatever its backend (list).
 Result<std::vector<spec::State>> list_containers(const Globals& g, bool with_annotations);
 
+// What a cgroup driver needs from the runtime: the systemd helper beside this binary, the unit's
+// description.
+cgroups::DriverOptions driver_options(const std::string& id);
 // The container's cgroup manager, through the driver create recorded (cgroups/driver.h).
 Result<std::unique_ptr<cgroups::Manager>> manager_for(const Stored& s);
 bool has_cgroup(const Stored& s);

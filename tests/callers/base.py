@@ -3,12 +3,16 @@ container's stdio, and the check that a container really ran under the runtime b
 import glob
 import json
 import os
+import sys
 import subprocess
 import tempfile
 import time
 import unittest
 
 import env
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import Cgroup  # noqa: E402,F401  (one way to read a cgroup on every layout)
 
 WORLD = None  # set by run.py
 

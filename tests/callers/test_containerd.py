@@ -2,7 +2,7 @@
 import os
 import time
 
-from base import CallerTest, in_a_tty, run
+from base import CallerTest, Cgroup, in_a_tty, run
 
 IMAGE = "docker.io/library/busybox:local"
 
@@ -61,8 +61,8 @@ class Containerd(CallerTest):
 
     def test_memory_limit_is_applied(self):
         t = self.task("cd-mem", "--memory-limit", str(64 << 20))
-        path = "/sys/fs/cgroup/memory/default/%s/memory.limit_in_bytes" % t
-        self.assertEqual(open(path).read().strip(), str(64 << 20))
+        pid = int(self.ok(self.ctr("tasks", "ls")).stdout.split(t, 1)[1].split()[0])
+        self.assertEqual(Cgroup(pid).value("memory.limit"), str(64 << 20))
 
     def test_the_example_config_loads_with_its_handler(self):
         p = self.ok(run(["containerd", "--config", self.w.cd_config, "config", "dump"]))

@@ -64,5 +64,5 @@ class Docker(CallerTest):
         p = self.ok(self.d("run", "--rm", *self.rt(), "--network", "none", "--read-only", "--tmpfs", "/scratch",
                            "--memory", "64m", "--pids-limit", "50", IMAGE, "sh", "-c",
                            "touch /scratch/x && echo tmpfs; touch /etc/x 2>/dev/null || echo ro; "
-                           "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; grep Seccomp: /proc/self/status"))
+                           "(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes); (cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max); grep Seccomp: /proc/self/status"))
         self.assertEqual(p.stdout.split(), ["tmpfs", "ro", str(64 << 20), "50", "Seccomp:", "2"])

@@ -74,7 +74,7 @@ class Podman(CallerTest):
 
     def test_limits_hold_inside(self):
         p = self.ok(self.pm("run", "--rm", "--network", "none", "--memory", "64m", "--pids-limit", "50", IMAGE, "sh", "-c",
-                            "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max"))
+                            "(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes); (cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max)"))
         self.assertEqual(p.stdout.split(), [str(64 << 20), "50"])
         p = self.pm("run", "--rm", "--network", "none", "--pids-limit", "8", IMAGE, "/bin/ocelot-probe", "fork", "20")
         self.assertIn("forked", p.stdout)

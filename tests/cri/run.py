@@ -138,13 +138,15 @@ class NodePath(unittest.TestCase):
             # Limits, read inside at the container's own cgroup (named in /proc/self/cgroup),
             # which must lie under the pod's cgroup parent.
             groups = dict(l.split(":", 2)[1:] for l in self.exec(cid, "cat", "/proc/self/cgroup").stdout.decode().splitlines())
-            mem = next(v for k, v in groups.items() if "memory" in k.split(","))
-            cpu = next(v for k, v in groups.items() if "cpu" in k.split(","))
+            mem = next((v for k, v in groups.items() if "memory" in k.split(",")), groups.get(""))
+            cpu = next((v for k, v in groups.items() if "cpu" in k.split(",")), groups.get(""))
             self.assertTrue(mem.startswith(self.parent + "/pod"), mem)
             self.assertTrue(cpu.startswith(self.parent + "/pod"), cpu)
-            # The container's /sys/fs/cgroup/<controller> is its own cgroup (a bind of it).
-            limits = self.exec(cid, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                               "/sys/fs/cgroup/cpu/cpu.cfs_quota_us").stdout.decode().split()
+            # The container's /sys/fs/cgroup is its own cgroup (v2, or a bind of each v1 hierarchy's).
+            limits = self.exec(cid, "sh", "-c",
+                               "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; "
+                               "(cut -d' ' -f1 /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)"
+                               ).stdout.decode().split()
             self.assertEqual(limits, [str(64 << 20), "50000"])
             # It ran under the handler's runtime: its state is the runtime's own.
             states = glob.glob(W["dir"] + "/*-root/k8s.io/%s/state.json" % cid)

@@ -60,13 +60,99 @@ def cleanup_shared():
         shutil.rmtree(_shared["dir"], ignore_errors=True)
 
 
+class Cgroup:
+    """A process's cgroup on any host layout (v1, v2, hybrid; cgroupfs or under a systemd scope),
+    found the way the kernel says: /proc/PID/cgroup for its paths, mountinfo for where each
+    hierarchy is mounted. Values are read through layout-free names, so a test says what it checks
+    ("memory.limit", "frozen"), not which file a layout keeps it in."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.v1 = {}      # controller -> (mount point, mount root)
+        self.v2 = None    # (mount point, mount root)
+        for line in open("/proc/self/mountinfo"):
+            f = line.split()
+            sep = f.index("-")
+            fstype, opts = f[sep + 1], f[sep + 3].split(",")
+            if fstype == "cgroup":
+                for o in opts:
+                    if o not in ("rw", "ro") and not o.startswith("release_agent") and o != "clone_children":
+                        self.v1.setdefault(o, (f[4], f[3]))
+            elif fstype == "cgroup2" and self.v2 is None:
+                self.v2 = (f[4], f[3])
+        self.paths = {}   # controller (or "" for the v2 line) -> path
+        for line in open("/proc/%d/cgroup" % pid):
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            for c in (ctrls.split(",") if ctrls else [""]):
+                self.paths[c] = path
+        v2_ctrls = set()
+        if self.v2:
+            try:
+                v2_ctrls = set(open(os.path.join(self.v2[0], "cgroup.controllers")).read().split())
+            except OSError:
+                pass
+        self.v2_controllers = v2_ctrls
+
+    def is_v2(self, controller):
+        return controller not in self.v1 and self.v2 is not None
+
+    def dir(self, controller):
+        """The directory that holds `controller`'s files for this process."""
+        if controller in self.v1:
+            mount, root = self.v1[controller]
+            path = self.paths[controller]
+        else:
+            mount, root = self.v2
+            path = self.paths[""]
+        rel = path[len(root):] if root != "/" and path.startswith(root) else path
+        return os.path.join(mount, rel.lstrip("/"))
+
+    def file(self, controller, name):
+        with open(os.path.join(self.dir(controller), name)) as f:
+            return f.read().strip()
+
+    def value(self, key):
+        """memory.limit, pids.max, cpu.quota, cpu.period, cpu.shares (v1 shares; on v2 the weight
+        runc derives from them), frozen ("1"/"0"), as strings; an unlimited limit is "max"."""
+        v2 = self.is_v2({"memory.limit": "memory", "pids.max": "pids", "cpu.quota": "cpu", "cpu.period": "cpu",
+                         "cpu.shares": "cpu", "frozen": "freezer"}[key])
+        if key == "memory.limit":
+            v = self.file("memory", "memory.max" if v2 else "memory.limit_in_bytes")
+            return "max" if v == "max" or int(v) >= 1 << 62 else v
+        if key == "pids.max":
+            return self.file("pids", "pids.max")
+        if key in ("cpu.quota", "cpu.period"):
+            if v2:
+                quota, period = self.file("cpu", "cpu.max").split()
+                return quota if key == "cpu.quota" else period
+            v = self.file("cpu", "cpu.cfs_quota_us" if key == "cpu.quota" else "cpu.cfs_period_us")
+            return "max" if v == "-1" else v
+        if key == "cpu.shares":
+            if v2:
+                return self.file("cpu", "cpu.weight")
+            return self.file("cpu", "cpu.shares")
+        if key == "frozen":
+            if v2:
+                return self.file("", "cgroup.freeze")
+            return "1" if self.file("freezer", "freezer.state") == "FROZEN" else "0"
+        raise KeyError(key)
+
+
+def v2_weight_of_shares(shares):
+    """runc's cpu.shares -> cpu.weight for cgroup v2."""
+    return str(1 + ((shares - 2) * 9999) // 262142)
+
+
 def cgroup_dirs_named(name):
-    """Every directory called `name` under any cgroup hierarchy's ocelot/ parent."""
+    """Every directory called `name` (or a systemd scope named after it) under any cgroup
+    hierarchy's ocelot/ parent or system.slice."""
     found = []
-    for base in ["/sys/fs/cgroup"] + [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")]:
-        p = os.path.join(base, "ocelot", name)
-        if os.path.isdir(p):
-            found.append(p)
+    bases = ["/sys/fs/cgroup"] + [os.path.join("/sys/fs/cgroup", d) for d in os.listdir("/sys/fs/cgroup")
+                                   if os.path.isdir(os.path.join("/sys/fs/cgroup", d))]
+    for base in bases:
+        for p in (os.path.join(base, "ocelot", name), os.path.join(base, "system.slice", "ocelot-%s.scope" % name)):
+            if os.path.isdir(p):
+                found.append(p)
     return found
 
 

@@ -1,20 +1,12 @@
-"""linux.resources held by the kernel on this (hybrid) host: memory, pids, cpu, hugetlb on cgroup2,
-freeze, update, delete."""
+"""linux.resources held by the kernel on any host layout (v1, v2, hybrid; read through
+harness.Cgroup): memory, pids, cpu, hugetlb on cgroup2, freeze, update, delete."""
 import json
 import os
 import stat
 import subprocess
 import time
 
-from harness import OcelotTest
-
-
-def cg_file(state_dir, controller, name):
-    with open(os.path.join(state_dir, "state.json")) as f:
-        paths = json.load(f)["cgroupPaths"]
-    d = paths["v1"].get(controller) or paths["v2"]
-    with open(os.path.join(d, name)) as f:
-        return f.read().strip()
+from harness import Cgroup, OcelotTest, v2_weight_of_shares
 
 
 class Cgroups(OcelotTest):
@@ -40,32 +32,34 @@ class Cgroups(OcelotTest):
         cid = self.new_id()
         self.ocelot("run", "-d", "--bundle", self.bundle(c), cid)
         sd = os.path.join(self.root, cid)
-        self.assertEqual(cg_file(sd, "memory", "memory.limit_in_bytes"), str(64 << 20))
-        self.assertEqual(cg_file(sd, "pids", "pids.max"), "42")
-        self.assertEqual(cg_file(sd, "cpu", "cpu.cfs_quota_us"), "20000")
-        self.assertEqual(cg_file(sd, "cpu", "cpu.shares"), "512")
         pid = self.state(cid)["pid"]
-        self.assertIn("memory:/ocelot-test-abs/%d" % os.getpid(), open("/proc/%d/cgroup" % pid).read())
+        cg = Cgroup(pid)
+        self.assertEqual(cg.value("memory.limit"), str(64 << 20))
+        self.assertEqual(cg.value("pids.max"), "42")
+        self.assertEqual(cg.value("cpu.quota"), "20000")
+        self.assertEqual(cg.value("cpu.shares"), v2_weight_of_shares(512) if cg.is_v2("cpu") else "512")
+        self.assertTrue(cg.paths.get("memory", cg.paths.get("")).endswith("/ocelot-test-abs/%d" % os.getpid()),
+                        cg.paths)
         self.ocelot("update", "--memory", "32m", "--pids-limit", "7", "--cpu-quota", "30000", cid)
-        self.assertEqual(cg_file(sd, "memory", "memory.limit_in_bytes"), str(32 << 20))
-        self.assertEqual(cg_file(sd, "pids", "pids.max"), "7")
-        self.assertEqual(cg_file(sd, "cpu", "cpu.cfs_quota_us"), "30000")
+        self.assertEqual(cg.value("memory.limit"), str(32 << 20))
+        self.assertEqual(cg.value("pids.max"), "7")
+        self.assertEqual(cg.value("cpu.quota"), "30000")
         res = os.path.join(self.tmp, "res.json")
         json.dump({"pids": {"limit": 9}}, open(res, "w"))
         self.ocelot("update", "--resources", res, cid)
-        self.assertEqual(cg_file(sd, "pids", "pids.max"), "9")
+        self.assertEqual(cg.value("pids.max"), "9")
         json.dump({"memory": {"limit": 4096, "checkBeforeUpdate": True}}, open(res, "w"))
         p = self.ocelot("update", "--resources", res, cid, check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("is below the current usage", p.stderr)
-        self.assertEqual(cg_file(sd, "memory", "memory.limit_in_bytes"), str(32 << 20))
+        self.assertEqual(cg.value("memory.limit"), str(32 << 20))
         paths = json.load(open(os.path.join(sd, "state.json")))["cgroupPaths"]
         self.ocelot("delete", "-f", cid)
         for d in list(paths["v1"].values()) + [paths["v2"]]:
             self.assertFalse(os.path.exists(d), d)
-        for base in ["memory", "pids", "cpu"]:
+        for base in ["memory/", "pids/", "cpu/", ""]:
             try:
-                os.rmdir("/sys/fs/cgroup/%s/ocelot-test-abs" % base)
+                os.rmdir("/sys/fs/cgroup/%socelot-test-abs" % base)
             except OSError:
                 pass
 
@@ -73,10 +67,11 @@ class Cgroups(OcelotTest):
         c = self.config(["cat", "/proc/self/cgroup"])
         c["linux"]["cgroupsPath"] = "ocelot-rel-%d" % os.getpid()
         c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "cgroup"]
-        own = {l.split(":")[1]: l.split(":")[2].strip() for l in open("/proc/self/cgroup")}
+        own = Cgroup(os.getpid()).paths
+        key = "memory" if "memory" in own else ""
         out = self.run_config(c).stdout
-        mem = [l for l in out.splitlines() if ":memory:" in l][0].split(":")[2]
-        self.assertEqual(mem, os.path.join(own["memory"], "ocelot-rel-%d" % os.getpid()))
+        line = [l for l in out.splitlines() if l.split(":")[1] == key][0]
+        self.assertEqual(line.split(":", 2)[2], os.path.join(own[key], "ocelot-rel-%d" % os.getpid()))
 
     def test_hugetlb_goes_to_cgroup2_on_a_hybrid_host(self):
         if not os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers") or \
@@ -107,7 +102,7 @@ class Cgroups(OcelotTest):
         frozen_at = open(tick + "/n").read()
         time.sleep(0.3)
         self.assertEqual(open(tick + "/n").read(), frozen_at)
-        self.assertEqual(cg_file(os.path.join(self.root, cid), "freezer", "freezer.state"), "FROZEN")
+        self.assertEqual(Cgroup(self.state(cid)["pid"]).value("frozen"), "1")
         p = self.ocelot("exec", cid, "true", check=False)
         self.assertIn("paused", p.stderr)
         self.ocelot("resume", cid)

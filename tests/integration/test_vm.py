@@ -12,7 +12,7 @@ import subprocess
 import time
 
 import harness
-from harness import OcelotTest, cgroup_dirs_named, receive_console_fd, OCELOT
+from harness import Cgroup, OCELOT, OcelotTest, cgroup_dirs_named, receive_console_fd
 
 TEMPLATES = "/var/cache/ocelot/vm/templates"
 
@@ -90,12 +90,9 @@ class VmIsolation(OcelotTest):
                            stdout=f, stderr=f, check=True, timeout=120)
         # On the host, the VMM runs in the container's cgroup, limited to guest RAM plus QEMU.
         st = self.state(cid)
-        mem = [d for d in cgroup_dirs_named(cid) if "/memory/" in d]
-        self.assertEqual(len(mem), 1)
-        with open(os.path.join(mem[0], "memory.limit_in_bytes")) as f:
-            self.assertEqual(int(f.read()), (32 + 96 + 160) << 20)  # limit + guest headroom + QEMU
-        with open(os.path.join(mem[0], "cgroup.procs")) as f:
-            self.assertIn(str(st["pid"]), f.read().split())
+        cg = Cgroup(st["pid"])
+        self.assertEqual(cg.value("memory.limit"), str((32 + 96 + 160) << 20))  # limit + guest headroom + QEMU
+        self.assertTrue(cg.dir("memory").rstrip("/").endswith("/" + cid), cg.dir("memory"))
         self.ocelot("start", cid)
         self.wait_status(cid, "stopped", timeout=60)
         self.ocelot("delete", cid)

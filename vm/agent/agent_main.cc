@@ -535,7 +535,8 @@ class Agent {
 
 }  // namespace
 
-int main() {
+// The guest's PID 1: whatever goes wrong becomes an error frame and a power-off, never a panic.
+int main() try {
   runtime::assume_protected_exe();
   mount_guest_filesystems();
   g_trace = cmdline_value("ocelot.trace") == "1";
@@ -572,4 +573,8 @@ int main() {
   ::sync();
   say(vm::FrameType::exit, std::to_string(code));
   power_off();
+} catch (const std::exception& e) {
+  fail(std::string("the agent: ") + e.what());
+} catch (...) {
+  fail("the agent: unknown failure");
 }
