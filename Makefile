@@ -1,6 +1,8 @@
 # ocelot: the two commands of the README are `make demo` and `make test`. Each test tier has its
 # own target, so that a developer can run one:
 #   make unit          doctest, no root                              (seconds)
+#   make lint          clang-format check, layering, no function over 100 lines, clang-tidy on
+#                      the files the last commits changed (make tidy: every file, ~15 min)
 #   make layering      includes point down the layers                (seconds)
 #   make integration   the real kernel, as root: containers          (~2 min)
 #   make vm-test       VM isolation under QEMU, compare; twice:       (~2 min)
@@ -10,6 +12,8 @@
 #   make fuzz-short    each fuzz target for FUZZ_SECONDS (60)        (~3 min + a clang build)
 #   make fuzz          the same, FUZZ_SECONDS=600 by default
 #   make test-asan     unit + integration under ASan/UBSan           (~10 min build)
+#   make host-test     a systemd + cgroup v2 Debian guest runs the integration tier (cgroupfs and
+#                      --systemd-cgroup) and the callers with their systemd managers
 #   make stress        100 rounds of kill -9 at every stage          (~4 min)
 BUILD    ?= build
 BUILD_TYPE ?= Release
@@ -18,21 +22,33 @@ OCELOT   := $(BUILD)/ocelot
 PROBE    := $(BUILD)/ocelot-probe
 BUNDLE   ?= $(BUILD)/demo-bundle
 PY       := /usr/bin/python3
-DEPS     := g++ cmake make pkg-config nlohmann-json3-dev libseccomp-dev libcxxopts-dev \
-            doctest-dev busybox-static python3 procps util-linux golang-github-containers-common libsystemd-dev
-# The integration tier: newuidmap/newgidmap for the rootless tests, iproute2 for network namespaces.
-INTEGRATION_DEPS := uidmap iproute2
+# Packages, one list per tier: each tier's make target installs its own list, and the host
+# matrix's guest (make host-test) is built from these lists alone, so a package a test needs that
+# no list names fails there as it would on a user's fresh machine.
+BUILD_DEPS := g++ cmake make pkg-config nlohmann-json3-dev libseccomp-dev libcxxopts-dev doctest-dev libsystemd-dev
+# What every test tier's harness runs: python3, the busybox rootfs, ps, script(1).
+TEST_DEPS := python3 busybox-static procps util-linux
+# The integration tier: newuidmap/newgidmap for the rootless tests, ip for network namespaces,
+# podman's seccomp profile for the profile tests.
+INTEGRATION_DEPS := uidmap iproute2 golang-github-containers-common
+DEPS     := $(BUILD_DEPS) $(TEST_DEPS)
 BENCH_DEPS := runc hyperfine
-CALLER_DEPS := podman containerd docker.io runc catatonit mmdebstrap util-linux
-CRI_DEPS := containerd runc python3-grpcio python3-grpc-tools
+CALLER_DEPS := podman containerd docker.io runc catatonit mmdebstrap
+CRI_DEPS := containerd runc python3-grpcio python3-grpc-tools mmdebstrap
 FUZZ_DEPS := clang libclang-rt-14-dev
+LINT_DEPS := clang-format clang-tidy
 # VM-isolated mode: the VMM (the guest kernel comes from Debian's linux-image-amd64, unpacked into
 # the cache by vm/vmm/setup-kernel.sh, not installed).
 VM_DEPS  := qemu-system-x86 python3-jsonschema
+# The host matrix: a systemd + cgroup v2 Debian guest under QEMU, built with mmdebstrap.
+HOST_DEPS := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs
+# What the host matrix's guest holds beside its base system: the lists of the tiers it runs.
+GUEST_PACKAGES := $(TEST_DEPS) $(INTEGRATION_DEPS) $(CALLER_DEPS)
 FUZZ_SECONDS ?= 60
 RUNTIME  ?=
 
-.PHONY: all deps vm-setup build demo test unit layering integration vm-test callers callers-runc cri \
+.PHONY: all deps vm-setup build demo test unit layering lint format-check tidy tidy-changed integration vm-test callers \
+        callers-runc cri host-test print-packages \
         fuzz fuzz-short test-asan stress bench bench-vm bench-callers bench-parallel clean format install
 
 all: build
@@ -113,12 +129,22 @@ test-asan: deps
 	build-asan/unit_tests
 	python3 tests/integration/run.py --ocelot build-asan/ocelot --probe build-asan/ocelot-probe --tier container
 
+print-packages:
+	@echo $(GUEST_PACKAGES)
+
+# The host matrix: a Debian 12 guest with systemd and pure cgroup v2 (tests/host/), booted under
+# QEMU, runs the integration tier with and without --systemd-cgroup and the callers with their
+# systemd cgroup managers. The guest image is cached; STEPS picks steps.
+host-test: deps build
+	$(call apt_install,$(HOST_DEPS))
+	python3 tests/host/run.py --build $(BUILD) --packages "$(GUEST_PACKAGES)" $(if $(STEPS),--steps "$(STEPS)")
+
 stress: build
 	python3 tests/stress/run.py --ocelot $(OCELOT) --probe $(PROBE) --rounds 100
 
 # Every tier CI runs: unit, layering, integration (containers), VM, callers, CRI, a short fuzz.
 test: deps vm-setup build
-	$(MAKE) unit layering integration vm-test callers cri fuzz-short
+	$(MAKE) unit lint integration test-asan vm-test callers cri host-test fuzz-short
 
 bench: deps build
 	$(call apt_install,$(BENCH_DEPS))
@@ -139,8 +165,35 @@ bench-parallel: build
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
 
+SOURCES = $$(git ls-files '*.cc' '*.h' '*.c')
 format:
-	clang-format -i $$(git ls-files '*.cc' '*.h' '*.c')
+	clang-format -i $(SOURCES)
+
+# Fails on any file clang-format would change, names them.
+format-check:
+	$(call apt_install,$(LINT_DEPS))
+	@clang-format --dry-run -Werror $(SOURCES) && echo "format: every file is formatted"
+
+# clang-tidy (.clang-tidy: defects, not style) on every source file, or on those the last
+# TIDY_COMMITS commits changed (tidy-changed: what CI runs, since a full run takes ~15 min here).
+TIDY_COMMITS ?= 1
+tidy: build
+	$(call apt_install,$(LINT_DEPS))
+	run-clang-tidy -p $(BUILD) -quiet -extra-arg=-Wno-unknown-warning-option '^$(CURDIR)/(base|spec|namespaces|cgroups|runtime|vm|isolation|compare|cli)/'
+	python3 tests/long_functions.py
+tidy-changed: build
+	$(call apt_install,$(LINT_DEPS))
+	@base=$$(git rev-list --max-count=1 --skip=$(TIDY_COMMITS) HEAD 2>/dev/null || true); \
+	files=$$(git diff --name-only --diff-filter=d $${base:-$$(git rev-list --max-parents=0 HEAD)} HEAD -- \
+	  'base/*.cc' 'spec/*.cc' 'namespaces/*.cc' 'cgroups/*.cc' 'runtime/*.cc' 'vm/*.cc' 'isolation/*.cc' 'compare/*.cc' 'cli/*.cc' \
+	  | grep -v systemd_helper.cc || true); \
+	if [ -n "$$files" ]; then echo "tidy: $$(echo $$files | wc -w) files"; \
+	  run-clang-tidy -p $(BUILD) -quiet -extra-arg=-Wno-unknown-warning-option $$files > $(BUILD)/tidy.log 2>&1 \
+	    || { grep -E 'warning:|error:' $(BUILD)/tidy.log | grep -v unknown-warning; exit 1; }; \
+	fi; echo "tidy: no findings"
+
+lint: format-check layering tidy-changed
+	python3 tests/long_functions.py
 
 clean:
 	rm -rf $(BUILD) build-fuzz build-asan

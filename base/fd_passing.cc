@@ -41,7 +41,10 @@ static ssize_t datagram_size(int sock) {
 Result<Received> receive_with_fd(int sock, std::string_view what, size_t stream_max) {
   Received r;
   ssize_t size = stream_max > 0 ? static_cast<ssize_t>(stream_max) : datagram_size(sock);
-  // A peer killed with a message of ours unread resets the connection: it is gone, as at EOF.
+  // A peer that exits with a message of ours unread resets the connection. A seqpacket socket
+  // reports that reset once, before the messages the peer sent and we have not read (the kernel
+  // checks sk_err first): look again for its last words (an error), and only then call it EOF.
+  if (size < 0 && errno == ECONNRESET) size = datagram_size(sock);
   if (size < 0 && errno == ECONNRESET) size = 0;
   if (size < 0) return Error::last(what);
   if (size == 0) {
@@ -57,8 +60,10 @@ Result<Received> receive_with_fd(int sock, std::string_view what, size_t stream_
   m.msg_control = cbuf;
   m.msg_controllen = sizeof cbuf;
   ssize_t n;
+  // The reset can also land between that look and this read: the message is still queued.
+  int resets = 0;
   do n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  while (n < 0 && (errno == EINTR || (errno == ECONNRESET && resets++ == 0)));
   if (n < 0) return Error::last(what);
   r.payload.assign(buf.data(), static_cast<size_t>(n));
   if (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {

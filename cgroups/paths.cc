@@ -64,7 +64,8 @@ Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, co
     if (!systemd_driver)
       log::warn("cgroupsPath \"" + cgroups_path +
                 "\" is a systemd unit and systemd is not managing cgroups here (no --systemd-cgroup); using "
-                "cgroupfs path \"" + p + "\"");
+                "cgroupfs path \"" +
+                p + "\"");
   } else if (p[0] != '/') {
     relative = true;
   }
@@ -84,6 +85,10 @@ Result<Paths> resolve_paths(const Layout& l, const std::string& cgroups_path, co
     if (relative) {
       auto it = own.find("");
       if (it != own.end()) base = own_rel(it->second, l.v2_root);
+      // On a pure v2 host our own cgroup holds processes (us), so no child of it can have
+      // controllers (the no-internal-process rule): relative paths hang off its parent, as runc's
+      // fs2 driver does.
+      if (l.mode == Mode::v2) base = fs::dirname(base);
     }
     out.v2 = fs::clean_abs(fs::join(fs::join(l.v2_mount, base), p));
   }

@@ -147,8 +147,7 @@ class SystemdManager : public Manager {
 
 Result<std::unique_ptr<Manager>> make_systemd_manager(const Layout& layout, const Paths& paths,
                                                       const std::string& helper, const std::string& description) {
-  if (!systemd_running())
-    return Error::make("systemd not running on this host, cannot use systemd cgroups manager");
+  if (!systemd_running()) return Error::make("systemd not running on this host, cannot use systemd cgroups manager");
   // No cgroup of its own (rootless without delegation): nothing for systemd to hold.
   if (paths.v1.empty() && paths.v2.empty()) return make_fs_manager(layout, paths);
   return std::unique_ptr<Manager>(std::make_unique<SystemdManager>(layout, paths, helper, description));

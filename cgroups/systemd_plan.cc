@@ -104,8 +104,8 @@ Result<SystemdPlan> plan_systemd(const spec::Resources& r, Mode host) {
         if (!set(m->limit) || *m->limit < 0)
           return Error::make("linux.resources.memory.swap: on cgroup v2 a swap limit needs a memory limit");
         if (*m->swap < *m->limit)
-          return Error::make("linux.resources.memory.swap: must not be lower than memory.limit (" + to_string(*m->swap) +
-                             " < " + to_string(*m->limit) + ")");
+          return Error::make("linux.resources.memory.swap: must not be lower than memory.limit (" +
+                             to_string(*m->swap) + " < " + to_string(*m->limit) + ")");
         prop("MemorySwapMax", "t", to_string(*m->swap - *m->limit));
       }
       rest.swap.reset();

@@ -37,18 +37,22 @@ def wait_for(path, proc, seconds, what):
 
 
 class World:
-    def __init__(self, runtime, probe, tag):
+    def __init__(self, runtime, probe, tag, systemd=False, real_image=True):
         self.runtime = runtime  # the OCI runtime under test (ocelot, or runc to show fairness)
         self.name = tag         # "ocelot" or "runc": the runtime's name for podman and docker
         self.dir = tempfile.mkdtemp(prefix="oc-callers-")
         self.procs = []
         self.probe = probe
+        # systemd: each caller's systemd cgroup manager (a systemd host: make host-test)
+        self.systemd = systemd
+        self.real_image = real_image
 
     # -- setup --------------------------------------------------------------------------------
     def start(self):
         d = self.dir
         sh(["python3", os.path.join(HERE, "make_image.py"), os.path.join(d, "img"), self.probe])
-        sh(["python3", os.path.join(HERE, "debian_image.py"), os.path.join(d, "img")], timeout=900)
+        if self.real_image:
+            sh(["python3", os.path.join(HERE, "debian_image.py"), os.path.join(d, "img")], timeout=900)
         self.start_containerd()
         self.start_dockerd()
         self.setup_podman()
@@ -70,12 +74,15 @@ class World:
         self.procs.append(("containerd", p))
         wait_for(self.cd_sock, p, 30, "containerd")
         sh(self.ctr("images", "import", os.path.join(d, "img", "busybox-oci.tar")))
-        sh(self.ctr("images", "import", os.path.join(d, "img", "debian-oci.tar")), timeout=300)
+        if self.real_image:
+            sh(self.ctr("images", "import", os.path.join(d, "img", "debian-oci.tar")), timeout=300)
 
     def start_dockerd(self):
         d = self.dir
         conf = json.load(open(os.path.join(REPO, "examples", "docker", "daemon.json")))
         conf["runtimes"] = {"ocelot": {"path": self.runtime}}
+        if self.systemd:
+            conf["exec-opts"] = ["native.cgroupdriver=systemd"]
         conf.update({"iptables": False, "bridge": "none",
                      "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 1024, "Hard": 1024},
                                          "nproc": {"Name": "nproc", "Soft": 4096, "Hard": 4096}}})
@@ -95,8 +102,9 @@ class World:
             time.sleep(0.1)
         sh(self.docker("import", "-c", 'CMD ["sh"]', "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                        os.path.join(d, "img", "rootfs.tar"), "busybox:local"))
-        sh(self.docker("import", "-c", 'CMD ["bash"]', "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                       os.path.join(d, "img", "debian-rootfs.tar"), DEBIAN), timeout=300)
+        if self.real_image:
+            sh(self.docker("import", "-c", 'CMD ["bash"]', "-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                           os.path.join(d, "img", "debian-rootfs.tar"), DEBIAN), timeout=300)
 
     def setup_podman(self):
         d = self.dir
@@ -104,13 +112,16 @@ class World:
         text = text.replace("/usr/local/bin/ocelot", self.runtime).replace('runtime = "ocelot"', 'runtime = "%s"' % self.name)
         if self.name != "ocelot":
             text = text.replace("ocelot = [", "%s = [" % self.name, 1)
-        # No systemd on this machine, no journal, no network stack for containers.
-        text = text.replace("[engine]\n", '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+        # On a systemd host its cgroup manager (machine.slice:libpod:ID), else cgroupfs; no journal,
+        # no network stack for containers.
+        manager = "systemd" if self.systemd else "cgroupfs"
+        text = text.replace("[engine]\n", '[engine]\ncgroup_manager = "%s"\nevents_logger = "file"\n' % manager)
         with open(os.path.join(d, "containers.conf"), "w") as f:
             f.write(text)
         self.podman_env = dict(os.environ, CONTAINERS_CONF=os.path.join(d, "containers.conf"))
         sh(self.podman("load", "-q", "-i", os.path.join(d, "img", "busybox-oci.tar")), env=self.podman_env)
-        sh(self.podman("load", "-q", "-i", os.path.join(d, "img", "debian-oci.tar")), env=self.podman_env, timeout=300)
+        if self.real_image:
+            sh(self.podman("load", "-q", "-i", os.path.join(d, "img", "debian-oci.tar")), env=self.podman_env, timeout=300)
 
     # -- the three callers ------------------------------------------------------------------------
     def podman(self, *args):
@@ -119,6 +130,14 @@ class World:
 
     def ctr(self, *args):
         return ["ctr", "--address", self.cd_sock] + list(args)
+
+    def ctr_runtime(self, name):
+        """ctr run's flags for the runtime under test (and, on a systemd host, its systemd cgroup
+        manager with a unit for the task)."""
+        flags = ["--runc-binary", self.runtime]
+        if self.systemd:
+            flags += ["--runc-systemd-cgroup", "--cgroup", "system.slice:ocelot-ctr:%s" % name]
+        return flags
 
     def docker(self, *args):
         return [DOCKER, "-H", "unix://" + self.docker_sock] + list(args)

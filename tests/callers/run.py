@@ -13,6 +13,14 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 
 
+def _flatten(suite):
+    for t in suite:
+        if isinstance(t, unittest.TestSuite):
+            yield from _flatten(t)
+        else:
+            yield t
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ocelot", default="build/ocelot")
@@ -21,6 +29,8 @@ def main():
     ap.add_argument("--name", default="ocelot")
     ap.add_argument("-k", dest="pattern", action="append")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("--systemd", action="store_true", help="the callers' systemd cgroup managers (a systemd host)")
+    ap.add_argument("--no-real-image", action="store_true", help="skip the Debian image and its tests")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("the callers tier needs root", file=sys.stderr)
@@ -28,13 +38,15 @@ def main():
     import base
     import env
     runtime = os.path.abspath(a.runtime or a.ocelot)
-    world = env.World(runtime, os.path.abspath(a.probe), a.name)
+    world = env.World(runtime, os.path.abspath(a.probe), a.name, systemd=a.systemd, real_image=not a.no_real_image)
     loader = unittest.TestLoader()
     if a.pattern:
         loader.testNamePatterns = ["*%s*" % p for p in a.pattern]
     try:
         base.WORLD = world.start()
         suite = loader.discover(here, pattern="test_*.py")
+        if a.no_real_image:
+            suite = unittest.TestSuite(t for t in _flatten(suite) if type(t).__module__ != "test_real_image")
         result = unittest.TextTestRunner(verbosity=2 if a.v else 1).run(suite)
     finally:
         world.stop()

@@ -11,11 +11,9 @@ class Containerd(CallerTest):
     def ctr(self, *args, timeout=120):
         return run(self.w.ctr(*args), timeout=timeout)
 
-    def runtime(self):
-        return ["--runc-binary", self.w.runtime]
 
     def task(self, name, *extra):
-        self.ok(self.ctr("run", "-d", *self.runtime(), *extra, IMAGE, name, "sleep", "1000"))
+        self.ok(self.ctr("run", "-d", *self.w.ctr_runtime(name), *extra, IMAGE, name, "sleep", "1000"))
 
         def cleanup():
             self.ctr("tasks", "kill", "-s", "KILL", name)
@@ -28,10 +26,10 @@ class Containerd(CallerTest):
         return name
 
     def test_run_output_and_exit_codes(self):
-        p = self.ok(self.ctr("run", "--rm", *self.runtime(), IMAGE, "cd-out", "sh", "-c", "echo out"))
+        p = self.ok(self.ctr("run", "--rm", *self.w.ctr_runtime("cd-out"), IMAGE, "cd-out", "sh", "-c", "echo out"))
         self.assertEqual(p.stdout, "out\n")
-        self.assertEqual(self.ctr("run", "--rm", *self.runtime(), IMAGE, "cd-seven", "sh", "-c", "exit 7").returncode, 7)
-        p = self.ctr("run", "--rm", *self.runtime(), IMAGE, "cd-missing", "/nonexistent")
+        self.assertEqual(self.ctr("run", "--rm", *self.w.ctr_runtime("cd-seven"), IMAGE, "cd-seven", "sh", "-c", "exit 7").returncode, 7)
+        p = self.ctr("run", "--rm", *self.w.ctr_runtime("cd-missing"), IMAGE, "cd-missing", "/nonexistent")
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("no such file or directory", p.stderr)
         self.ctr("containers", "rm", "cd-missing")

@@ -89,10 +89,10 @@ class ContainerdRealImage(CallerTest):
         return run(self.w.ctr(*args), timeout=timeout)
 
     def ctr_run(self, name, *args):
-        return self.ctr("run", "--rm", "--runc-binary", self.w.runtime, *args[:-1], DEBIAN, name, *args[-1])
+        return self.ctr("run", "--rm", *self.w.ctr_runtime(name), *args[:-1], DEBIAN, name, *args[-1])
 
     def task(self, name):
-        self.ok(self.ctr("run", "-d", "--runc-binary", self.w.runtime, DEBIAN, name, "sleep", "1000"))
+        self.ok(self.ctr("run", "-d", *self.w.ctr_runtime(name), DEBIAN, name, "sleep", "1000"))
 
         def cleanup():
             self.ctr("tasks", "kill", "-s", "KILL", name)

@@ -143,6 +143,17 @@ def v2_weight_of_shares(shares):
     return str(1 + ((shares - 2) * 9999) // 262142)
 
 
+def hierarchy_mounts():
+    """Every cgroup hierarchy's mount point, once each (v1 controllers, name=systemd, cgroup2):
+    /sys/fs/cgroup alone on a pure v2 host."""
+    seen = []
+    for line in open("/proc/self/mountinfo"):
+        f = line.split()
+        if f[f.index("-") + 1] in ("cgroup", "cgroup2") and f[4] not in seen:
+            seen.append(f[4])
+    return seen
+
+
 def cgroup_dirs_named(name):
     """Every directory called `name` (or a systemd scope named after it) under any cgroup
     hierarchy's ocelot/ parent or system.slice."""

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import OcelotTest, probe_report
+from harness import OcelotTest, hierarchy_mounts, probe_report
 
 ATTACKER = os.path.join(os.path.dirname(os.environ.get("OCELOT_PROBE", "build/ocelot-probe")), "ocelot-ptrace-attacker")
 
@@ -69,14 +69,13 @@ class HostileConfigs(OcelotTest):
         # A host process sits in a cgroup; a container is created in the same one, killed and
         # deleted: the host process lives on and the cgroup stays.
         name = "ocelot-shared-%d" % os.getpid()
-        dirs = [os.path.join("/sys/fs/cgroup", h, name) for h in ("pids", "memory", "cpu", "freezer", "blkio", "devices",
-                                                                    "cpuset", "cpuacct", "systemd", "unified")
-                if os.path.isdir(os.path.join("/sys/fs/cgroup", h))]
+        dirs = [os.path.join(h, name) for h in hierarchy_mounts()]
         host = subprocess.Popen(["sleep", "300"])
         try:
             for d in dirs:
                 os.makedirs(d, exist_ok=True)
-                if d.startswith("/sys/fs/cgroup/cpuset"):
+                if os.path.exists(os.path.join(os.path.dirname(d), "cpuset.mems")) and "cgroup.controllers" not in \
+                        os.listdir(os.path.dirname(d)):
                     for f in ("cpuset.cpus", "cpuset.mems"):
                         with open(os.path.join(d, f), "w") as out:
                             out.write(open(os.path.join(os.path.dirname(d), f)).read())

@@ -74,6 +74,13 @@ TEST_CASE("cgroupsPath: absent, absolute, relative to our own cgroup, systemd") 
   CHECK(!cgroups::systemd_to_cgroupfs("notaslice:p:n").ok());
   auto sd = *cgroups::resolve_paths(l, "system.slice:ocelot:web", "web", own);
   CHECK(sd.v1.at("memory") == "/sys/fs/cgroup/memory/system.slice/ocelot-web.scope");
+
+  // Pure v2: our own cgroup holds us, so relative paths hang off its parent (runc's fs2).
+  auto v2 = *cgroups::parse_layout(kV2, "cpuset cpu io memory pids\n");
+  auto own2 = cgroups::parse_proc_cgroup("0::/system.slice/job.service\n");
+  CHECK(cgroups::resolve_paths(v2, "a/b", "web", own2)->v2 == "/sys/fs/cgroup/system.slice/a/b");
+  CHECK(cgroups::resolve_paths(v2, "/a/b", "web", own2)->v2 == "/sys/fs/cgroup/a/b");
+  CHECK(cgroups::resolve_paths(v2, "a", "web", cgroups::parse_proc_cgroup("0::/\n"))->v2 == "/sys/fs/cgroup/a");
 }
 
 TEST_CASE("v1 plan: every controller's files") {

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Runs inside the host matrix's guest (Debian 12, systemd as PID 1, pure cgroup v2), started by the
+# image's ocelot-host-test.service from the host's share. The repository is shared read-only at
+# /mnt/repo (with the host's build), the cached test image at /var/cache/ocelot/images; each step's
+# output goes to /mnt/host/results/<step>.log and one line per step to results/summary. The guest
+# powers off when this ends (the service's ExecStopPost).
+set -u
+R=/mnt/host/results
+mkdir -p "$R" /mnt/repo /var/cache/ocelot/images
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 repo /mnt/repo || { echo "mount repo failed" > "$R/summary"; exit 1; }
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 images /var/cache/ocelot/images
+export PYTHONDONTWRITEBYTECODE=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+cd /mnt/repo
+B=/mnt/repo/${OCELOT_BUILD:-build}
+steps=$(cat /mnt/host/steps)
+step() {
+  local name=$1
+  shift
+  case " $steps " in *" $name "*) ;; *) return 0 ;; esac
+  local start=$(date +%s)
+  timeout "${STEP_TIMEOUT:-1800}" "$@" > "$R/$name.log" 2>&1
+  local rc=$?
+  echo "$name $rc $(( $(date +%s) - start ))s" >> "$R/summary"
+  tail -1 "$R/$name.log" >> "$R/summary.tails"
+}
+{
+  echo "init: $(ps -p 1 -o comm=)"
+  echo "cgroup: $(stat -fc %T /sys/fs/cgroup)"
+  echo "kernel: $(uname -r)"
+  echo "systemd: $(systemctl --version | head -1)"
+  echo "state: $(systemctl is-system-running)"
+} > "$R/host-shape"
+step integration python3 tests/integration/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --tier container
+step integration-systemd env OCELOT_EXTRA_ARGS=--systemd-cgroup \
+  python3 tests/integration/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --tier container
+step systemd python3 tests/host/test_systemd.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe"
+step callers python3 tests/callers/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --systemd --no-real-image
+step callers-runc python3 tests/callers/run.py --runtime /usr/sbin/runc --name runc --probe "$B/ocelot-probe" \
+  --systemd --no-real-image
+echo finished > "$R/finished"
