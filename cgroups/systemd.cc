@@ -95,22 +95,24 @@ class SystemdManager : public Manager {
     OCL_CHECK_CTX(run_helper(helper_, {"start", unit_.unit}, properties_text(props)),
                   "create the systemd unit " + quote(unit_.unit));
     started_ = true;
-    // What systemd has no property for, now that its cgroup exists.
-    return fs_->apply(pending_rest_, pending_devices_);
+    // Every limit also through the unit's cgroupfs files, as runc's systemd driver does: what
+    // systemd has no property for, and the values the kernel refuses (systemd takes an
+    // AllowedCPUs of a cpu that does not exist and only logs the failed write).
+    return fs_->apply(pending_all_, pending_devices_);
   }
 
   Status apply(const spec::Resources& r, const std::vector<spec::DeviceCgroup>& extra) override {
     SystemdPlan plan = OCL_TRY(plan_systemd(r, mode_));
     if (!started_ && !unit_exists()) {  // create: kept for StartTransientUnit
       pending_ = plan.properties;
-      pending_rest_ = plan.rest;
+      pending_all_ = r;
       pending_devices_ = extra;
       return ok();
     }
     if (!plan.properties.empty())
       OCL_CHECK_CTX(run_helper(helper_, {"set", unit_.unit}, properties_text(plan.properties)),
                     "update the systemd unit " + quote(unit_.unit));
-    return fs_->apply(plan.rest, extra);
+    return fs_->apply(r, extra);
   }
 
   Status freeze(bool frozen) override { return fs_->freeze(frozen); }
@@ -139,7 +141,7 @@ class SystemdManager : public Manager {
   UnitName unit_;
   bool started_ = false;
   std::vector<UnitProperty> pending_;
-  spec::Resources pending_rest_;
+  spec::Resources pending_all_;
   std::vector<spec::DeviceCgroup> pending_devices_;
 };
 

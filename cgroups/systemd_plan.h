@@ -40,7 +40,8 @@ struct UnitProperty {
 
 struct SystemdPlan {
   std::vector<UnitProperty> properties;  // what systemd keeps for the unit
-  spec::Resources rest;                  // what the cgroupfs files get (systemd has no property for it)
+  spec::Resources rest;                  // what systemd has no property for (the driver writes every
+                                         // limit to the unit's cgroupfs files anyway, as runc does)
 };
 
 // v2 is the layout systemd drives on the hosts this is for (pure v2, or hybrid with systemd's own

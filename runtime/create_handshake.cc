@@ -51,9 +51,18 @@ Error init_died(Creation& c) {
                                           : "exited with status " + std::to_string(WEXITSTATUS(status));
   uint64_t ooms = c.cg ? c.cg->stats().oom_kills : 0;
   const auto& res = c.b.config.linux->resources;
-  if (ooms > 0 && res && res->memory && res->memory->limit)
+  bool limited = res && res->memory && res->memory->limit;
+  if (ooms > 0 && limited)
     return Error::make("container init " + how + ": the OOM killer stopped it while it was set up: memory limit " +
                        std::to_string(*res->memory->limit) + " bytes is too low to start a container");
+  // systemd removes a scope, and its OOM counter, as soon as its last process is gone.
+  const cgroups::Paths& p = c.rec.cgroup_paths;
+  std::string dir = !p.v2.empty() ? p.v2 : p.v1.empty() ? "" : p.v1.begin()->second;
+  if (limited && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !dir.empty() && !fs::is_dir(dir))
+    return Error::make("container init " + how +
+                       " while it was set up, and its cgroup is gone (so is its OOM count): "
+                       "memory limit " +
+                       std::to_string(*res->memory->limit) + " bytes may be too low to start a container");
   return Error::make("container init " + how + " before it was ready");
 }
 

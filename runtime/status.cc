@@ -15,8 +15,9 @@ Result<spec::ContainerStatus> container_status(const StateStore& st, const Store
   // allows), and must then say so, or resume refuses it and start waits on a frozen init.
   auto m = OCL_TRY(manager_for(s));
   auto frozen = m->frozen();
-  if (!frozen && frozen.error().code == ENOENT) {
-    // The cgroup went away under us: a delete is removing the container right now.
+  if (!frozen && (frozen.error().code == ENOENT || frozen.error().code == ENODEV)) {
+    // The cgroup went away under us (ENODEV: removed while we read it): a delete is removing
+    // the container right now, or systemd stopped its emptied scope.
     if (!fs::exists(st.dir(s.id))) return Error{ENOENT, "container does not exist"};
     return S::stopped;
   }

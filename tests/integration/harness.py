@@ -16,6 +16,14 @@ OCELOT = os.environ.get("OCELOT", "build/ocelot")
 # Global flags put before every command, e.g. "--vm-template=off" (make vm-test runs the VM tier
 # with and without templates).
 EXTRA_ARGS = os.environ.get("OCELOT_EXTRA_ARGS", "").split()
+# The tier run again with --systemd-cgroup (make host-test): tests of cgroupfs paths do not apply.
+SYSTEMD_DRIVER = "--systemd-cgroup" in EXTRA_ARGS
+
+
+def cgroupfs_driver_only(why):
+    """Skips a test under --systemd-cgroup, saying why (tests/host/test_systemd.py has the systemd
+    driver's own cases)."""
+    return unittest.skipIf(SYSTEMD_DRIVER, "systemd cgroup driver: " + why)
 PROBE = os.environ.get("OCELOT_PROBE", "build/ocelot-probe")
 _shared = {}
 
@@ -143,6 +151,41 @@ def v2_weight_of_shares(shares):
     return str(1 + ((shares - 2) * 9999) // 262142)
 
 
+def descendants(pid):
+    """pid's living descendants, children first, from /proc's children lists."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for t in os.listdir("/proc/%d/task" % p):
+                with open("/proc/%d/task/%s/children" % (p, t)) as f:
+                    kids = [int(k) for k in f.read().split()]
+                out += kids
+                todo += kids
+        except OSError:
+            pass
+    return out
+
+
+def run_bounded(cmd, timeout, input=None, **kw):
+    """subprocess.run, except that a timeout kills the command's whole process tree (by pid):
+    a hung runtime under runuser or a shell would otherwise outlive the test and spin on."""
+    if input is not None:
+        kw["stdin"] = subprocess.PIPE
+    with subprocess.Popen(cmd, **kw) as proc:
+        try:
+            stdout, stderr = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for d in [proc.pid] + descendants(proc.pid):
+                try:
+                    os.kill(d, 9)
+                except OSError:
+                    pass
+            proc.wait()
+            raise
+        return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
 def hierarchy_mounts():
     """Every cgroup hierarchy's mount point, once each (v1 controllers, name=systemd, cgroup2):
     /sys/fs/cgroup alone on a pure v2 host."""
@@ -235,8 +278,8 @@ class OcelotTest(unittest.TestCase):
         stdio open (as with runc), and a pipe would never reach EOF."""
         cmd = [binary or OCELOT, "--root", root or self.root] + EXTRA_ARGS + list(args)
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            p = subprocess.run(cmd, stdout=out, stderr=err, input=input.encode() if input else None,
-                               stdin=None if input else subprocess.DEVNULL, timeout=timeout, env=env, pass_fds=pass_fds)
+            p = run_bounded(cmd, timeout, stdout=out, stderr=err, input=input.encode() if input else None,
+                            stdin=None if input else subprocess.DEVNULL, env=env, pass_fds=pass_fds)
             out.seek(0)
             err.seek(0)
             p.stdout = out.read().decode(errors="replace")

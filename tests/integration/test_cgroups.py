@@ -6,7 +6,7 @@ import stat
 import subprocess
 import time
 
-from harness import Cgroup, OcelotTest, v2_weight_of_shares
+from harness import Cgroup, OcelotTest, cgroupfs_driver_only, v2_weight_of_shares
 
 
 class Cgroups(OcelotTest):
@@ -24,6 +24,7 @@ class Cgroups(OcelotTest):
         out = self.run_config(c, check=False).stdout
         self.assertIn("forked 4 of 20", out)
 
+    @cgroupfs_driver_only("a cgroupfs path; the systemd driver takes slice:prefix:name only, as runc")
     def test_limits_land_in_the_files_and_update_changes_them(self):
         c = self.config(["sleep", "30"])
         c["linux"]["resources"].update({"memory": {"limit": 64 << 20}, "pids": {"limit": 42},
@@ -63,6 +64,7 @@ class Cgroups(OcelotTest):
             except OSError:
                 pass
 
+    @cgroupfs_driver_only("a cgroupfs path; the systemd driver takes slice:prefix:name only, as runc")
     def test_relative_cgroups_path_is_under_our_own_cgroup(self):
         c = self.config(["cat", "/proc/self/cgroup"])
         c["linux"]["cgroupsPath"] = "ocelot-rel-%d" % os.getpid()

@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from harness import OcelotTest, cgroup_dirs_named, hierarchy_mounts
+from harness import OcelotTest, cgroup_dirs_named, cgroupfs_driver_only, hierarchy_mounts
 
 
 class PausedCreated(OcelotTest):
@@ -101,6 +101,7 @@ class SharedCgroupLeftovers(OcelotTest):
     """A host process in one hierarchy of the given cgroup: ocelot makes the other hierarchies'
     directories, and must remove exactly those at delete, never the host's."""
 
+    @cgroupfs_driver_only("a cgroupfs path; the systemd driver takes slice:prefix:name only, as runc")
     def test_only_the_directories_ocelot_made_are_removed(self):
         if not os.path.isdir("/sys/fs/cgroup/pids") or len(hierarchy_mounts()) < 2:
             self.skipTest("one cgroup hierarchy (pure v2): ocelot makes no directory beside the shared one")

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import OcelotTest, hierarchy_mounts, probe_report
+from harness import OcelotTest, cgroupfs_driver_only, hierarchy_mounts, probe_report
 
 ATTACKER = os.path.join(os.path.dirname(os.environ.get("OCELOT_PROBE", "build/ocelot-probe")), "ocelot-ptrace-attacker")
 
@@ -59,12 +59,14 @@ class HostileConfigs(OcelotTest):
         self.assertEqual(caps_of(r, "CapEff"), 1 << 5)
 
     # -- host-wide paths: the root cgroup, a shared cgroup -----------------------------------------
+    @cgroupfs_driver_only("a cgroupfs path; the systemd driver takes slice:prefix:name only, as runc")
     def test_root_cgroup_is_refused_in_every_spelling(self):
         for path in ("/", "/.", "//", "/./"):
             c = self.config(["true"])
             c["linux"]["cgroupsPath"] = path
             self.check_fails(c, "the root cgroup, which cannot be a container's cgroup")
 
+    @cgroupfs_driver_only("a cgroupfs path; the systemd driver takes slice:prefix:name only, as runc")
     def test_a_shared_cgroup_keeps_its_foreign_processes(self):
         # A host process sits in a cgroup; a container is created in the same one, killed and
         # deleted: the host process lives on and the cgroup stays.
@@ -190,6 +192,9 @@ class HostileWorkloads(OcelotTest):
         self.binary = os.path.join(self.tmp, "bin", "ocelot")
         os.makedirs(os.path.dirname(self.binary))
         shutil.copy(os.environ["OCELOT"], self.binary)
+        helper = os.path.join(os.path.dirname(os.environ["OCELOT"]), "ocelot-systemd")
+        if os.path.exists(helper):  # the systemd driver's helper sits beside the binary
+            shutil.copy(helper, os.path.dirname(self.binary))
         with open(self.binary, "rb") as f:
             self.digest = hashlib.sha256(f.read()).hexdigest()
         self.size = os.path.getsize(self.binary)

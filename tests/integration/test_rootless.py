@@ -11,7 +11,7 @@ import tempfile
 import time
 
 import harness
-from harness import OcelotTest
+from harness import OcelotTest, run_bounded
 
 NOBODY = pwd.getpwnam("nobody")
 
@@ -19,8 +19,8 @@ NOBODY = pwd.getpwnam("nobody")
 def as_user(user, cmd, timeout=60, input=None):
     """Output through files: a detached container keeps a pipe open forever."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.run(["runuser", "-u", user, "--"] + cmd, stdout=out, stderr=err, timeout=timeout, cwd="/",
-                           input=input.encode() if input else None, stdin=None if input else subprocess.DEVNULL)
+        p = run_bounded(["runuser", "-u", user, "--"] + cmd, timeout, stdout=out, stderr=err, cwd="/",
+                        input=input.encode() if input else None, stdin=None if input else subprocess.DEVNULL)
         out.seek(0)
         err.seek(0)
         p.stdout, p.stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
