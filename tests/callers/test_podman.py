@@ -88,5 +88,8 @@ class Podman(CallerTest):
         c = self.container(name="pm-ckpt")
         p = self.pm("container", "checkpoint", c)
         self.assertNotEqual(p.returncode, 0)
+        if "requires at least CRIU" in p.stderr:
+            # podman checks the host's CRIU before it asks the runtime (no criu, or Debian's 3.17).
+            self.skipTest("podman refused before the runtime: " + p.stderr.strip())
         if self.w.name == "ocelot":
             self.assertIn("not support", p.stderr)

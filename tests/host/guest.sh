@@ -13,9 +13,11 @@ export PYTHONDONTWRITEBYTECODE=1 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 cd /mnt/repo
 B=/mnt/repo/${OCELOT_BUILD:-build}
 steps=$(cat /mnt/host/steps)
-# The integration steps' selection (run.py --only): -k patterns, all tests when empty.
+# Each integration step's selection (run.py --only, --only-systemd): -k patterns, all tests when empty.
 only=()
 for k in $(cat /mnt/host/only 2>/dev/null); do only+=(-k "$k"); done
+only_systemd=()
+for k in $(cat /mnt/host/only-systemd 2>/dev/null); do only_systemd+=(-k "$k"); done
 step() {
   local name=$1
   shift
@@ -35,7 +37,7 @@ step() {
 } > "$R/host-shape"
 step integration python3 tests/integration/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --tier container "${only[@]}"
 step integration-systemd env OCELOT_EXTRA_ARGS=--systemd-cgroup \
-  python3 tests/integration/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --tier container "${only[@]}"
+  python3 tests/integration/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --tier container "${only_systemd[@]}"
 step systemd python3 tests/host/test_systemd.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe"
 step callers python3 tests/callers/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --systemd --no-real-image
 step callers-runc python3 tests/callers/run.py --runtime /usr/sbin/runc --name runc --probe "$B/ocelot-probe" \

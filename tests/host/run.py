@@ -7,7 +7,7 @@ systemd driver's own tests, and the callers tier (podman, docker, containerd wit
 cgroup managers) with ocelot and with runc. Prints each step's result and ends with
 'host-test: N passed, N failed'.
 
-  run.py [--steps "integration systemd ..."] [--only "test_cgroups. ..."] [--timeout MIN]"""
+  run.py [--steps "integration systemd ..."] [--only "test_cgroups. ..."] [--only-systemd ...] [--timeout MIN]"""
 import argparse
 import os
 import shutil
@@ -35,7 +35,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--steps", default=ALL_STEPS)
     ap.add_argument("--timeout", type=int, default=40, help="minutes the guest may run")
-    ap.add_argument("--only", default="", help="the integration steps' tests: -k patterns (test_cgroups. ...)")
+    ap.add_argument("--only", default="", help="the cgroupfs integration step's tests: -k patterns (test_cgroups. ...)")
+    ap.add_argument("--only-systemd", default="", help="the --systemd-cgroup integration step's tests, likewise")
     ap.add_argument("--packages", default="", help="what the guest holds beside its base (make print-packages)")
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -52,8 +53,9 @@ def main():
         shutil.copy(os.path.join(HERE, "guest.sh"), os.path.join(share, "guest.sh"))
         with open(os.path.join(share, "steps"), "w") as f:
             f.write(a.steps + "\n")
-        with open(os.path.join(share, "only"), "w") as f:
-            f.write(a.only + "\n")
+        for name, patterns in (("only", a.only), ("only-systemd", a.only_systemd)):
+            with open(os.path.join(share, name), "w") as f:
+                f.write(patterns + "\n")
         overlay = os.path.join(work, "disk.qcow2")
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(img, "disk.raw"), "-F", "raw", overlay],
                        check=True)
