@@ -135,6 +135,7 @@ InitArgs ContainerBackend::init_args(const Creation& c) const {
 
 Status ContainerBackend::spawn(Creation& c) {
   InitArgs a = init_args(c);
+  if (a.apparmor) OCL_CHECK(check_apparmor_profile_loaded(c.b.config.process->apparmor_profile));
   // sync 1: clone the init straight into its new namespaces; pid and time namespaces are entered
   // around the clone, since they apply to children only. Until "ready" it dies with us
   // (PR_SET_PDEATHSIG).

@@ -200,7 +200,7 @@ Result<uint64_t> switch_user(const InitArgs& a, SyncChannel& ch, const CapSets& 
 }
 
 // What the stub does after `start`, as its argv (runtime/init_stub.h).
-StubPlan stub_plan(const InitArgs& a, const CapSets& caps, uint64_t temp, int state_fd, const LsmAttrFds& lsm,
+StubPlan stub_plan(const InitArgs& a, const CapSets& caps, uint64_t temp, int state_fd, int attr_dir_fd,
                    const std::string& exe) {
   const spec::Process& p = *a.config->process;
   StubPlan sp;
@@ -215,14 +215,9 @@ StubPlan stub_plan(const InitArgs& a, const CapSets& caps, uint64_t temp, int st
   sp.final_bounding = caps.bounding;
   sp.final_inheritable = caps.inheritable;
   sp.final_ambient = caps.ambient;
-  if (a.apparmor) {
-    sp.apparmor = p.apparmor_profile;
-    sp.apparmor_fd = lsm.apparmor.get();
-  }
-  if (a.selinux) {
-    sp.selinux = p.selinux_label;
-    sp.selinux_fd = lsm.selinux.get();
-  }
+  if (a.apparmor) sp.apparmor = p.apparmor_profile;
+  if (a.selinux) sp.selinux = p.selinux_label;
+  sp.attr_dir_fd = attr_dir_fd;
   sp.start_hooks = &a.config->hooks.start_container;
   sp.exe = exe;
   sp.args = p.args;
@@ -246,18 +241,20 @@ Status init_steps(const InitArgs& a) {
   ::umask(p.user.umask.value_or(022));
 
   // What the stub needs after `start`: the state for startContainer hooks, the fds it keeps, the
-  // LSM label files (opened now through our own procfs handle; the stub writes them).
+  // attr directory for the LSM labels (through our own procfs handle; the stub opens and writes
+  // the files, as only the credentials that open them may write them).
   UniqueFd state_fd;
   if (!c.hooks.start_container.empty())
     state_fd = OCL_TRY(memfd_with("ocelot-state", hook_state(a, host_pid, spec::ContainerStatus::created)));
   OCL_CHECK(mark_fds_for_exec_in_child(a.pass_fds));
-  LsmAttrFds lsm = OCL_TRY(open_lsm_attrs_in_child(a.apparmor, a.selinux));
-  for (int fd : {a.sync_fd, a.fifo_fd, a.bpf_fd, state_fd.get(), lsm.apparmor.get(), lsm.selinux.get()})
+  UniqueFd attr_dir;
+  if (a.apparmor || a.selinux) attr_dir = OCL_TRY(open_attr_dir_in_child());
+  for (int fd : {a.sync_fd, a.fifo_fd, a.bpf_fd, state_fd.get(), attr_dir.get()})
     OCL_CHECK(keep_across_exec(fd));
 
   CapSets caps = cap_sets(p);
   uint64_t temp = OCL_TRY(switch_user(a, ch, caps, setgroups_allowed));
-  auto argv_s = init_stub_argv(stub_plan(a, caps, temp, state_fd.get(), lsm, exe));
+  auto argv_s = init_stub_argv(stub_plan(a, caps, temp, state_fd.get(), attr_dir.get(), exe));
   CStrings argv(argv_s), envp(env);
   reset_signals_in_child();
   failpoint("init.before-stub");

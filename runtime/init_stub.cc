@@ -50,8 +50,8 @@ std::vector<std::string> init_stub_argv(const StubPlan& p) {
     a.push_back("temp=" + hex(p.temp_caps));
     a.push_back("final=" + hex(p.final_bounding) + "," + hex(p.final_inheritable) + "," + hex(p.final_ambient));
   }
-  if (!p.apparmor.empty()) a.push_back("apparmor=" + std::to_string(p.apparmor_fd) + "," + p.apparmor);
-  if (!p.selinux.empty()) a.push_back("selinux=" + std::to_string(p.selinux_fd) + "," + p.selinux);
+  if (!p.apparmor.empty()) a.push_back("apparmor=" + std::to_string(p.attr_dir_fd) + "," + p.apparmor);
+  if (!p.selinux.empty()) a.push_back("selinux=" + std::to_string(p.attr_dir_fd) + "," + p.selinux);
   if (p.start_hooks)
     for (const auto& h : *p.start_hooks) {
       size_t argc = h.args.size();

@@ -15,6 +15,26 @@ bool apparmor_enabled() {
 
 bool selinux_enabled() { return fs::exists("/sys/fs/selinux/enforce"); }
 
+bool apparmor_profile_listed(std::string_view profiles, std::string_view profile) {
+  while (!profiles.empty()) {
+    size_t nl = profiles.find('\n');
+    std::string_view line = profiles.substr(0, nl);
+    profiles = nl == std::string_view::npos ? std::string_view{} : profiles.substr(nl + 1);
+    // The mode is the last " (...)"; a profile name may itself hold spaces.
+    size_t mode = line.rfind(" (");
+    if (mode != std::string_view::npos && line.substr(0, mode) == profile) return true;
+  }
+  return false;
+}
+
+Status check_apparmor_profile_loaded(const std::string& profile) {
+  if (profile == "unconfined" || profile.find_first_of(":/&") != std::string::npos) return ok();
+  auto listed = fs::read_file("/sys/kernel/security/apparmor/profiles");
+  if (!listed) return ok();
+  if (apparmor_profile_listed(*listed, profile)) return ok();
+  return Error::sys(ENOENT, "apparmor profile " + quote(profile) + " is not loaded (apparmor_parser -r loads it)");
+}
+
 std::string apparmor_exec_request(const std::string& profile) { return "exec " + profile; }
 
 Result<LsmAttrFds> open_lsm_attrs_in_child(bool apparmor, bool selinux) {
@@ -34,6 +54,13 @@ Result<LsmAttrFds> open_lsm_attrs_in_child(bool apparmor, bool selinux) {
     out.selinux = std::move(*fd);
   }
   return out;
+}
+
+Result<UniqueFd> open_attr_dir_in_child() {
+  ns::Procfs proc = OCL_TRY(ns::Procfs::open_private());
+  auto fd = proc.open("self/attr", O_PATH | O_DIRECTORY);
+  if (!fd) return std::move(fd).error().wrap("open the LSM label directory");
+  return fd;
 }
 
 static Status write_label(int fd, const std::string& text, const std::string& what) {

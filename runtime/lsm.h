@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
@@ -15,11 +16,24 @@ namespace ocelot::runtime {
 bool apparmor_enabled();
 bool selinux_enabled();
 
-// The open label files of the calling process, for a later write (the init stub's, after start).
+// The open label files of the calling process, for a write right away: the kernel lets only the
+// credentials that opened a /proc/PID/attr file write it (proc_pid_attr_write: EPERM otherwise),
+// so a file opened before a change of user or an execve is useless.
 struct LsmAttrFds {
   UniqueFd apparmor, selinux;
 };
 Result<LsmAttrFds> open_lsm_attrs_in_child(bool apparmor, bool selinux);
+// For a later write by the init stub (after its execve and the change of user): a handle on the
+// calling process's own attr directory in the runtime's procfs; the stub opens the label files
+// beneath it (openat2, no symlinks, no mount crossings) right before it writes them.
+Result<UniqueFd> open_attr_dir_in_child();
+// Whether profile is among the loaded ones, from /sys/kernel/security/apparmor/profiles' text
+// ("NAME (MODE)" lines). Pure.
+bool apparmor_profile_listed(std::string_view profiles, std::string_view profile);
+// In the runtime, before the init is cloned: a profile the kernel does not have fails create with
+// its name (runc fails there too; our stub only writes it after start). "unconfined", stacks and
+// namespaced names are left to the kernel, as is a host without securityfs mounted.
+Status check_apparmor_profile_loaded(const std::string& profile);
 // What to write: "exec PROFILE" for AppArmor, the label for SELinux.
 std::string apparmor_exec_request(const std::string& profile);
 // In the child, right before execve: the label the workload gets at exec.

@@ -23,7 +23,7 @@
  *
  * Arguments: options, "--", the workload's resolved path, then its argv; envp is the workload's.
  *   sync=FD fifo=FD bpf=FD bpfflags=N state=FD temp=HEX final=BND,INH,AMB (hex masks)
- *   apparmor=FD,PROFILE selinux=FD,LABEL  (FD: the label file, opened by the init through its own
+ *   apparmor=FD,PROFILE selinux=FD,LABEL  (FD: the init's own attr directory, opened through its
  *                                         procfs handle: the container's /proc is never used by path)
  *   hook=TIMEOUT,ARGC,ENVC PATH ARG... ENV...      (repeatable; ARGC 0 means argv = [PATH])
  * Built -nostdlib -static: a few KiB, embedded into ocelot at build time. */
@@ -34,6 +34,7 @@
 #include <asm/unistd.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 
 #define NULL ((void*)0)
@@ -48,6 +49,9 @@
 #define MAP_PRIVATE 2
 #define POLLIN 1
 #define EINTR 4
+#define ENOENT 2
+#define EAGAIN 11
+#define O_CLOEXEC 02000000
 #define PR_SET_PDEATHSIG 1
 #define PR_SET_DUMPABLE 4
 #define PR_CAPBSET_DROP 24
@@ -72,6 +76,7 @@ static long stub_syscall(long n, long a, long b, long c, long d, long e, long f)
   return r;
 }
 #define SC3(n, a, b, c) stub_syscall((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define SC4(n, a, b, c, d) stub_syscall((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 #define SC6(n, a, b, c, d, e, f) stub_syscall((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 /* gcc may emit calls to these even with -ffreestanding. */
@@ -285,11 +290,30 @@ static void run_hook(char** at, int index, int state_fd, const struct caps_final
   }
 }
 
-static void write_label(long fd, const char* what, const char* prefix_, const char* label) {
+/* A label file beneath our attr directory. Opened here, not by the init: the kernel lets only the
+ * credentials that opened a /proc/PID/attr file write it, and ours changed since (the change of
+ * user, the execve of this stub). No symlinks, no mount crossings on the way. */
+static long open_attr(long dir_fd, const char* name) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_WRONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  long fd;
+  do fd = SC4(__NR_openat2, dir_fd, name, &how, sizeof how);
+  while (fd == -EAGAIN || fd == -EINTR);
+  return fd;
+}
+
+/* name, or else (an older kernel without the per-LSM directory) fallback. */
+static void write_label(long dir_fd, const char* name, const char* fallback, const char* what, const char* prefix_,
+                        const char* label) {
   char buf[4096];
   unsigned long p = slen(prefix_), n = slen(label);
-  if (fd < 0) die(what, label, 0, 1);
+  if (dir_fd < 0) die(what, label, 0, 1);
   if (p + n + 1 > sizeof buf) die(what, "name too long", 0, 1);
+  long fd = open_attr(dir_fd, name);
+  if (fd == -ENOENT && fallback) fd = open_attr(dir_fd, fallback);
+  if (fd < 0) die(what, label, -fd, 1);
   memcpy(buf, prefix_, p);
   memcpy(buf + p, label, n);
   long w = SC3(__NR_write, fd, buf, p + n);
@@ -298,8 +322,8 @@ static void write_label(long fd, const char* what, const char* prefix_, const ch
 }
 
 static void set_lsm_label(long apparmor_fd, const char* apparmor, long selinux_fd, const char* selinux) {
-  if (apparmor) write_label(apparmor_fd, "set apparmor profile", "exec ", apparmor);
-  if (selinux) write_label(selinux_fd, "set selinux label", "", selinux);
+  if (apparmor) write_label(apparmor_fd, "apparmor/exec", "exec", "set apparmor profile", "exec ", apparmor);
+  if (selinux) write_label(selinux_fd, "exec", NULL, "set selinux label", "", selinux);
 }
 
 /* What the arguments say (see the top of this file). */

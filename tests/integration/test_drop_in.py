@@ -7,9 +7,12 @@ or the CRI turn into a config (tests/callers/test_real_image.py runs them throug
 The same tests run with runc in ocelot's place:
     python3 tests/integration/run.py --ocelot /usr/sbin/runc -k DropIn"""
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
+import unittest
 
 from harness import OcelotTest, receive_console_fd
 
@@ -147,3 +150,69 @@ class DropIn(OcelotTest):
         self.assertTrue(hier)
         for m in hier:
             self.assertTrue(m[5].startswith("ro,"), m)
+
+
+def apparmor_enabled():
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            return f.read().startswith("Y")
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(apparmor_enabled() and shutil.which("apparmor_parser"),
+                     "needs a kernel with AppArmor and apparmor_parser (the host matrix's guest has both)")
+class AppArmorProfiles(OcelotTest):
+    """docker (docker-default) and podman (containers-default) name an AppArmor profile on every
+    host whose kernel has AppArmor: Debian's and Ubuntu's. The workload runs confined by it, as
+    root and as another user, and so does exec."""
+    PROFILE = "ocelot-it-%d" % os.getpid()
+
+    @classmethod
+    def setUpClass(cls):
+        # Everything allowed but reading /etc/group: confinement that shows.
+        text = ("profile %s flags=(attach_disconnected,mediate_deleted) {\n"
+                "  file,\n  capability,\n  network,\n  mount,\n  umount,\n  pivot_root,\n"
+                "  ptrace,\n  signal,\n  unix,\n  deny /etc/group r,\n}\n") % cls.PROFILE
+        cls.profile_dir = tempfile.mkdtemp(prefix="ocelot-apparmor-")
+        cls.profile_file = os.path.join(cls.profile_dir, "profile")
+        with open(cls.profile_file, "w") as f:
+            f.write(text)
+        subprocess.run(["apparmor_parser", "-r", "-K", cls.profile_file], check=True, capture_output=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run(["apparmor_parser", "-R", cls.profile_file], capture_output=True)
+        shutil.rmtree(cls.profile_dir, ignore_errors=True)
+
+    SHOW = "cat /proc/self/attr/current; cat /etc/passwd >/dev/null && echo passwd; cat /etc/group || echo denied"
+
+    def confined(self, uid=0):
+        c = self.config(["sh", "-c", self.SHOW])
+        c["process"]["apparmorProfile"] = self.PROFILE
+        c["process"]["user"] = {"uid": uid, "gid": uid}
+        return c
+
+    def assert_confined(self, out):
+        self.assertEqual(out.splitlines()[0], "%s (enforce)" % self.PROFILE, out)
+        self.assertIn("passwd\n", out)
+        self.assertIn("denied", out)
+        self.assertNotIn("root:x:0:", out)
+
+    def test_the_workload_runs_confined(self):
+        self.assert_confined(self.run_config(self.confined()).stdout)
+
+    def test_a_non_root_workload_runs_confined(self):
+        self.assert_confined(self.run_config(self.confined(uid=1000)).stdout)
+
+    def test_exec_runs_confined_by_the_containers_profile(self):
+        c = self.confined()
+        c["process"]["args"] = ["sleep", "100"]
+        cid = self.new_id()
+        self.ocelot("run", "-d", "--bundle", self.bundle(c), cid)
+        self.assert_confined(self.ocelot("exec", cid, "sh", "-c", self.SHOW).stdout)
+
+    def test_a_profile_the_kernel_does_not_have_fails_create_with_its_name(self):
+        c = self.confined()
+        c["process"]["apparmorProfile"] = "ocelot-no-such-profile"
+        self.check_fails(c, 'apparmor profile "ocelot-no-such-profile" is not loaded')

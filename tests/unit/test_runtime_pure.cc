@@ -5,6 +5,7 @@
 
 #include "runtime/container_backend.h"
 #include "runtime/init_stub.h"
+#include "runtime/lsm.h"
 #include "runtime/process_setup.h"
 #include "runtime/rootless.h"
 #include "spec/parse.h"
@@ -29,6 +30,29 @@ TEST_CASE("init stub argv: options, hooks with their args and env, then the work
                                    "final=20,0,0", "hook=3,2,1", "/bin/hook", "hook",       "-x",         "A=1",
                                    "hook=0,0,0",   "/bin/h2",    "--",        "/bin/sleep", "sleep",      "5"};
   CHECK(a == want);
+}
+
+TEST_CASE("init stub argv: both LSM labels name the one attr directory the stub opens them beneath") {
+  runtime::StubPlan p;
+  p.apparmor = "docker-default";
+  p.selinux = "system_u:system_r:container_t:s0";
+  p.attr_dir_fd = 9;
+  p.exe = "/bin/true";
+  auto a = runtime::init_stub_argv(p);
+  std::vector<std::string> want = {"ocelot-init", "apparmor=9,docker-default", "selinux=9,system_u:system_r:container_t:s0",
+                                   "--", "/bin/true"};
+  CHECK(a == want);
+}
+
+TEST_CASE("apparmor: a profile is loaded when securityfs lists it, whatever its mode") {
+  const char* listed = "docker-default (enforce)\nlibpod profile (complain)\n/usr/bin/man (enforce)\n";
+  CHECK(runtime::apparmor_profile_listed(listed, "docker-default"));
+  CHECK(runtime::apparmor_profile_listed(listed, "libpod profile"));
+  CHECK(runtime::apparmor_profile_listed(listed, "/usr/bin/man"));
+  CHECK_FALSE(runtime::apparmor_profile_listed(listed, "docker"));
+  CHECK_FALSE(runtime::apparmor_profile_listed(listed, "enforce"));
+  CHECK_FALSE(runtime::apparmor_profile_listed("", "docker-default"));
+  CHECK_FALSE(runtime::apparmor_profile_listed("docker-default\n", "docker-default"));
 }
 
 TEST_CASE("capabilities: no object means none; CAP_SYS_ADMIN is kept for the filter only when needed") {
