@@ -16,6 +16,7 @@
 #include "namespaces/copy_up.h"
 #include "namespaces/mount_fd.h"
 #include "namespaces/mount_options.h"
+#include "namespaces/mountinfo.h"
 #include "namespaces/procfs.h"
 #include "namespaces/safe_path.h"
 #include "spec/validate.h"
@@ -318,14 +319,33 @@ static Status setup_devices(int rootfd, const RootfsParams& p) {
   return ok();
 }
 
+// What "/" gets in the new mount namespace before anything is mounted: rootfsPropagation when it
+// asks for sharing (runc: a volume bound from the host then stays in the host's peer group, so
+// mounts propagate both ways, as an rshared volume promises), else a recursive slave (private when
+// asked): nothing the container mounts reaches the host.
+unsigned long initial_root_propagation(const spec::Config& c) {
+  std::string prop = c.linux ? c.linux->rootfs_propagation : "";
+  if (prop == "shared" || prop == "rshared") return MS_SHARED | MS_REC;
+  if (prop == "private" || prop == "rprivate") return MS_PRIVATE | MS_REC;
+  return MS_SLAVE | MS_REC;
+}
+
+// The mount holding the rootfs, made private when it is shared: the rootfs bound onto itself would
+// otherwise appear in every peer (the host's mount namespace among them), and pivot_root refuses a
+// new root whose parent mount is shared.
+static Status make_rootfs_mount_private(const std::string& rootfs) {
+  auto mi = fs::read_file("/proc/self/mountinfo");
+  if (!mi) return std::move(mi).error().wrap("read mountinfo");
+  auto holder = mount_holding(parse_mountinfo(*mi), rootfs);
+  if (!holder || !holder->shared()) return ok();
+  return sys_mount("", holder->mount_point, nullptr, MS_PRIVATE, "", "make " + q(holder->mount_point) + " private");
+}
+
 Status prepare_rootfs_in_child(const RootfsParams& p) {
   const auto& c = *p.config;
-  std::string prop = c.linux ? c.linux->rootfs_propagation : "";
   if (!p.host_mount_ns) {
-    // Nothing we mount may propagate back to the host: make "/" a slave (or private) first.
-    unsigned long rootprop = (prop == "private" || prop == "rprivate") ? (MS_PRIVATE | MS_REC) : (MS_SLAVE | MS_REC);
-    OCL_CHECK(sys_mount("", "/", nullptr, rootprop, "",
-                        "make \"/\" " + std::string(rootprop & MS_PRIVATE ? "private" : "slave")));
+    OCL_CHECK(sys_mount("", "/", nullptr, initial_root_propagation(c), "", "set the propagation of \"/\""));
+    OCL_CHECK(make_rootfs_mount_private(p.rootfs));
   }
   // pivot_root needs the new root to be a mount point; without a mount namespace the bind is
   // what makes a read-only root (and the cleanup at delete) touch the rootfs alone.
@@ -453,28 +473,8 @@ Status unmount_under(const std::string& rootfs) {
   auto mi = fs::read_file("/proc/self/mountinfo");
   if (!mi) return std::move(mi).error();
   std::vector<std::string> targets;
-  size_t i = 0;
-  while (i < mi->size()) {
-    size_t j = mi->find('\n', i);
-    if (j == std::string::npos) j = mi->size();
-    std::string line = mi->substr(i, j - i);
-    i = j + 1;
-    // id parent maj:min root mount-point ...: field 5, with \040-style escapes.
-    size_t pos = 0;
-    for (int f = 0; f < 4 && pos != std::string::npos; ++f) pos = line.find(' ', pos + 1);
-    if (pos == std::string::npos) continue;
-    size_t end = line.find(' ', pos + 1);
-    std::string raw = line.substr(pos + 1, end - pos - 1), mp;
-    for (size_t k = 0; k < raw.size(); ++k) {
-      if (raw[k] == '\\' && k + 3 < raw.size()) {
-        mp += static_cast<char>((raw[k + 1] - '0') * 64 + (raw[k + 2] - '0') * 8 + (raw[k + 3] - '0'));
-        k += 3;
-      } else {
-        mp += raw[k];
-      }
-    }
-    if (mp == rootfs || mp.rfind(rootfs + "/", 0) == 0) targets.push_back(mp);
-  }
+  for (const auto& m : parse_mountinfo(*mi))
+    if (m.mount_point == rootfs || m.mount_point.rfind(rootfs + "/", 0) == 0) targets.push_back(m.mount_point);
   std::sort(targets.begin(), targets.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   Status first;

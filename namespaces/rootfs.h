@@ -42,6 +42,9 @@ struct RootfsParams {
 };
 
 Status prepare_rootfs_in_child(const RootfsParams& p);
+// The propagation "/" gets first in a new mount namespace (pure): MS_SHARED|MS_REC when
+// rootfsPropagation asks for sharing, MS_PRIVATE|MS_REC for private, else MS_SLAVE|MS_REC.
+unsigned long initial_root_propagation(const spec::Config& c);
 // pivot_root (or MS_MOVE + chroot for --no-pivot, or chroot without a mount namespace).
 Status enter_root_in_child(const RootfsParams& p);
 // After pivot: sysctls, read-only and masked paths, read-only /dev and root.

@@ -249,8 +249,7 @@ Status init_steps(const InitArgs& a) {
   OCL_CHECK(mark_fds_for_exec_in_child(a.pass_fds));
   UniqueFd attr_dir;
   if (a.apparmor || a.selinux) attr_dir = OCL_TRY(open_attr_dir_in_child());
-  for (int fd : {a.sync_fd, a.fifo_fd, a.bpf_fd, state_fd.get(), attr_dir.get()})
-    OCL_CHECK(keep_across_exec(fd));
+  for (int fd : {a.sync_fd, a.fifo_fd, a.bpf_fd, state_fd.get(), attr_dir.get()}) OCL_CHECK(keep_across_exec(fd));
 
   CapSets caps = cap_sets(p);
   uint64_t temp = OCL_TRY(switch_user(a, ch, caps, setgroups_allowed));

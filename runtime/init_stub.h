@@ -19,8 +19,8 @@ struct StubPlan {
   int sync_fd = -1, fifo_fd = -1, bpf_fd = -1, state_fd = -1;
   unsigned bpf_flags = 0;
   uint64_t temp_caps = 0, final_bounding = 0, final_inheritable = 0, final_ambient = 0;
-  std::string apparmor, selinux;          // only when the LSM is enabled
-  int attr_dir_fd = -1;  // the init's own attr directory in its procfs (runtime/lsm.h)
+  std::string apparmor, selinux;  // only when the LSM is enabled
+  int attr_dir_fd = -1;           // the init's own attr directory in its procfs (runtime/lsm.h)
   const std::vector<spec::Hook>* start_hooks = nullptr;
   std::string exe;                // resolved in the container
   std::vector<std::string> args;  // the workload's argv

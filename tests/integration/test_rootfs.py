@@ -1,6 +1,7 @@
 """Namespaces, mounts, devices, masked and read-only paths: what the container really sees."""
 import json
 import os
+import subprocess
 import time
 
 from harness import OcelotTest, default_spec, probe_report
@@ -123,6 +124,38 @@ class Mounts(OcelotTest):
         self.assertIn("noexec", lines["/scratch"].split()[5].split(","))
         self.assertIn("size=1024k", lines["/scratch"])
         self.assertIn("mode=700", lines["/scratch"])
+
+    def test_an_rshared_volume_propagates_both_ways(self):
+        """critest's "mount with 'rshared' should support propagation from host to container and
+        vice versa": with rootfsPropagation rshared, a volume bound rbind,rshared from a shared host
+        mount stays in the host's peer group (runc); "/" made a slave first cut it off."""
+        vol = os.path.join(self.tmp, "vol")
+        os.makedirs(vol)
+        subprocess.run(["mount", "-t", "tmpfs", "vol", vol], check=True)
+        try:
+            subprocess.run(["mount", "--make-shared", vol], check=True)
+            for d in ("inner", "fromhost"):
+                os.makedirs(os.path.join(vol, d))
+            c = self.config(["sh", "-c", "mount -t tmpfs inner /vol/inner && touch /vol/inner/made-inside && sleep 100"])
+            for s in ("bounding", "effective", "permitted"):
+                c["process"]["capabilities"][s].append("CAP_SYS_ADMIN")
+            c["linux"]["rootfsPropagation"] = "rshared"
+            c["mounts"].append({"destination": "/vol", "type": "bind", "source": vol, "options": ["rbind", "rshared"]})
+            cid = self.new_id()
+            self.ocelot("run", "-d", "--bundle", self.bundle(c), cid)
+            made_inside = os.path.join(vol, "inner", "made-inside")
+            end = time.time() + 10
+            while not os.path.exists(made_inside) and time.time() < end:
+                time.sleep(0.05)
+            self.assertTrue(os.path.exists(made_inside), "a mount made in the container never reached the host")
+            subprocess.run(["mount", "-t", "tmpfs", "fromhost", os.path.join(vol, "fromhost")], check=True)
+            p = self.ocelot("exec", cid, "grep", " /vol/fromhost ", "/proc/self/mountinfo", check=False)
+            self.assertEqual(p.returncode, 0, "a mount made on the host never reached the container")
+            # The rootfs bound onto itself must not have reached the host's namespace.
+            self.assertNotIn(" %s " % self.rootfs, open("/proc/self/mountinfo").read())
+            self.ocelot("delete", "--force", cid)
+        finally:
+            subprocess.run(["umount", "-R", "-l", vol])
 
     def test_symlink_in_rootfs_cannot_send_a_mount_outside(self):
         # CVE-2021-30465 class: /escape in the rootfs points at a host directory.

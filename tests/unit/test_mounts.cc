@@ -6,6 +6,8 @@
 
 #include "base/fs.h"
 #include "namespaces/mount_options.h"
+#include "namespaces/mountinfo.h"
+#include "namespaces/rootfs.h"
 #include "namespaces/user_ns.h"
 
 using namespace ocelot;
@@ -46,4 +48,43 @@ TEST_CASE("paths are cleaned lexically and never climb above /") {
   CHECK(fs::dirname("/a/b") == "/a");
   CHECK(fs::dirname("/a") == "/");
   CHECK(fs::basename("/a/b") == "b");
+}
+
+TEST_CASE("mountinfo: the mount holding a path, its propagation, escapes and stacked mounts") {
+  const char* text =
+      "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+      "30 22 0:40 / /var/lib rw shared:5 master:2 - tmpfs tmpfs rw\n"
+      "31 30 0:41 / /var/lib/c\\040d rw - overlay overlay rw\n"
+      "32 22 0:42 / /var/lib2 rw - tmpfs tmpfs rw\n"
+      "33 30 0:43 / /var/lib rw - tmpfs tmpfs rw\n"
+      "garbage\n";
+  auto m = ns::parse_mountinfo(text);
+  REQUIRE(m.size() == 5);
+  CHECK(m[0].shared());
+  CHECK(m[1].optional == "shared:5 master:2");
+  CHECK(m[2].mount_point == "/var/lib/c d");
+  CHECK_FALSE(m[2].shared());
+  CHECK(ns::mount_holding(m, "/var/lib/c d/rootfs")->mount_point == "/var/lib/c d");
+  CHECK(ns::mount_holding(m, "/var/lib2/x")->mount_point == "/var/lib2");
+  CHECK(ns::mount_holding(m, "/srv")->mount_point == "/");
+  // Two mounts on /var/lib: the one listed last is on top (private here).
+  CHECK_FALSE(ns::mount_holding(m, "/var/lib/x")->shared());
+  CHECK_FALSE(ns::mount_holding(m, "relative").has_value());
+}
+
+TEST_CASE("rootfs propagation: shared keeps the host's peer groups, anything else starts as a slave") {
+  spec::Config c;
+  CHECK(ns::initial_root_propagation(c) == (MS_SLAVE | MS_REC));
+  c.linux.emplace();
+  for (auto [prop, want] : std::vector<std::pair<std::string, unsigned long>>{{"", MS_SLAVE | MS_REC},
+                                                                              {"slave", MS_SLAVE | MS_REC},
+                                                                              {"rslave", MS_SLAVE | MS_REC},
+                                                                              {"shared", MS_SHARED | MS_REC},
+                                                                              {"rshared", MS_SHARED | MS_REC},
+                                                                              {"private", MS_PRIVATE | MS_REC},
+                                                                              {"rprivate", MS_PRIVATE | MS_REC},
+                                                                              {"unbindable", MS_SLAVE | MS_REC}}) {
+    c.linux->rootfs_propagation = prop;
+    CHECK(ns::initial_root_propagation(c) == want);
+  }
 }

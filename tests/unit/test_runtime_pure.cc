@@ -39,8 +39,8 @@ TEST_CASE("init stub argv: both LSM labels name the one attr directory the stub 
   p.attr_dir_fd = 9;
   p.exe = "/bin/true";
   auto a = runtime::init_stub_argv(p);
-  std::vector<std::string> want = {"ocelot-init", "apparmor=9,docker-default", "selinux=9,system_u:system_r:container_t:s0",
-                                   "--", "/bin/true"};
+  std::vector<std::string> want = {"ocelot-init", "apparmor=9,docker-default",
+                                   "selinux=9,system_u:system_r:container_t:s0", "--", "/bin/true"};
   CHECK(a == want);
 }
 
