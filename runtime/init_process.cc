@@ -37,7 +37,7 @@ std::vector<std::string> build_env(const spec::Process& p, int listen_fds) {
 
 void reset_signals_in_child() noexcept {
   for (int s = 1; s < NSIG; ++s)
-    if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
+    if (s != SIGKILL && s != SIGSTOP) (void)::signal(s, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -33,7 +33,7 @@ Result<UniqueFd> make_init_stub() {
 
 static std::string hex(uint64_t v) {
   char b[32];
-  std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
+  (void)std::snprintf(b, sizeof b, "%llx", static_cast<unsigned long long>(v));
   return b;
 }
 
