@@ -330,8 +330,8 @@ unsigned long initial_root_propagation(const spec::Config& c) {
   return MS_SLAVE | MS_REC;
 }
 
-// The mount holding the rootfs, made private when it is shared: the rootfs bound onto itself would
-// otherwise appear in every peer (the host's mount namespace among them), and pivot_root refuses a
+// The mount holding the rootfs, made private when it is shared (only "/" made rshared leaves one): the rootfs bound
+// onto itself would otherwise appear in every peer (the host's mount namespace among them), and pivot_root refuses a
 // new root whose parent mount is shared.
 static Status make_rootfs_mount_private(const std::string& rootfs) {
   auto mi = fs::read_file("/proc/self/mountinfo");
@@ -344,8 +344,10 @@ static Status make_rootfs_mount_private(const std::string& rootfs) {
 Status prepare_rootfs_in_child(const RootfsParams& p) {
   const auto& c = *p.config;
   if (!p.host_mount_ns) {
-    OCL_CHECK(sys_mount("", "/", nullptr, initial_root_propagation(c), "", "set the propagation of \"/\""));
-    OCL_CHECK(make_rootfs_mount_private(p.rootfs));
+    unsigned long prop = initial_root_propagation(c);
+    OCL_CHECK(sys_mount("", "/", nullptr, prop, "", "set the propagation of \"/\""));
+    // After a recursive slave or private no mount here is shared: nothing to look up.
+    if (prop & MS_SHARED) OCL_CHECK(make_rootfs_mount_private(p.rootfs));
   }
   // pivot_root needs the new root to be a mount point; without a mount namespace the bind is
   // what makes a read-only root (and the cleanup at delete) touch the rootfs alone.
