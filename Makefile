@@ -36,6 +36,7 @@ BENCH_DEPS := runc hyperfine
 CALLER_DEPS := podman containerd docker.io runc catatonit mmdebstrap
 CRI_DEPS := containerd runc python3-grpcio python3-grpc-tools mmdebstrap
 FUZZ_DEPS := clang libclang-rt-14-dev
+CONFORMANCE_DEPS := golang-go
 LINT_DEPS := clang-format clang-tidy
 # VM-isolated mode: the VMM (the guest kernel comes from Debian's linux-image-amd64, unpacked into
 # the cache by vm/vmm/setup-kernel.sh, not installed).
@@ -50,7 +51,7 @@ FUZZ_SECONDS ?= 60
 RUNTIME  ?=
 
 .PHONY: all deps vm-setup build san-build demo test unit layering lint format-check tidy tidy-changed integration vm-test callers \
-        callers-runc cri host-test print-packages \
+        callers-runc cri conformance host-test print-packages \
         fuzz fuzz-short test-asan stress bench bench-vm bench-callers bench-parallel clean format install
 
 all: build
@@ -137,6 +138,19 @@ test-asan: san-build
 	build-fuzz/unit_tests
 	ASAN_OPTIONS=detect_leaks=0 python3 tests/integration/run.py --ocelot build-fuzz/ocelot --probe build-fuzz/ocelot-probe --tier container
 
+# OCI runtime-tools' 58 validation programs (built from the suites' sources with Debian's Go),
+# compared with tests/conformance/runtime-tools.expected: a new failure, or an expected one that
+# passes, fails the tier. RUNTIME=/usr/sbin/runc runs them with runc (its own expectations).
+SUITES ?= $(firstword $(wildcard $(CURDIR)/../shared/suites /work/shared/suites))
+conformance: deps build
+	$(call apt_install,$(CONFORMANCE_DEPS))
+	@if [ ! -f "$(SUITES)/runtime-tools-260e151.tar.gz" ]; then \
+	  echo "conformance: skipped: needs the suites' sources (runtime-tools-260e151.tar.gz) in ../shared/suites, or SUITES=DIR"; \
+	  exit 0; fi; \
+	bash tests/conformance/build_suites.sh "$(SUITES)" $(CURDIR)/build-conformance && \
+	python3 tests/conformance/runtime_tools.py --suite build-conformance/runtime-tools-260e151 \
+	  $(if $(RUNTIME),--runtime $(RUNTIME) --name $(notdir $(RUNTIME)),--runtime $(OCELOT) --name ocelot)
+
 print-packages:
 	@echo $(GUEST_PACKAGES)
 
@@ -157,7 +171,7 @@ stress: build
 
 # Every tier CI runs: unit, layering, integration (containers), VM, callers, CRI, a short fuzz.
 test: deps vm-setup build
-	$(MAKE) unit lint integration test-asan vm-test callers cri host-test fuzz-short
+	$(MAKE) unit lint integration conformance test-asan vm-test callers cri host-test fuzz-short
 
 bench: deps build
 	$(call apt_install,$(BENCH_DEPS))
@@ -209,4 +223,4 @@ lint: format-check layering tidy-changed
 	python3 tests/long_functions.py
 
 clean:
-	rm -rf $(BUILD) build-fuzz
+	rm -rf $(BUILD) build-fuzz build-conformance

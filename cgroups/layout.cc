@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/fs.h"
+#include "base/mountinfo.h"
 
 namespace ocelot::cgroups {
 
@@ -35,51 +36,21 @@ static std::vector<std::string> split(std::string_view s, char sep) {
   return out;
 }
 
-// mountinfo escapes spaces and the like as \040.
-static std::string unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = (s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0');
-      out += static_cast<char>(v);
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 Result<Layout> parse_layout(std::string_view mountinfo, std::string_view v2_controllers) {
   Layout l;
-  std::istringstream in{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent maj:min root mount-point options [optional fields] - fstype source super-options
-    auto fields = split(line, ' ');
-    size_t dash = 0;
-    for (size_t i = 6; i < fields.size(); ++i)
-      if (fields[i] == "-") {
-        dash = i;
-        break;
-      }
-    if (dash == 0 || dash + 1 >= fields.size()) continue;
-    const std::string& fstype = fields[dash + 1];
-    std::string root = unescape(fields[3]);
-    std::string mp = unescape(fields[4]);
-    if (fstype == "cgroup2") {
+  for (const auto& m : parse_mountinfo(mountinfo)) {
+    if (m.fstype == "cgroup2") {
       if (l.v2_mount.empty()) {
-        l.v2_mount = mp;
-        l.v2_root = root;
+        l.v2_mount = m.mount_point;
+        l.v2_root = m.root;
       }
-    } else if (fstype == "cgroup") {
-      std::string super = dash + 3 < fields.size() ? fields[dash + 3] : "";
-      for (const auto& opt : split(super, ',')) {
+    } else if (m.fstype == "cgroup") {
+      for (const auto& opt : split(m.super_options, ',')) {
         static const std::set<std::string> skip = {"rw",      "ro",     "relatime",       "noatime", "nosuid",
                                                    "nodev",   "noexec", "clone_children", "xattr",   "cpuset_v2_mode",
                                                    "noprefix"};
         if (opt.empty() || skip.count(opt) || opt.rfind("release_agent=", 0) == 0) continue;
-        if (!l.v1.count(opt)) l.v1[opt] = Hierarchy{mp, root};
+        if (!l.v1.count(opt)) l.v1[opt] = Hierarchy{m.mount_point, m.root};
       }
     }
   }

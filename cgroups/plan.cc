@@ -63,7 +63,8 @@ Result<Plan> plan_v1(const spec::Resources& r) {
     if (set(m->swap)) w("memory", "memory.memsw.limit_in_bytes", to_string(*m->swap), true);
     if (set(m->reservation)) w("memory", "memory.soft_limit_in_bytes", to_string(*m->reservation));
     if (m->kernel) p.warnings.push_back("linux.resources.memory.kernel is deprecated and ignored");
-    if (m->kernel_tcp) p.warnings.push_back("linux.resources.memory.kernelTCP is deprecated and ignored");
+    // v1 kernels still have the TCP buffer limit (runc writes it too); one without says so.
+    if (set(m->kernel_tcp)) w("memory", "memory.kmem.tcp.limit_in_bytes", to_string(*m->kernel_tcp), true);
     if (m->swappiness) {
       if (*m->swappiness > 100)
         return Error::make("linux.resources.memory.swappiness: must be between 0 and 100, got " +
@@ -143,7 +144,7 @@ Result<Plan> plan_v2(const spec::Resources& r) {
       }
     }
     if (m->kernel) p.warnings.push_back("linux.resources.memory.kernel is deprecated and ignored");
-    if (m->kernel_tcp) p.warnings.push_back("linux.resources.memory.kernelTCP is deprecated and ignored");
+    if (m->kernel_tcp) p.warnings.push_back("linux.resources.memory.kernelTCP is ignored: cgroup v2 has no such limit");
     if (m->swappiness) p.warnings.push_back("linux.resources.memory.swappiness is not supported on cgroup v2, ignored");
     if (m->disable_oom_killer && *m->disable_oom_killer)
       p.warnings.push_back("linux.resources.memory.disableOOMKiller is not supported on cgroup v2, ignored");

@@ -13,10 +13,10 @@
 #include <optional>
 
 #include "base/fs.h"
+#include "base/mountinfo.h"
 #include "namespaces/copy_up.h"
 #include "namespaces/mount_fd.h"
 #include "namespaces/mount_options.h"
-#include "namespaces/mountinfo.h"
 #include "namespaces/procfs.h"
 #include "namespaces/safe_path.h"
 #include "spec/validate.h"

@@ -86,11 +86,17 @@ class SilentSettings(OcelotTest):
         self.check_fails(c, "net_cls and net_prio do not exist on cgroup v2" if v2 else
                          'the "net_prio" cgroup controller is not available on this host')
 
-    def test_kernel_tcp_is_reported_not_dropped(self):
-        c = self.config(["true"])
+    def test_kernel_tcp_is_applied_or_reported_not_dropped(self):
+        f = "/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes"
+        c = self.config(["cat", f] if os.path.exists(f) else ["true"])
         c["linux"]["resources"]["memory"] = {"kernelTCP": 1048576}
         p = self.run_config(c)
-        self.assertIn("kernelTCP is deprecated and ignored", p.stderr)
+        if os.path.exists(f):  # a v1 memory controller with the TCP limit: it lands (runc too)
+            self.assertEqual(p.stdout.strip(), "1048576")
+        elif os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            self.assertIn("kernelTCP is ignored: cgroup v2 has no such limit", p.stderr)
+        else:
+            self.assertIn("memory.kmem.tcp.limit_in_bytes is not supported by this kernel", p.stderr)
 
     def test_blockio_weight_zero_means_unset(self):
         # docker 20.10 sends {"weight": 0}; this kernel has no blkio.weight at all.

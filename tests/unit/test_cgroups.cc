@@ -92,6 +92,7 @@ TEST_CASE("v1 plan: every controller's files") {
   r.memory->swappiness = 10;
   r.memory->disable_oom_killer = true;
   r.memory->kernel = 1;
+  r.memory->kernel_tcp = 3 << 20;
   r.cpu = spec::Cpu{};
   r.cpu->shares = 512;
   r.cpu->quota = 50000;
@@ -110,6 +111,8 @@ TEST_CASE("v1 plan: every controller's files") {
   CHECK(find(p, "memory.soft_limit_in_bytes")->value == "524288");
   CHECK(find(p, "memory.swappiness")->value == "10");
   CHECK(find(p, "memory.oom_control")->value == "1");
+  CHECK(find(p, "memory.kmem.tcp.limit_in_bytes")->value == "3145728");
+  CHECK(find(p, "memory.kmem.tcp.limit_in_bytes")->optional);
   CHECK(find(p, "cpu.shares")->value == "512");
   CHECK(find(p, "cpu.cfs_quota_us")->value == "50000");
   CHECK(find(p, "cpuset.cpus")->controller == "cpuset");

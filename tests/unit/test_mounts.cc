@@ -5,8 +5,8 @@
 #include <algorithm>
 
 #include "base/fs.h"
+#include "base/mountinfo.h"
 #include "namespaces/mount_options.h"
-#include "namespaces/mountinfo.h"
 #include "namespaces/rootfs.h"
 #include "namespaces/user_ns.h"
 
@@ -58,18 +58,18 @@ TEST_CASE("mountinfo: the mount holding a path, its propagation, escapes and sta
       "32 22 0:42 / /var/lib2 rw - tmpfs tmpfs rw\n"
       "33 30 0:43 / /var/lib rw - tmpfs tmpfs rw\n"
       "garbage\n";
-  auto m = ns::parse_mountinfo(text);
+  auto m = parse_mountinfo(text);
   REQUIRE(m.size() == 5);
   CHECK(m[0].shared());
   CHECK(m[1].optional == "shared:5 master:2");
   CHECK(m[2].mount_point == "/var/lib/c d");
   CHECK_FALSE(m[2].shared());
-  CHECK(ns::mount_holding(m, "/var/lib/c d/rootfs")->mount_point == "/var/lib/c d");
-  CHECK(ns::mount_holding(m, "/var/lib2/x")->mount_point == "/var/lib2");
-  CHECK(ns::mount_holding(m, "/srv")->mount_point == "/");
+  CHECK(mount_holding(m, "/var/lib/c d/rootfs")->mount_point == "/var/lib/c d");
+  CHECK(mount_holding(m, "/var/lib2/x")->mount_point == "/var/lib2");
+  CHECK(mount_holding(m, "/srv")->mount_point == "/");
   // Two mounts on /var/lib: the one listed last is on top (private here).
-  CHECK_FALSE(ns::mount_holding(m, "/var/lib/x")->shared());
-  CHECK_FALSE(ns::mount_holding(m, "relative").has_value());
+  CHECK_FALSE(mount_holding(m, "/var/lib/x")->shared());
+  CHECK_FALSE(mount_holding(m, "relative").has_value());
 }
 
 TEST_CASE("rootfs propagation: shared keeps the host's peer groups, anything else starts as a slave") {

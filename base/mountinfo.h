@@ -6,11 +6,13 @@
 #include <string_view>
 #include <vector>
 
-namespace ocelot::ns {
+namespace ocelot {
 
 struct MountInfoEntry {
-  std::string mount_point;  // unescaped (\040 -> ' ')
-  std::string optional;     // the optional fields: "shared:1 master:2", "" when private
+  std::string root;  // the mounted directory of its filesystem; paths unescaped (\040 -> ' ')
+  std::string mount_point;
+  std::string optional;  // the optional fields: "shared:1 master:2", "" when private
+  std::string fstype, source, super_options;
   bool shared() const { return optional.find("shared:") != std::string::npos; }
 };
 
@@ -19,4 +21,4 @@ std::vector<MountInfoEntry> parse_mountinfo(std::string_view text);
 // mounts stacked on one point, the last listed (the one on top).
 std::optional<MountInfoEntry> mount_holding(const std::vector<MountInfoEntry>& mounts, const std::string& path);
 
-}  // namespace ocelot::ns
+}  // namespace ocelot

@@ -1,6 +1,6 @@
-#include "namespaces/mountinfo.h"
+#include "base/mountinfo.h"
 
-namespace ocelot::ns {
+namespace ocelot {
 
 static std::string unescape_octal(std::string_view raw) {
   std::string out;
@@ -37,11 +37,16 @@ std::vector<MountInfoEntry> parse_mountinfo(std::string_view text) {
     auto f = fields(line);
     if (f.size() < 7) continue;
     MountInfoEntry e;
+    e.root = unescape_octal(f[3]);
     e.mount_point = unescape_octal(f[4]);
-    for (size_t k = 6; k < f.size() && f[k] != "-"; ++k) {
+    size_t k = 6;
+    for (; k < f.size() && f[k] != "-"; ++k) {
       if (!e.optional.empty()) e.optional += ' ';
       e.optional += f[k];
     }
+    if (k + 1 < f.size()) e.fstype = f[k + 1];
+    if (k + 2 < f.size()) e.source = unescape_octal(f[k + 2]);
+    if (k + 3 < f.size()) e.super_options = f[k + 3];
     out.push_back(std::move(e));
   }
   return out;
@@ -59,4 +64,4 @@ std::optional<MountInfoEntry> mount_holding(const std::vector<MountInfoEntry>& m
   return best;
 }
 
-}  // namespace ocelot::ns
+}  // namespace ocelot
