@@ -65,6 +65,19 @@ class Cgroups(OcelotTest):
                 pass
 
     @cgroupfs_driver_only("a cgroupfs path; the systemd driver takes slice:prefix:name only, as runc")
+    def test_the_systemd_driver_without_systemd_fails_as_runc_and_leaves_nothing(self):
+        if os.path.isdir("/run/systemd/system"):
+            self.skipTest("systemd runs here (tests/host/test_systemd.py covers the driver)")
+        before = len(open("/proc/self/mountinfo").readlines())
+        cid = self.new_id()
+        c = self.config(["true"])
+        c["linux"]["cgroupsPath"] = "system.slice:ocelot:" + cid
+        p = self.ocelot("--systemd-cgroup", "run", "--bundle", self.bundle(c), cid, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip().splitlines(),
+                         ["ocelot: systemd not running on this host, cannot use systemd cgroups manager"])
+        self.assert_nothing_left(cid, before)
+
     def test_relative_cgroups_path_is_under_our_own_cgroup(self):
         c = self.config(["cat", "/proc/self/cgroup"])
         c["linux"]["cgroupsPath"] = "ocelot-rel-%d" % os.getpid()
