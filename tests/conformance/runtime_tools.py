@@ -9,7 +9,7 @@ TMPDIR. A program passes when it exits 0 with at least one "ok" and no "not ok" 
 expected.txt lists what fails on this kind of host, per runtime, each with its reason; a new
 failure, or an expected failure that now passes, fails the tier and says which.
 
-    runtime_tools.py --suite DIR --runtime BINARY --name ocelot|runc [--only NAME ...] [--record]
+    runtime_tools.py --suite DIR --runtime BINARY --name ocelot|runc [--only NAME ...] [--timeout S]
 """
 import argparse
 import os

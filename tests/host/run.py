@@ -22,6 +22,7 @@ sys.path.insert(0, HERE)
 import image  # noqa: E402
 
 ALL_STEPS = "integration integration-systemd systemd callers callers-runc"
+# Also known to guest.sh, not run by default: conformance (runtime-tools on pure v2; needs make conformance first).
 
 
 def kvm_works():
