@@ -56,11 +56,14 @@ def tap_passed(rc, out):
 
 
 def first_failure(out):
+    """The first "not ok" with what follows it, and the runtime's own error line if it printed one."""
     lines = out.splitlines()
+    said = [l.strip() for l in lines if l.startswith(("ocelot:", "time="))]
+    why = " | ".join(said[:1])
     for i, l in enumerate(lines):
         if l.startswith("not ok"):
-            return " | ".join(x.strip() for x in lines[i:i + 3])
-    return (lines[-1] if lines else "no output")[:200]
+            return " | ".join([x.strip() for x in lines[i:i + 3]] + ([why] if why else []))
+    return ((why or (lines[-1] if lines else "no output")))[:300]
 
 
 def run_program(suite, prog, wrapper, timeout):
