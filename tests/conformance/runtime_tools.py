@@ -114,8 +114,17 @@ def run_program(suite, prog, wrapper, timeout):
         out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         return 124, out + "\n(timed out after %d s)" % timeout
     finally:
-        subprocess.run(["umount", "-R", "-l", tmp], capture_output=True)
+        unmount_under(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def unmount_under(path):
+    """Whatever a program left mounted in its bundles (a config without a mount namespace mounts
+    /proc in the host's), deepest first."""
+    with open("/proc/self/mountinfo") as f:
+        points = [l.split()[4].replace("\\040", " ") for l in f]
+    for mp in sorted((m for m in points if m == path or m.startswith(path + "/")), key=len, reverse=True):
+        subprocess.run(["umount", "-l", mp], capture_output=True)
 
 
 def make_wrapper(work, runtime, root):
