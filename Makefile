@@ -9,6 +9,8 @@
 #                      from templates, then cold (--vm-template=off)
 #   make callers       podman, containerd, docker drive ocelot       (~1 min; RUNTIME=runc for the same with runc)
 #   make cri           containerd's CRI runs pods through ocelot     (seconds)
+#   make conformance   OCI runtime-tools and Kubernetes' critest from  (~6 min; RUNTIME=runc too)
+#                      ../shared/suites against their expected lists
 #   make fuzz-short    each fuzz target for FUZZ_SECONDS (60)        (~3 min + the clang build)
 #   make fuzz          the same, FUZZ_SECONDS=600 by default
 #   make test-asan     unit + integration under ASan/UBSan: the fuzzers' clang build (~7 min)
@@ -36,7 +38,9 @@ BENCH_DEPS := runc hyperfine
 CALLER_DEPS := podman containerd docker.io runc catatonit mmdebstrap
 CRI_DEPS := containerd runc python3-grpcio python3-grpc-tools mmdebstrap
 FUZZ_DEPS := clang libclang-rt-14-dev
-CONFORMANCE_DEPS := golang-go
+# critest also needs containerd with CNI's bridge and portmap (iptables), and the host's pgrep,
+# ipcs and C compiler for its stand-in images (tests/conformance/critest_images.py).
+CONFORMANCE_DEPS := golang-go containerd containernetworking-plugins iptables procps util-linux gcc libc6-dev
 LINT_DEPS := clang-format clang-tidy
 # VM-isolated mode: the VMM (the guest kernel comes from Debian's linux-image-amd64, unpacked into
 # the cache by vm/vmm/setup-kernel.sh, not installed).
@@ -138,18 +142,29 @@ test-asan: san-build
 	build-fuzz/unit_tests
 	ASAN_OPTIONS=detect_leaks=0 python3 tests/integration/run.py --ocelot build-fuzz/ocelot --probe build-fuzz/ocelot-probe --tier container
 
-# OCI runtime-tools' 58 validation programs (built from the suites' sources with Debian's Go),
-# compared with tests/conformance/runtime-tools.expected: a new failure, or an expected one that
-# passes, fails the tier. RUNTIME=/usr/sbin/runc runs them with runc (its own expectations).
+# The conformance suites, built from their sources (../shared/suites) with Debian's Go and compared
+# with checked-in expectations (tests/conformance/*.expected): a new failure, or an expected one that
+# passes, fails the tier. OCI runtime-tools' 58 validation programs, and Kubernetes' critest through a
+# private containerd (RuntimeClass handler "ocelot") in private network/IPC/UTS namespaces.
+# RUNTIME=/usr/sbin/runc runs both with runc (its own expectations); CONFORMANCE_SUITES picks one.
 SUITES ?= $(firstword $(wildcard $(CURDIR)/../shared/suites /work/shared/suites))
+CONFORMANCE_SUITES ?= runtime-tools critest
+CRITEST := build-conformance/cri-tools-v1.26.1/build/bin/linux/amd64/critest
+CONFORMANCE_RUNTIME = $(if $(RUNTIME),--runtime $(RUNTIME) --name $(notdir $(RUNTIME)),--runtime $(OCELOT) --name ocelot)
 conformance: deps build
 	$(call apt_install,$(CONFORMANCE_DEPS))
-	@if [ ! -f "$(SUITES)/runtime-tools-260e151.tar.gz" ]; then \
-	  echo "conformance: skipped: needs the suites' sources (runtime-tools-260e151.tar.gz) in ../shared/suites, or SUITES=DIR"; \
+	@if [ ! -f "$(SUITES)/runtime-tools-260e151.tar.gz" ] || [ ! -f "$(SUITES)/cri-tools-v1.26.1.tar.gz" ]; then \
+	  echo "conformance: skipped: needs the suites' sources (runtime-tools-260e151.tar.gz, cri-tools-v1.26.1.tar.gz) in ../shared/suites, or SUITES=DIR"; \
 	  exit 0; fi; \
-	bash tests/conformance/build_suites.sh "$(SUITES)" $(CURDIR)/build-conformance && \
-	python3 tests/conformance/runtime_tools.py --suite build-conformance/runtime-tools-260e151 \
-	  $(if $(RUNTIME),--runtime $(RUNTIME) --name $(notdir $(RUNTIME)),--runtime $(OCELOT) --name ocelot)
+	rc=0; \
+	for s in $(CONFORMANCE_SUITES); do \
+	  bash tests/conformance/build_suites.sh "$(SUITES)" $(CURDIR)/build-conformance $$s || { rc=1; continue; }; \
+	  case $$s in \
+	    runtime-tools) python3 tests/conformance/runtime_tools.py --suite build-conformance/runtime-tools-260e151 $(CONFORMANCE_RUNTIME) || rc=1 ;; \
+	    critest) python3 tests/conformance/critest.py --critest $(CRITEST) $(CONFORMANCE_RUNTIME) || rc=1 ;; \
+	    *) echo "conformance: unknown suite $$s"; rc=1 ;; \
+	  esac; \
+	done; exit $$rc
 
 print-packages:
 	@echo $(GUEST_PACKAGES)
