@@ -9,6 +9,8 @@
 #                      from templates, then cold (--vm-template=off)
 #   make callers       podman, containerd, docker drive ocelot       (~1 min; RUNTIME=runc for the same with runc)
 #   make cri           containerd's CRI runs pods through ocelot     (seconds)
+#   make checkpoint-test  checkpoint/restore with CRIU (built from    (~2 min)
+#                      ../shared/suites when the installed one fails), podman's with ocelot and runc
 #   make conformance   OCI runtime-tools and Kubernetes' critest from  (~6 min; RUNTIME=runc too)
 #                      ../shared/suites against their expected lists
 #   make fuzz-short    each fuzz target for FUZZ_SECONDS (60)        (~3 min + the clang build)
@@ -41,6 +43,10 @@ FUZZ_DEPS := clang libclang-rt-14-dev
 # critest also needs containerd with CNI's bridge and portmap (iptables), and the host's pgrep,
 # ipcs and C compiler for its stand-in images (tests/conformance/critest_images.py).
 CONFORMANCE_DEPS := golang-go containerd containernetworking-plugins iptables procps util-linux gcc libc6-dev
+# CRIU 4.2's build dependencies: tests/checkpoint/criu.sh builds it from ../shared/suites when the
+# installed criu fails `criu check` (Debian 12's 3.17 on newer kernels).
+CRIU_BUILD_DEPS := libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler python3-protobuf \
+	libnl-3-dev libcap-dev libnet1-dev libnftables-dev libbsd-dev libgnutls28-dev libdrm-dev uuid-dev pkg-config
 LINT_DEPS := clang-format clang-tidy
 # VM-isolated mode: the VMM (the guest kernel comes from Debian's linux-image-amd64, unpacked into
 # the cache by vm/vmm/setup-kernel.sh, not installed).
@@ -55,7 +61,7 @@ FUZZ_SECONDS ?= 60
 RUNTIME  ?=
 
 .PHONY: all deps vm-setup build san-build demo test unit layering lint format-check tidy tidy-changed integration vm-test callers \
-        callers-runc cri conformance host-test print-packages \
+        callers-runc cri conformance checkpoint-test host-test print-packages \
         fuzz fuzz-short test-asan stress bench bench-vm bench-callers bench-parallel clean format install
 
 all: build
@@ -111,6 +117,17 @@ callers: build
 # The same tier with Debian's runc in ocelot's place: the tests are fair.
 callers-runc: build
 	$(MAKE) callers RUNTIME=/usr/sbin/runc
+
+# checkpoint and restore with CRIU: ocelot's own tests, then podman's checkpoint/restore (and
+# --export/--import) with ocelot and with runc. A criu that works here is found or built first;
+# when neither is possible the tier fails saying why.
+checkpoint-test: build
+	$(call apt_install,$(CRIU_BUILD_DEPS) $(CALLER_DEPS))
+	@criu=$$(bash tests/checkpoint/criu.sh "$(SUITES)" $(CURDIR)/build-criu) || exit 1; \
+	echo "checkpoint: $$criu"; \
+	OCELOT_CRIU=$$criu $(PY) tests/integration/run.py --ocelot $(OCELOT) --probe $(PROBE) --tier container -k test_checkpoint. && \
+	OCELOT_CRIU=$$criu $(PY) tests/callers/run.py --ocelot $(OCELOT) --probe $(PROBE) --no-real-image -k checkpoint && \
+	OCELOT_CRIU=$$criu $(PY) tests/callers/run.py --runtime /usr/sbin/runc --name runc --probe $(PROBE) --no-real-image -k checkpoint
 
 cri: build
 	$(call apt_install,$(CRI_DEPS))
@@ -190,7 +207,7 @@ stress: build
 
 # Every tier CI runs: unit, layering, integration (containers), VM, callers, CRI, a short fuzz.
 test: deps vm-setup build
-	$(MAKE) unit lint integration conformance test-asan vm-test callers cri host-test fuzz-short
+	$(MAKE) unit lint integration conformance checkpoint-test test-asan vm-test callers cri host-test fuzz-short
 
 bench: deps build
 	$(call apt_install,$(BENCH_DEPS))
@@ -242,4 +259,4 @@ lint: format-check layering tidy-changed
 	python3 tests/long_functions.py
 
 clean:
-	rm -rf $(BUILD) build-fuzz build-conformance
+	rm -rf $(BUILD) build-fuzz build-conformance build-criu

@@ -1,5 +1,7 @@
 #include "cli/app.h"
 
+#include "runtime/criu.h"
+
 #include <seccomp.h>
 #include <unistd.h>
 
@@ -37,6 +39,42 @@ std::vector<FlagDef> run_flags() {
   auto f = kCreateFlags;
   f.push_back({"detach", "d", K::Bool, "detach from the container's process"});
   f.push_back({"keep", "", K::Bool, "do not delete the container after it exits"});
+  return f;
+}
+
+// runc's checkpoint and restore flags; the ones ocelot cannot honour are refused by name.
+const std::vector<FlagDef> kCriuFlags = {
+    {"image-path", "", K::Value, "path for saving CRIU image files (default: ./checkpoint)"},
+    {"work-path", "", K::Value, "path for saving work files and logs (default: the image path)"},
+    {"tcp-established", "", K::Bool, "allow open TCP connections"},
+    {"ext-unix-sk", "", K::Bool, "allow external unix sockets"},
+    {"shell-job", "", K::Bool, "allow shell jobs"},
+    {"file-locks", "", K::Bool, "handle file locks, for safety"},
+    {"manage-cgroups-mode", "", K::Value, "cgroups mode: soft (default), full, strict or ignore"},
+    {"empty-ns", "", K::Multi, "create a namespace, but do not restore its properties (network)"},
+    {"auto-dedup", "", K::Bool, "enable auto deduplication of memory images"},
+    {"lazy-pages", "", K::Bool, "use userfaultfd to lazily restore memory pages (not supported)"},
+    {"page-server", "", K::Value, "ADDRESS:PORT of the page server (not supported)"},
+    {"status-fd", "", K::Value, "criu writes \\0 to this FD once lazy-pages is ready (not supported)"},
+};
+std::vector<FlagDef> checkpoint_flags() {
+  auto f = kCriuFlags;
+  f.push_back({"parent-path", "", K::Value, "path for previous criu image files in pre-dump"});
+  f.push_back({"leave-running", "", K::Bool, "leave the process running after checkpointing"});
+  f.push_back({"pre-dump", "", K::Bool, "dump the container's memory information only, leave it running"});
+  return f;
+}
+const std::vector<FlagDef> kCheckpointFlags = checkpoint_flags();
+std::vector<FlagDef> restore_flags() {
+  auto f = kCriuFlags;
+  f.push_back({"bundle", "b", K::Value, "path to the root of the bundle directory (default: current directory)"});
+  f.push_back({"console-socket", "", K::Value, "path to an AF_UNIX socket which will receive the pty master"});
+  f.push_back({"detach", "d", K::Bool, "detach from the container's process"});
+  f.push_back({"pid-file", "", K::Value, "file to write the process id to"});
+  f.push_back({"no-subreaper", "", K::Bool, "disable the use of the subreaper (ocelot never is one)"});
+  f.push_back({"no-pivot", "", K::Bool, "do not use pivot root to jail process inside rootfs (not supported)"});
+  f.push_back({"lsm-profile", "", K::Value, "type:label of the restored processes (not supported)"});
+  f.push_back({"lsm-mount-context", "", K::Value, "SELinux mount context of the restored mounts (not supported)"});
   return f;
 }
 
@@ -134,13 +172,10 @@ const std::vector<Command>& commands() {
       {"features", "", "show the enabled features", {}, false, cmd_features},
       {"compare", "[options] <bundle>", "run the bundle as a container and as a VM and compare them, measured",
        kCompareFlags, false, cmd_compare},
-      {"checkpoint", "<container-id>", "checkpoint a running container (not supported)", {}, false, cmd_unsupported},
-      {"restore",
-       "<container-id>",
-       "restore a container from a checkpoint (not supported)",
-       {},
-       false,
-       cmd_unsupported},
+      {"checkpoint", "[options] <container-id>", "checkpoint a running container with CRIU", kCheckpointFlags, false,
+       cmd_checkpoint},
+      {"restore", "[options] <container-id>", "restore a container from a checkpoint with CRIU", restore_flags(), false,
+       cmd_restore},
   };
   return t;
 }
@@ -260,12 +295,6 @@ Result<Context> make_context(const Flags& g, const std::string& argv0) {
 
 int dispatch(Context& ctx, const Command& c, const std::vector<std::string>& rest) {
   std::string name = c.name;
-  // Callers detect checkpoint support by `checkpoint --help` exiting 0 (podman's
-  // CRRuntimeSupportsCheckpointRestore): an unsupported command fails, --help or not.
-  if (c.run == cmd_unsupported) {
-    report_error(name + " is not supported by ocelot (no checkpoint/restore: CRIU is not integrated)");
-    return 1;
-  }
   auto f = parse_flags(name, c.flags, rest, c.stop_after_first);
   if (!f) {
     report_error(f.error().msg);
@@ -273,6 +302,8 @@ int dispatch(Context& ctx, const Command& c, const std::vector<std::string>& res
   }
   if (f->on("help")) {
     print(flags_help(name, c.usage, c.flags));
+    if (c.run == cmd_checkpoint || c.run == cmd_restore)
+      print("\nCRIU: " + runtime::criu_summary(ctx.globals.criu) + "\n");
     return 0;
   }
   // Below cli/ nothing throws on purpose; anything that still does (a library's exception, an

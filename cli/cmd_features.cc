@@ -5,9 +5,8 @@ namespace ocelot::cli {
 
 // runtime-spec features.md: only what ocelot really does.
 OCELOT_COMMAND(cmd_features) {
-  (void)ctx;
   (void)f;
-  print(isolation::features_json() + "\n");
+  print(isolation::features_json(ctx.globals.criu) + "\n");
   return 0;
 }
 

@@ -8,10 +8,4 @@ OCELOT_COMMAND(cmd_resume) {
   return 0;
 }
 
-OCELOT_COMMAND(cmd_unsupported) {
-  (void)ctx;
-  (void)f;
-  return Error::make("checkpoint/restore is not supported by ocelot");
-}
-
 }  // namespace ocelot::cli

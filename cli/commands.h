@@ -49,6 +49,7 @@ OCELOT_COMMAND(cmd_events);
 OCELOT_COMMAND(cmd_spec);
 OCELOT_COMMAND(cmd_features);
 OCELOT_COMMAND(cmd_compare);
-OCELOT_COMMAND(cmd_unsupported);
+OCELOT_COMMAND(cmd_checkpoint);
+OCELOT_COMMAND(cmd_restore);
 
 }  // namespace ocelot::cli

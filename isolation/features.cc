@@ -1,5 +1,7 @@
 #include "isolation/features.h"
 
+#include "runtime/criu.h"
+
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -15,7 +17,7 @@
 
 namespace ocelot::isolation {
 
-std::string features_json() {
+std::string features_json(const std::string& criu_flag) {
   std::string names;
   for (const auto& b : backends()) names += (names.empty() ? "" : ",") + std::string(b.name);
   nlohmann::ordered_json j;
@@ -65,6 +67,8 @@ std::string features_json() {
   auto kernel = vm::find_kernel("");
   j["annotations"]["org.ocelot.vm.available"] = qemu && kernel ? "true" : "false";
   j["annotations"]["org.ocelot.vm.accelerator"] = qemu && vm::kvm_usable(*qemu) ? "kvm" : "tcg";
+  // Checkpoint and restore: through CRIU, the one found (or why there is none).
+  j["annotations"]["org.ocelot.checkpoint"] = runtime::criu_summary(criu_flag);
   return j.dump(4);
 }
 

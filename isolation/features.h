@@ -6,7 +6,7 @@
 
 namespace ocelot::isolation {
 
-// The features document, as JSON text (indented).
-std::string features_json();
+// The features document, as JSON text (indented). criu_flag: --criu, for the checkpoint line.
+std::string features_json(const std::string& criu_flag = "");
 
 }  // namespace ocelot::isolation

@@ -27,8 +27,6 @@
 
 namespace ocelot::runtime {
 
-namespace {
-
 // The cgroup mounts a container sees under a "cgroup" mount, one per host hierarchy.
 std::vector<ns::CgroupMount> cgroup_mounts(const cgroups::Layout& l, const cgroups::Paths& p) {
   std::vector<ns::CgroupMount> out;
@@ -49,8 +47,6 @@ std::vector<ns::CgroupMount> cgroup_mounts(const cgroups::Layout& l, const cgrou
   // /sys/fs/cgroup (systemd) see what they see under runc.
   return out;
 }
-
-}  // namespace
 
 Status ContainerBackend::load(Creation& c) {
   const spec::Config& cfg = c.b.config;

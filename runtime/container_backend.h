@@ -17,6 +17,10 @@
 
 namespace ocelot::runtime {
 
+// The cgroup mounts a container sees under a "cgroup" mount, one per host hierarchy: mounted
+// afresh in a cgroup namespace, else bound from the container's cgroup (host_source).
+std::vector<ns::CgroupMount> cgroup_mounts(const cgroups::Layout& l, const cgroups::Paths& p);
+
 class ContainerBackend : public Backend {
  public:
   explicit ContainerBackend(const Globals& g) : g_(g) {}

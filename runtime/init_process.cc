@@ -163,6 +163,7 @@ Status enter_root_and_settle(const InitArgs& a, ns::RootfsParams& rp) {
   OCL_CHECK(ns::enter_root_in_child(rp));
   failpoint("init.pivoted");
   OCL_CHECK(make_cwd_in_child(p.cwd));  // before the root may turn read-only
+  if (!rp.host_mount_ns) reopen_dev_null_stdio_in_child();
   if (p.terminal) {
     auto pty = OCL_TRY(open_pty_in_child(p.console_size));
     OCL_CHECK(send_fd(a.console_fd, pty.master.get(), "/dev/ptmx"));

@@ -5,12 +5,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 #include <optional>
 
 #include "base/failpoint.h"
@@ -20,8 +22,10 @@
 #include "cgroups/systemd.h"
 #include "cgroups/systemd_plan.h"
 #include "namespaces/join.h"
+#include "namespaces/safe_path.h"
 #include "namespaces/user_ns.h"
 #include "runtime/console.h"
+#include "runtime/container_backend.h"
 #include "runtime/hooks.h"
 #include "runtime/rootless.h"
 #include "runtime/safe_exe.h"
@@ -429,6 +433,215 @@ Result<cgroups::Stats> Lifecycle::stats(const std::string& id) {
   OCL_CHECK(need_cgroup(s, "read the stats of"));
   auto m = OCL_TRY(manager_for(s));
   return m->stats();
+}
+
+// -- checkpoint and restore (CRIU; runtime/criu.h) --------------------------------------------
+
+namespace {
+
+bool is_bind(const spec::Mount& m) {
+  if (m.type == "bind") return true;
+  for (const auto& o : m.options)
+    if (o == "bind" || o == "rbind") return true;
+  return false;
+}
+
+// What CRIU cannot carry here, refused before anything is dumped or made.
+Status check_checkpointable(const spec::Config& c, const std::string& id, const char* what) {
+  std::string why;
+  if (c.process && c.process->terminal) why = "it has a terminal (not supported yet)";
+  if (c.linux)
+    for (const auto& n : c.linux->namespaces)
+      if (!n.path.empty() && n.type != "network")
+        why = "it joins the " + n.type + " namespace by path (only a network namespace can be given by path)";
+  if (why.empty()) return ok();
+  return Error::make(std::string("cannot ") + what + " container " + id + ": " + why);
+}
+
+std::string netns_path(const spec::Config& c) {
+  if (!c.linux) return "";
+  for (const auto& n : c.linux->namespaces)
+    if (n.type == "network") return n.path;
+  return "";
+}
+
+// The container's bind mounts, sources on the host: CRIU's external mounts. Without a cgroup
+// namespace a v1 "cgroup" mount is a set of binds of the container's cgroup too (as runc tells
+// CRIU); in a cgroup namespace, and on cgroup v2, they are cgroup mounts CRIU makes itself.
+std::vector<ExternalMount> bind_mounts(const spec::Config& c, const std::string& bundle, const cgroups::Layout& l,
+                                       const cgroups::Paths& shown) {
+  std::vector<ExternalMount> out;
+  bool cgroupns = false;
+  if (c.linux)
+    for (const auto& n : c.linux->namespaces) cgroupns = cgroupns || n.type == "cgroup";
+  for (const auto& m : c.mounts) {
+    if (is_bind(m)) out.push_back({m.destination, m.source.starts_with("/") ? m.source : bundle + "/" + m.source});
+    if (m.type != "cgroup" || cgroupns || l.mode == cgroups::Mode::v2) continue;
+    std::string dest = m.destination.ends_with("/") ? m.destination : m.destination + "/";
+    for (const auto& cm : cgroup_mounts(l, shown)) out.push_back({dest + cm.name, cm.host_source});
+  }
+  return out;
+}
+
+std::string absolute_path(const std::string& path) {
+  if (path.starts_with("/")) return path;
+  char cwd[PATH_MAX];
+  return std::string(::getcwd(cwd, sizeof cwd) ? cwd : ".") + "/" + path;
+}
+
+CriuOptions with_default_paths(CriuOptions o) {
+  o.image_path = absolute_path(o.image_path.empty() ? "checkpoint" : o.image_path);
+  if (!o.work_path.empty()) o.work_path = absolute_path(o.work_path);
+  return o;
+}
+
+// The container's cgroup relative to its hierarchies' roots (CRIU's --cgroup-root).
+std::string criu_cgroup_root(const cgroups::Layout& l, const cgroups::Paths& p) {
+  for (const auto& [ctrl, path] : p.v1) {
+    auto h = l.v1.find(ctrl);
+    if (h == l.v1.end() || !path.starts_with(h->second.mount_point)) continue;
+    std::string root = h->second.root == "/" ? "" : h->second.root;
+    return root + path.substr(h->second.mount_point.size());
+  }
+  if (!p.v2.empty() && !l.v2_mount.empty() && p.v2.starts_with(l.v2_mount))
+    return (l.v2_root == "/" ? "" : l.v2_root) + p.v2.substr(l.v2_mount.size());
+  return "";
+}
+
+bool beneath(const std::string& path, const std::string& dir) {
+  std::string d = dir.ends_with("/") ? dir : dir + "/";
+  return path.starts_with(d) && path != dir;
+}
+
+// Every mountpoint CRIU will mount on in the rootfs itself (runc's prepareCriuRestoreMounts): a
+// fresh rootfs (podman's --import) has none of the files and directories create made. Not those
+// beneath a filesystem the config mounts (tmpfs, proc, sysfs: CRIU restores those whole), and
+// resolved inside the rootfs (ns::mkdir_all_in_root), so an image's symlink cannot lead out.
+Status make_restore_mountpoints(const spec::Config& c, const std::string& rootfs) {
+  UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return Error::last("open rootfs " + quote(rootfs));
+  for (const auto& m : c.mounts) {
+    bool covered = false;
+    for (const auto& other : c.mounts)
+      covered = covered || (!is_bind(other) && beneath(m.destination, other.destination));
+    if (covered) continue;
+    struct stat st;
+    bool file = is_bind(m) && ::stat(m.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+    auto made =
+        file ? ns::create_file_in_root(root.get(), m.destination) : ns::mkdir_all_in_root(root.get(), m.destination);
+    if (!made) return std::move(made).error().wrap("mountpoint " + quote(m.destination));
+  }
+  return ok();
+}
+
+// The bundle's rootfs bound at <state dir>/criu-root for CRIU's --root; unbound when it goes.
+struct RootBind {
+  std::string path;
+  void unbind() {
+    if (!path.empty()) (void)::umount2(path.c_str(), MNT_DETACH);
+    if (!path.empty()) (void)::rmdir(path.c_str());
+    path.clear();
+  }
+  ~RootBind() { unbind(); }
+};
+
+}  // namespace
+
+Status Lifecycle::checkpoint(const std::string& id, const CriuOptions& given) {
+  OCL_CHECK(check_criu_options(given, false));
+  CriuOptions o = with_default_paths(given);
+  std::string criu = OCL_TRY(find_criu(g_.criu));
+  {
+    Loaded ld = OCL_TRY(load_locked(store_, id));
+    if (ld.s.backend != "container")
+      return Error::make("cannot checkpoint container " + id + ": checkpoint of a " + ld.s.backend +
+                         "-isolated container is not supported yet");
+    if (ld.status != spec::ContainerStatus::running && ld.status != spec::ContainerStatus::paused)
+      return Error{ESRCH, "cannot checkpoint container " + id + ": container not running"};
+    spec::Config c = OCL_TRY(store_.load_config(id));
+    OCL_CHECK(check_checkpointable(c, id, "checkpoint"));
+    OCL_CHECK_CTX(fs::mkdir_p(o.image_path, 0700), "image path " + quote(o.image_path));
+    if (!o.work_path.empty()) OCL_CHECK_CTX(fs::mkdir_p(o.work_path, 0700), "work path " + quote(o.work_path));
+    auto layout = OCL_TRY(cgroups::detect_layout());
+    DumpPlan p{o, ld.s.init.pid, bind_mounts(c, ld.s.bundle, layout, ld.s.cgroup_paths), !netns_path(c).empty(), 0};
+    if (p.external_net) {
+      struct stat st;
+      if (::stat(("/proc/" + std::to_string(p.pid) + "/ns/net").c_str(), &st) == 0) p.net_inode = st.st_ino;
+    }
+    OCL_CHECK_CTX(fs::write_file_atomic(o.image_path + "/descriptors.json", descriptors_json(stdio_descriptors(p.pid))),
+                  "write descriptors.json");
+    std::string work = o.work_path.empty() ? o.image_path : o.work_path;
+    OCL_CHECK(run_criu(criu, criu_dump_args(p), work, o.pre_dump ? "pre-dump.log" : "dump.log",
+                       o.pre_dump ? "pre-dump" : "dump"));
+  }  // the lock goes: delete takes it again
+  if (o.leave_running || o.pre_dump) return ok();
+  return remove_known(id, true, nullptr);
+}
+
+Result<int> Lifecycle::restore(const CreateOptions& o, const CriuOptions& given, bool detach) {
+  OCL_CHECK(check_criu_options(given, true));
+  if (o.no_pivot) return Error::make("restore --no-pivot is not supported (CRIU sets up the container's root itself)");
+  CriuOptions co = with_default_paths(given);
+  std::string criu = OCL_TRY(find_criu(g_.criu));
+  OCL_CHECK(validate_id(o.id));
+  if (be_->name() != "container")
+    return Error::make("cannot restore container " + o.id + ": restore of a " + std::string(be_->name()) +
+                       "-isolated container is not supported yet");
+  auto dumped_text = fs::read_file(co.image_path + "/descriptors.json");
+  if (!dumped_text)
+    return Error::make("cannot restore container " + o.id + ": " + quote(co.image_path) +
+                       " is not a checkpoint (no descriptors.json)");
+  auto dumped = OCL_TRY(parse_descriptors_json(*dumped_text));
+  std::optional<SignalBlock> signals;
+  if (!detach) signals.emplace();
+  Creation c(*be_, g_, o, LaunchMode::detached, false);
+  c.b = OCL_TRY(load_bundle(o.bundle, o.config_text));
+  OCL_CHECK(check_checkpointable(c.b.config, o.id, "restore"));
+  OCL_CHECK(record_creating(c));
+  OCL_CHECK_CTX(c.cg->create(), "create cgroup");
+  if (auto r = be_->host_resources(c))
+    OCL_CHECK_CTX(c.cg->apply(*r, cgroups::device_node_rules(c.b.config.linux->devices)), "apply cgroup resources");
+  RestorePlan p;
+  p.o = co;
+  p.pid_file = c.store.dir(o.id) + "/criu.pid";
+  p.binds = bind_mounts(c.b.config, c.b.dir, c.layout, c.shown);
+  p.cgroup_root = criu_cgroup_root(c.layout, c.rec.cgroup_paths);
+  p.inherit = inherited_stdio(dumped);
+  std::vector<int> keep = {0, 1, 2};
+  UniqueFd netns;
+  if (std::string path = netns_path(c.b.config); !path.empty()) {
+    netns.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns.valid()) return Error::last("open network namespace " + quote(path));
+    p.inherit.emplace_back(netns.get(), "extRootNetNS");
+    keep.push_back(netns.get());
+  }
+  OCL_CHECK(make_restore_mountpoints(c.b.config, c.b.rootfs));
+  RootBind root{c.store.dir(o.id) + "/criu-root"};
+  OCL_CHECK_CTX(fs::mkdir_p(root.path, 0700), "make " + quote(root.path));
+  if (::mount(c.b.rootfs.c_str(), root.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    return Error::last("bind " + quote(c.b.rootfs) + " for CRIU");
+  p.root = root.path;
+  std::string work = co.work_path.empty() ? co.image_path : co.work_path;
+  OCL_CHECK(run_criu(criu, criu_restore_args(p), work, "restore.log", "restore", keep));
+  root.unbind();  // the restored mount namespace holds its own root
+  auto pid_text = fs::read_file(p.pid_file);
+  c.child = pid_text ? static_cast<pid_t>(std::atoi(pid_text->c_str())) : 0;
+  if (c.child <= 0) return Error::make("criu restore wrote no pid to " + quote(p.pid_file));
+  ::unlink(p.pid_file.c_str());
+  OCL_CHECK(c.cg->add_process(c.child));         // its descendants: CRIU put them in the cgroup (--cgroup-root)
+  c.rec.phase = spec::ContainerStatus::created;  // no exec fifo: running
+  c.rec.init = OCL_TRY(process_ref(c.child));
+  OCL_CHECK(c.store.save(c.rec));
+  if (!o.pid_file.empty())
+    OCL_CHECK_CTX(fs::write_file_atomic(abs_pid_file(o.pid_file), std::to_string(c.child)), "write pid file");
+  c.committed = true;
+  pid_t pid = c.child;
+  c.lock.reset();
+  if (detach) return 0;
+  int code = OCL_TRY(supervise(pid, -1, *signals));
+  auto d = remove_known(o.id, true, nullptr);
+  if (!d) return std::move(d).error();
+  return code;
 }
 
 Result<std::vector<pid_t>> container_processes(const Stored& s, cgroups::Manager& m) {

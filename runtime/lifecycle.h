@@ -18,6 +18,7 @@
 #include "cgroups/manager.h"
 #include "cgroups/stats.h"
 #include "runtime/backend.h"
+#include "runtime/criu.h"
 #include "runtime/options.h"
 #include "spec/config.h"
 #include "spec/state.h"
@@ -42,6 +43,14 @@ class Lifecycle {
   Status resume(const std::string& id);
   Status update(const std::string& id, const spec::Resources& r);
   Result<cgroups::Stats> stats(const std::string& id);
+  // CRIU dumps the running (or paused) container into o.image_path; unless it leaves it running
+  // (--leave-running, --pre-dump) the container is then deleted, as runc does. A failed dump
+  // leaves it running and unchanged.
+  Status checkpoint(const std::string& id, const CriuOptions& o);
+  // A container made from the bundle and a checkpoint: state, cgroup and config as create makes
+  // them, its processes restored by CRIU (running). Detached, it returns at once; otherwise it waits
+  // for the workload as `run` does and returns its exit code. A failed restore leaves nothing.
+  Result<int> restore(const CreateOptions& o, const CriuOptions& c, bool detach);
 
   // create's core; start_follows: `run` starts it at once with the lock and record handed back.
   Result<Launched> create_for(const CreateOptions& o, LaunchMode mode, bool start_follows);

@@ -198,6 +198,29 @@ void hand_stdio_to_user_in_child(uid_t uid) {
   }
 }
 
+void reopen_dev_null_stdio_in_child() {
+  struct stat own;
+  bool opened = false;
+  int null_fd = -1;
+  for (int fd = 0; fd < 3; ++fd) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) continue;
+    if (!opened) {
+      opened = true;
+      // O_NOFOLLOW and the check below: an image's /dev/null that is anything else is not used.
+      null_fd = ::open("/dev/null", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+      if (null_fd >= 0 && (::fstat(null_fd, &own) != 0 || !S_ISCHR(own.st_mode) || own.st_rdev != makedev(1, 3))) {
+        ::close(null_fd);
+        null_fd = -1;
+      }
+    }
+    if (null_fd < 0) return;
+    if (st.st_dev == own.st_dev && st.st_ino == own.st_ino) continue;  // already the container's
+    (void)::dup3(null_fd, fd, 0);
+  }
+  if (null_fd >= 0) ::close(null_fd);
+}
+
 static int last_cap() {
   static int last = -1;
   if (last >= 0) return last;

@@ -39,6 +39,11 @@ std::string read_container_file_in_child(const char* path, size_t limit);
 // /dev/stdout. The uid only, as runc; the null device and regular files are left alone (ocelot
 // never changes the owner of a host file), and so is anything this user namespace cannot chown.
 void hand_stdio_to_user_in_child(uid_t uid);
+// stdin, stdout or stderr that is the host's null device (`ocelot run -d </dev/null`) reopened
+// from the container's own /dev/null (runc's reOpenDevNull), after pivot_root: an fd on a mount
+// outside the container's mount namespace cannot be checkpointed (CRIU: "Can't lookup mount").
+// Left alone when the container has no /dev/null that is the null device.
+void reopen_dev_null_stdio_in_child();
 // The five capability sets of a process as bit masks (bit N = capability N). A process without a
 // capabilities object gets none (runc), and the bounding set is always exactly what is listed.
 struct CapSets {

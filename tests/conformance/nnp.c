@@ -5,6 +5,6 @@
 #include <unistd.h>
 
 int main(void) {
-    printf("Effective uid: %d\n", (int)geteuid());
-    return 0;
+  printf("Effective uid: %d\n", (int)geteuid());
+  return 0;
 }

@@ -11,16 +11,16 @@
 static void on_exit_signal(int sig) { _exit(128 + sig); }
 
 static void on_child(int sig) {
-    (void)sig;
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
+  (void)sig;
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
 }
 
 int main(void) {
-    struct sigaction exit_action = {.sa_handler = on_exit_signal};
-    struct sigaction child_action = {.sa_handler = on_child, .sa_flags = SA_NOCLDSTOP | SA_RESTART};
-    sigaction(SIGINT, &exit_action, NULL);
-    sigaction(SIGTERM, &exit_action, NULL);
-    sigaction(SIGCHLD, &child_action, NULL);
-    for (;;) pause();
+  struct sigaction exit_action = {.sa_handler = on_exit_signal};
+  struct sigaction child_action = {.sa_handler = on_child, .sa_flags = SA_NOCLDSTOP | SA_RESTART};
+  sigaction(SIGINT, &exit_action, NULL);
+  sigaction(SIGTERM, &exit_action, NULL);
+  sigaction(SIGCHLD, &child_action, NULL);
+  for (;;) pause();
 }

@@ -1,0 +1,83 @@
+// Checkpoint and restore through CRIU's command line (runc's checkpoint/restore flags and
+// meaning). The planners are pure: the arguments of `criu dump` and `criu restore` for a
+// container, unit-tested; the runner starts criu, waits, and turns a failure into one line naming
+// CRIU's own first error and its log.
+//
+// What ocelot hands CRIU, as runc does:
+//   - the container's bind mounts as external mounts (dump: destination -> destination; restore:
+//     destination -> the config's source), since their sources are outside the container;
+//   - a network namespace joined by path as the external "extRootNetNS" (restore: inherited fd);
+//   - stdio pipes (descriptors.json in the image dir, runc's format) inherited on restore from
+//     ocelot's own stdio, so a caller's new pipes (the shim's, conmon's) are the restored ones;
+//   - the root: a bind of the bundle's rootfs (CRIU restores the mounts beneath it);
+//   - the cgroup: --cgroup-root to the restored container's own (its id may differ).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+
+namespace ocelot::runtime {
+
+// runc's flags for checkpoint and restore, as plain data.
+struct CriuOptions {
+  std::string image_path;   // --image-path (default: ./checkpoint)
+  std::string work_path;    // --work-path (default: the image path): logs and CRIU's own files
+  std::string parent_path;  // --parent-path: a pre-dump, relative to the image path
+  std::string manage_cgroups_mode;  // --manage-cgroups-mode: soft (default), full, strict, ignore
+  std::vector<std::string> empty_ns;  // --empty-ns: namespaces not dumped (network)
+  bool leave_running = false, tcp_established = false, ext_unix_sk = false, shell_job = false, file_locks = false,
+       pre_dump = false, auto_dedup = false, lazy_pages = false;
+};
+
+struct ExternalMount {
+  std::string destination;  // in the container
+  std::string source;       // on the host (restore)
+};
+
+struct DumpPlan {
+  CriuOptions o;
+  pid_t pid = 0;
+  std::vector<ExternalMount> binds;
+  bool external_net = false;  // the network namespace was joined by path
+  uint64_t net_inode = 0;
+};
+
+struct RestorePlan {
+  CriuOptions o;
+  std::string root;      // a mount of the rootfs
+  std::string pid_file;  // where CRIU writes the restored init's pid
+  std::vector<ExternalMount> binds;
+  std::string cgroup_root;                             // the container's cgroup, relative to each hierarchy
+  std::vector<std::pair<int, std::string>> inherit;    // fd, key (pipe:[N], extRootNetNS)
+};
+
+// `criu dump` (or `pre-dump`) arguments, without the binary.
+std::vector<std::string> criu_dump_args(const DumpPlan& p);
+// `criu restore` arguments, without the binary: detached, the init a sibling (ocelot's child).
+std::vector<std::string> criu_restore_args(const RestorePlan& p);
+// The options CRIU cannot honour here, as one error ("" when none): lazy pages need a page server
+// ocelot does not run.
+Status check_criu_options(const CriuOptions& o, bool restore);
+// The keys of a process's stdin, stdout and stderr as /proc shows them (runc's descriptors.json).
+std::vector<std::string> stdio_descriptors(pid_t pid);
+std::string descriptors_json(const std::vector<std::string>& fds);
+Result<std::vector<std::string>> parse_descriptors_json(const std::string& text);
+// Restore: which of ocelot's stdio fds stand for the dumped pipes.
+std::vector<std::pair<int, std::string>> inherited_stdio(const std::vector<std::string>& dumped);
+
+// The criu binary: --criu, else "criu" on PATH. Fails with one line when it is missing or too old
+// to run (CRIU prints its version).
+Result<std::string> find_criu(const std::string& flag);
+// "criu 4.2 (/path)", or why there is none: what `features` and `checkpoint --help` say.
+std::string criu_summary(const std::string& flag);
+// Runs criu with args, its log in log_dir/log_name; extra_fds stay open in criu (inherit-fd).
+// "criu <what> failed: <CRIU's first error> (log: <path>)" on failure.
+Status run_criu(const std::string& criu, const std::vector<std::string>& args, const std::string& log_dir,
+                const std::string& log_name, const char* what, const std::vector<int>& extra_fds = {});
+
+}  // namespace ocelot::runtime
