@@ -38,8 +38,8 @@ std::vector<std::string> criu_dump_args(const DumpPlan& p) {
 }
 
 std::vector<std::string> criu_restore_args(const RestorePlan& p) {
-  std::vector<std::string> a = {"restore", "--restore-detached", "--restore-sibling", "--pidfile", p.pid_file,
-                                "--root", p.root};
+  std::vector<std::string> a = {"restore", "--restore-detached", "--restore-sibling", "--pidfile", p.pid_file, "--root",
+                                p.root};
   add_common(a, p.o);
   if (!p.cgroup_root.empty()) a.insert(a.end(), {"--cgroup-root", p.cgroup_root});
   for (const auto& m : p.binds) a.insert(a.end(), {"--external", "mnt[" + m.destination + "]:" + m.source});
@@ -179,7 +179,8 @@ Status run_criu(const std::string& criu, const std::vector<std::string>& args, c
   }
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return ok();
   std::string log = log_dir + "/" + log_name;
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 127) return Error::make("criu " + std::string(what) + ": cannot run " + quote(criu));
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+    return Error::make("criu " + std::string(what) + ": cannot run " + quote(criu));
   return Error::make("criu " + std::string(what) + " failed: " + first_criu_error(log) + " (log: " + log + ")");
 }
 

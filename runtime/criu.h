@@ -25,10 +25,10 @@ namespace ocelot::runtime {
 
 // runc's flags for checkpoint and restore, as plain data.
 struct CriuOptions {
-  std::string image_path;   // --image-path (default: ./checkpoint)
-  std::string work_path;    // --work-path (default: the image path): logs and CRIU's own files
-  std::string parent_path;  // --parent-path: a pre-dump, relative to the image path
-  std::string manage_cgroups_mode;  // --manage-cgroups-mode: soft (default), full, strict, ignore
+  std::string image_path;             // --image-path (default: ./checkpoint)
+  std::string work_path;              // --work-path (default: the image path): logs and CRIU's own files
+  std::string parent_path;            // --parent-path: a pre-dump, relative to the image path
+  std::string manage_cgroups_mode;    // --manage-cgroups-mode: soft (default), full, strict, ignore
   std::vector<std::string> empty_ns;  // --empty-ns: namespaces not dumped (network)
   bool leave_running = false, tcp_established = false, ext_unix_sk = false, shell_job = false, file_locks = false,
        pre_dump = false, auto_dedup = false, lazy_pages = false;
@@ -52,8 +52,8 @@ struct RestorePlan {
   std::string root;      // a mount of the rootfs
   std::string pid_file;  // where CRIU writes the restored init's pid
   std::vector<ExternalMount> binds;
-  std::string cgroup_root;                             // the container's cgroup, relative to each hierarchy
-  std::vector<std::pair<int, std::string>> inherit;    // fd, key (pipe:[N], extRootNetNS)
+  std::string cgroup_root;                           // the container's cgroup, relative to each hierarchy
+  std::vector<std::pair<int, std::string>> inherit;  // fd, key (pipe:[N], extRootNetNS)
 };
 
 // `criu dump` (or `pre-dump`) arguments, without the binary.
