@@ -32,6 +32,7 @@ std::vector<std::string> criu_dump_args(const DumpPlan& p) {
   if (p.o.leave_running && !p.o.pre_dump) a.push_back("--leave-running");
   if (!p.o.parent_path.empty()) a.insert(a.end(), {"--prev-images-dir", p.o.parent_path});
   if (p.o.pre_dump) a.push_back("--track-mem");
+  if (!p.freeze_cgroup.empty()) a.insert(a.end(), {"--freeze-cgroup", p.freeze_cgroup});
   for (const auto& m : p.binds) a.insert(a.end(), {"--external", "mnt[" + m.destination + "]:" + m.destination});
   if (p.external_net) a.insert(a.end(), {"--external", "net[" + std::to_string(p.net_inode) + "]:extRootNetNS"});
   return a;

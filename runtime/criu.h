@@ -45,6 +45,9 @@ struct DumpPlan {
   std::vector<ExternalMount> binds;
   bool external_net = false;  // the network namespace was joined by path
   uint64_t net_inode = 0;
+  // The container's freezer cgroup (v1 freezer, or its v2 cgroup): CRIU freezes through it, as
+  // runc asks, so a paused container is dumped (and left as it was) instead of timing out.
+  std::string freeze_cgroup;
 };
 
 struct RestorePlan {

@@ -563,7 +563,9 @@ Status Lifecycle::checkpoint(const std::string& id, const CriuOptions& given) {
     OCL_CHECK_CTX(fs::mkdir_p(o.image_path, 0700), "image path " + quote(o.image_path));
     if (!o.work_path.empty()) OCL_CHECK_CTX(fs::mkdir_p(o.work_path, 0700), "work path " + quote(o.work_path));
     auto layout = OCL_TRY(cgroups::detect_layout());
-    DumpPlan p{o, ld.s.init.pid, bind_mounts(c, ld.s.bundle, layout, ld.s.cgroup_paths), !netns_path(c).empty(), 0};
+    DumpPlan p{o, ld.s.init.pid, bind_mounts(c, ld.s.bundle, layout, ld.s.cgroup_paths), !netns_path(c).empty(), 0, ""};
+    auto freezer = ld.s.cgroup_paths.v1.find("freezer");
+    p.freeze_cgroup = freezer != ld.s.cgroup_paths.v1.end() ? freezer->second : ld.s.cgroup_paths.v2;
     if (p.external_net) {
       struct stat st;
       if (::stat(("/proc/" + std::to_string(p.pid) + "/ns/net").c_str(), &st) == 0) p.net_inode = st.st_ino;

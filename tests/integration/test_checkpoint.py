@@ -83,20 +83,57 @@ class Checkpoint(OcelotTest):
         self.assertEqual(cgroup_dirs_named(cid), [])
 
     def test_leave_running_keeps_the_original_and_the_image_restores_elsewhere(self):
+        # The count on a tmpfs, which the image carries: the rootfs goes on changing after the
+        # dump while the original runs, and CRIU refuses a file whose size is not the dump's.
+        def on_tmpfs(c):
+            c["mounts"].append({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]})
+            c["process"]["args"] = ["sh", "-c", COUNTER.replace("/count", "/scratch/count")]
+
+        def scratch(cid):
+            return int(self.ocelot("exec", cid, "cat", "/scratch/count", check=False).stdout.strip() or 0)
+
+        def wait_scratch_above(cid, n):
+            end = time.time() + 10
+            while scratch(cid) <= n and time.time() < end:
+                time.sleep(0.05)
+            self.assertGreater(scratch(cid), n)
         cid = self.new_id("ck")
-        b = self.start_counter(cid)
+        b = self.counter_bundle(cid, on_tmpfs)
+        subprocess.run([os.environ["OCELOT"], "--root", self.root, "run", "-d", "--bundle", b, cid], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        wait_scratch_above(cid, 3)
         self.criu("checkpoint", "--leave-running", "--image-path", self.images, cid)
         self.assertEqual(self.state(cid)["status"], "running")
-        n = self.count()
-        self.wait_count_above(n)
+        wait_scratch_above(cid, scratch(cid))
+        at_delete = scratch(cid)
         self.ocelot("delete", "--force", cid)
         # The same image under a new id (its own cgroup), counting on from the dump's value.
         other = self.new_id("rs")
         self.criu("restore", "-d", "--bundle", b, "--image-path", self.images, other)
         self.assertEqual(self.state(other)["status"], "running")
         self.assertTrue(cgroup_dirs_named(other))
-        self.wait_count_above(0)
+        restored = scratch(other)
+        self.assertGreater(restored, 0)
+        self.assertLess(restored, at_delete + 1, "the tmpfs came from the image, not from the original")
+        time.sleep(0.3)
+        self.assertGreater(scratch(other), restored)
         self.ocelot("delete", "--force", other)
+
+    def test_a_paused_container_is_dumped_through_its_freezer(self):
+        """As runc asks CRIU (--freeze-cgroup): without it CRIU times out on frozen tasks."""
+        cid = self.new_id("ck")
+        b = self.start_counter(cid)
+        self.ocelot("pause", cid)
+        self.criu("checkpoint", "--leave-running", "--image-path", self.images, cid, timeout=30)
+        self.assertEqual(self.state(cid)["status"], "paused")
+        n = self.count()
+        time.sleep(0.3)
+        self.assertEqual(self.count(), n, "a paused container ran on")
+        self.criu("checkpoint", "--image-path", self.images + "-2", cid, timeout=30)
+        self.criu("restore", "-d", "--bundle", b, "--image-path", self.images + "-2", cid)
+        self.assertEqual(self.state(cid)["status"], "running")
+        self.wait_count_above(n)
+        self.ocelot("delete", "--force", cid)
 
     def test_restored_stdout_is_the_new_callers_pipe(self):
         """runc's descriptors.json: a pipe the workload writes to is the pipe restore was given."""

@@ -32,6 +32,9 @@ TEST_CASE("criu dump: the init's tree, runc's flags, bind mounts and a joined ne
   CHECK(has_seq(a, {"--external", "mnt[/sys/fs/cgroup/memory]:/sys/fs/cgroup/memory"}));
   CHECK(has_seq(a, {"--external", "net[4026531992]:extRootNetNS"}));
   CHECK(std::find(a.begin(), a.end(), "--leave-running") == a.end());
+  CHECK(std::find(a.begin(), a.end(), "--freeze-cgroup") == a.end());
+  p.freeze_cgroup = "/sys/fs/cgroup/freezer/ocelot/c";
+  CHECK(has_seq(runtime::criu_dump_args(p), {"--freeze-cgroup", "/sys/fs/cgroup/freezer/ocelot/c"}));
 
   p.o.leave_running = p.o.tcp_established = p.o.ext_unix_sk = p.o.shell_job = p.o.file_locks = true;
   p.o.work_path = "/work";
