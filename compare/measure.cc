@@ -148,19 +148,27 @@ struct Prepared {
   json config;
 };
 
+// A string member, or "" (value() throws on a member of another type, or on a non-object).
+std::string string_member(const json& obj, const char* key) {
+  if (!obj.is_object()) return "";
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 // Seccomp: how many host syscalls the profile lets through.
 std::string syscall_reach(const json& c) {
   if (!c.contains("linux") || !c["linux"].contains("seccomp") || !c["linux"]["seccomp"].is_object())
     return "all (no seccomp filter)";
   const auto& s = c["linux"]["seccomp"];
-  std::string def = s.value("defaultAction", "");
+  std::string def = string_member(s, "defaultAction");
   bool allow_default = def == "SCMP_ACT_ALLOW" || def == "SCMP_ACT_LOG";
   size_t n = 0;
   if (s.contains("syscalls") && s["syscalls"].is_array())
     for (const auto& r : s["syscalls"]) {
-      std::string act = r.value("action", "");
+      std::string act = string_member(r, "action");
       bool allows = act == "SCMP_ACT_ALLOW" || act == "SCMP_ACT_LOG";
-      if (allows != allow_default && r.contains("names") && r["names"].is_array()) n += r["names"].size();
+      if (allows != allow_default && r.is_object() && r.contains("names") && r["names"].is_array())
+        n += r["names"].size();
     }
   if (allow_default) return "all but " + std::to_string(n) + " (seccomp deny-list)";
   return std::to_string(n) + " (seccomp allow-list)";

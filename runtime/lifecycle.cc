@@ -517,7 +517,7 @@ bool beneath(const std::string& path, const std::string& dir) {
 // fresh rootfs (podman's --import) has none of the files and directories create made. Not those
 // beneath a filesystem the config mounts (tmpfs, proc, sysfs: CRIU restores those whole), and
 // resolved inside the rootfs (ns::mkdir_all_in_root), so an image's symlink cannot lead out.
-Status make_restore_mountpoints(const spec::Config& c, const std::string& rootfs) {
+Status make_restore_mountpoints(const spec::Config& c, const std::string& rootfs, const std::string& bundle) {
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return Error::last("open rootfs " + quote(rootfs));
   for (const auto& m : c.mounts) {
@@ -526,7 +526,8 @@ Status make_restore_mountpoints(const spec::Config& c, const std::string& rootfs
       covered = covered || (!is_bind(other) && beneath(m.destination, other.destination));
     if (covered) continue;
     struct stat st;
-    bool file = is_bind(m) && ::stat(m.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+    std::string source = m.source.starts_with("/") ? m.source : bundle + "/" + m.source;
+    bool file = is_bind(m) && ::stat(source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
     auto made =
         file ? ns::create_file_in_root(root.get(), m.destination) : ns::mkdir_all_in_root(root.get(), m.destination);
     if (!made) return std::move(made).error().wrap("mountpoint " + quote(m.destination));
@@ -617,7 +618,7 @@ Result<int> Lifecycle::restore(const CreateOptions& o, const CriuOptions& given,
     p.inherit.emplace_back(netns.get(), "extRootNetNS");
     keep.push_back(netns.get());
   }
-  OCL_CHECK(make_restore_mountpoints(c.b.config, c.b.rootfs));
+  OCL_CHECK(make_restore_mountpoints(c.b.config, c.b.rootfs, c.b.dir));
   RootBind root{c.store.dir(o.id) + "/criu-root"};
   OCL_CHECK_CTX(fs::mkdir_p(root.path, 0700), "make " + quote(root.path));
   if (::mount(c.b.rootfs.c_str(), root.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)

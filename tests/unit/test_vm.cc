@@ -74,6 +74,18 @@ TEST_CASE("the guest plan survives its encoding and rejects what is not a config
   CHECK(vm::decode_guest_plan("{\"config\":1}").error().msg == "malformed guest plan from the host");
 }
 
+TEST_CASE("the guest plan never throws on members of the wrong type (the fuzzer's root.readonly object)") {
+  // The spec parser refuses such a config; the planner must not abort on it first.
+  auto p = vm::plan_guest(R"({"root":{"path":"/r","readonly":{"x":1}},"mounts":[{"type":7,"source":"/s"},3],
+                               "linux":{"namespaces":[{"type":1,"path":2}]}})",
+                          "/b", dirs_only);
+  REQUIRE(p);
+  CHECK(!p->shares[0].readonly);
+  CHECK(!vm::decode_guest_plan(R"({"config":"{}","shares":[{"tag":"t","path":"/p","readonly":"yes"}]})")
+             ->shares[0]
+             .readonly);
+}
+
 TEST_CASE("a template's spare network namespace replaces a new one, and only a new one without a user namespace") {
   const std::string spare = "/run/ocelot-agent/spare-net";
   auto netns_of = [](const std::string& text) {

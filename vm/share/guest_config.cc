@@ -14,6 +14,19 @@ std::string absolute(const std::string& p, const std::string& bundle) {
   return fs::clean_abs(p.empty() || p[0] != '/' ? bundle + "/" + p : p);
 }
 
+// A string or boolean member, or def when it is missing or of another type: nlohmann's value()
+// throws on a type mismatch, and a config's types are the spec parser's to check (these readers
+// only plan; an error here would shadow the parser's own message).
+std::string string_or(const json& obj, const char* key, const std::string& def) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : def;
+}
+
+bool bool_or(const json& obj, const char* key, bool def) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() ? it->get<bool>() : def;
+}
+
 bool has_option(const json& m, const char* opt) {
   if (!m.contains("options") || !m["options"].is_array()) return false;
   for (const auto& o : m["options"])
@@ -22,7 +35,7 @@ bool has_option(const json& m, const char* opt) {
 }
 
 bool is_bind(const json& m) {
-  if (m.value("type", "") == "bind") return true;
+  if (string_or(m, "type", "") == "bind") return true;
   return has_option(m, "bind") || has_option(m, "rbind");
 }
 
@@ -38,7 +51,7 @@ Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& 
   if (!c.contains("root") || !c["root"].is_object() || !c["root"].contains("path") || !c["root"]["path"].is_string())
     return Error::make("config.json: root.path: missing required field");
   Share root{"rootfs", absolute(c["root"]["path"].get<std::string>(), bundle), base + "/rootfs",
-             c["root"].value("readonly", false)};
+             bool_or(c["root"], "readonly", false)};
   c["root"]["path"] = root.guest_path;
   p.shares.push_back(root);
 
@@ -81,7 +94,7 @@ Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& 
       c["linux"]["namespaces"].is_array()) {
     for (auto& n : c["linux"]["namespaces"]) {
       if (n.is_object() && n.contains("path")) {
-        p.warnings.push_back("VM isolation: namespace \"" + n.value("type", "?") + "\" path \"" +
+        p.warnings.push_back("VM isolation: namespace \"" + string_or(n, "type", "?") + "\" path \"" +
                              (n["path"].is_string() ? n["path"].get<std::string>() : "?") +
                              "\" is a host path: the container gets a new one in the guest");
         n.erase("path");
@@ -139,7 +152,7 @@ Result<GuestPlan> decode_guest_plan(const std::string& text) {
   for (const auto& s : j["shares"]) {
     if (!s.is_object() || !s.contains("tag") || !s["tag"].is_string() || !s.contains("path") || !s["path"].is_string())
       return Error::make("malformed share in the guest plan from the host");
-    p.shares.push_back({s["tag"].get<std::string>(), "", s["path"].get<std::string>(), s.value("readonly", false)});
+    p.shares.push_back({s["tag"].get<std::string>(), "", s["path"].get<std::string>(), bool_or(s, "readonly", false)});
   }
   return p;
 }

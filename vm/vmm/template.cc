@@ -101,10 +101,14 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
   for (int64_t end = monotonic_ms() + 60000;;) {
     std::string r = OCL_TRY(q.execute("query-migrate"));
     auto j = nlohmann::json::parse(r, nullptr, false);
-    std::string status = j.is_object() ? j.value("status", "") : "";
+    auto text = [&](const char* key, const std::string& def) {
+      auto it = j.is_object() ? j.find(key) : j.end();
+      return it != j.end() && it->is_string() ? it->get<std::string>() : def;
+    };
+    std::string status = text("status", "");
     if (status == "completed") break;
     if (status == "failed" || status == "cancelled")
-      return Error::make("saving the template failed: " + (j.is_object() ? j.value("error-desc", status) : status));
+      return Error::make("saving the template failed: " + text("error-desc", status));
     if (monotonic_ms() > end) return Error{ETIMEDOUT, "timed out saving the template"};
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
