@@ -185,7 +185,7 @@ std::string template_dir_name(const std::string& key) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
   char b[24];
-  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
+  (void)std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
   return b;
 }
 
