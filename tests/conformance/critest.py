@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 EXPECTED = os.path.join(HERE, "critest.expected")
 sys.path.insert(0, HERE)
-from runtime_tools import host_facts, host_shape  # noqa: E402
+from runtime_tools import expected_for, host_facts, host_shape  # noqa: E402
 
 REGISTRY_PORT = 5000  # inside the private network namespace
 
@@ -176,20 +176,13 @@ def leftovers(d, name, before):
 def load_expected(path, name, facts):
     """{spec text: reason}. Lines: RUNTIMES FACTS SPEC -- REASON (RUNTIMES and FACTS as in
     runtime-tools.expected); SPEC matches any test whose full name contains it."""
-    out = {}
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            head, sep, reason = line.partition(" -- ")
-            parts = head.split(None, 2)
-            if not sep or len(parts) < 3:
-                raise SystemExit("%s:%d: want RUNTIMES FACTS SPEC -- REASON" % (path, n))
-            runtimes, shapes, spec = parts
-            if (runtimes == "*" or name in runtimes.split(",")) and (shapes == "*" or facts & set(shapes.split(","))):
-                out[spec.strip()] = reason.strip()
-    return out
+    def split(line):
+        head, sep, reason = line.partition(" -- ")
+        parts = head.split(None, 2)
+        if not sep or len(parts) < 3:
+            return None
+        return parts[2].strip(), parts[0], parts[1], reason.strip()
+    return expected_for(path, name, facts, split, "RUNTIMES FACTS SPEC -- REASON")
 
 
 def results(report_dir):

@@ -65,23 +65,32 @@ def host_facts():
     return facts
 
 
-def load_expected(path, name, facts):
-    """{program: reason} of the failures expected for this runtime on a host with these facts.
-    Lines: PROGRAM RUNTIMES FACTS REASON..., RUNTIMES and FACTS comma lists or '*'; a line applies
-    when the runtime is listed and any of its facts holds."""
+def expected_for(path, name, facts, split, want):
+    """{key: reason} of an expected-failures list, for this runtime on a host with these facts.
+    split(line) -> (key, RUNTIMES, FACTS, reason) or None (then "path:N: want <want>");
+    RUNTIMES and FACTS are comma lists or '*': a line applies when the runtime is listed and any
+    of its facts holds. Blank lines and # comments are skipped."""
     out = {}
     with open(path) as f:
         for n, line in enumerate(f, 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            parts = line.split(None, 3)
-            if len(parts) < 4:
-                raise SystemExit("%s:%d: want PROGRAM RUNTIMES SHAPES REASON" % (path, n))
-            prog, runtimes, shapes, reason = parts
+            fields = split(line)
+            if fields is None:
+                raise SystemExit("%s:%d: want %s" % (path, n, want))
+            key, runtimes, shapes, reason = fields
             if (runtimes == "*" or name in runtimes.split(",")) and (shapes == "*" or facts & set(shapes.split(","))):
-                out[prog] = reason
+                out[key] = reason
     return out
+
+
+def load_expected(path, name, facts):
+    """{program: reason}. Lines: PROGRAM RUNTIMES FACTS REASON..."""
+    def split(line):
+        parts = line.split(None, 3)
+        return parts if len(parts) == 4 else None
+    return expected_for(path, name, facts, split, "PROGRAM RUNTIMES SHAPES REASON")
 
 
 def tap_passed(rc, out):
