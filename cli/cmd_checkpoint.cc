@@ -44,9 +44,6 @@ OCELOT_COMMAND(cmd_checkpoint) {
 OCELOT_COMMAND(cmd_restore) {
   OCL_CHECK(refuse_unsupported(f));
   auto o = OCL_TRY(create_options(f, "restore"));
-  // Only a container without a terminal can be checkpointed: there is no terminal to hand over.
-  if (!o.console_socket.empty())
-    return Error::make("restore --console-socket: containers with a terminal cannot be checkpointed yet");
   // --no-subreaper: ocelot never makes itself a subreaper; accepted as what it always does.
   return OCL_TRY(isolation::for_bundle(ctx.globals, ctx.isolation, o))->restore(o, criu_options(f), f.on("detach"));
 }

@@ -39,8 +39,7 @@ std::vector<std::string> criu_dump_args(const DumpPlan& p) {
 }
 
 std::vector<std::string> criu_restore_args(const RestorePlan& p) {
-  std::vector<std::string> a = {"restore", "--restore-detached", "--restore-sibling", "--pidfile", p.pid_file, "--root",
-                                p.root};
+  std::vector<std::string> a = {"restore", "--root", p.root};
   add_common(a, p.o);
   if (!p.cgroup_root.empty()) a.insert(a.end(), {"--cgroup-root", p.cgroup_root});
   for (const auto& m : p.binds) a.insert(a.end(), {"--external", "mnt[" + m.destination + "]:" + m.source});
@@ -145,9 +144,9 @@ std::string trim(std::string s) {
   return s.substr(i);
 }
 
-// CRIU's first real error in its log (its RLIMIT_NOFILE complaint without CAP_SYS_RESOURCE is
-// harmless).
-std::string first_criu_error(const std::string& log) {
+}  // namespace
+
+std::string criu_log_error(const std::string& log) {
   auto text = fs::read_file(log);
   if (!text) return "no log";
   for (const auto& line : split(*text, '\n')) {
@@ -157,32 +156,6 @@ std::string first_criu_error(const std::string& log) {
     return trim(colon == std::string::npos ? line.substr(at) : line.substr(colon + 3));
   }
   return "see the log";
-}
-
-}  // namespace
-
-Status run_criu(const std::string& criu, const std::vector<std::string>& args, const std::string& log_dir,
-                const std::string& log_name, const char* what, const std::vector<int>& extra_fds) {
-  std::vector<std::string> full = {criu};
-  full.insert(full.end(), args.begin(), args.end());
-  full.insert(full.end(), {"--log-file", log_name, "-v4"});
-  CStrings argv(full);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::last("fork criu");
-  if (pid == 0) {
-    for (int fd : extra_fds) ::fcntl(fd, F_SETFD, 0);
-    // stdio stays: a restore hands ocelot's own stdio to the restored process (inherit-fd).
-    ::execv(criu.c_str(), argv.data());
-    ::_exit(127);
-  }
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return ok();
-  std::string log = log_dir + "/" + log_name;
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-    return Error::make("criu " + std::string(what) + ": cannot run " + quote(criu));
-  return Error::make("criu " + std::string(what) + " failed: " + first_criu_error(log) + " (log: " + log + ")");
 }
 
 }  // namespace ocelot::runtime

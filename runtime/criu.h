@@ -1,7 +1,7 @@
-// Checkpoint and restore through CRIU's command line (runc's checkpoint/restore flags and
-// meaning). The planners are pure: the arguments of `criu dump` and `criu restore` for a
-// container, unit-tested; the runner starts criu, waits, and turns a failure into one line naming
-// CRIU's own first error and its log.
+// Checkpoint and restore with CRIU (runc's checkpoint/restore flags and meaning). The planners
+// are pure: CRIU's command-line options of `dump` and `restore` for a container, unit-tested;
+// they reach CRIU through its RPC (runtime/criu_rpc.h), which turns a failure into one line
+// naming CRIU's own first error and its log.
 //
 // What ocelot hands CRIU, as runc does:
 //   - the container's bind mounts as external mounts (dump: destination -> destination; restore:
@@ -52,8 +52,7 @@ struct DumpPlan {
 
 struct RestorePlan {
   CriuOptions o;
-  std::string root;      // a mount of the rootfs
-  std::string pid_file;  // where CRIU writes the restored init's pid
+  std::string root;  // a mount of the rootfs
   std::vector<ExternalMount> binds;
   std::string cgroup_root;                           // the container's cgroup, relative to each hierarchy
   std::vector<std::pair<int, std::string>> inherit;  // fd, key (pipe:[N], extRootNetNS)
@@ -61,7 +60,8 @@ struct RestorePlan {
 
 // `criu dump` (or `pre-dump`) arguments, without the binary.
 std::vector<std::string> criu_dump_args(const DumpPlan& p);
-// `criu restore` arguments, without the binary: detached, the init a sibling (ocelot's child).
+// `criu restore` arguments, without the binary (the RPC makes it detached, the init a sibling:
+// ocelot's child).
 std::vector<std::string> criu_restore_args(const RestorePlan& p);
 // The options CRIU cannot honour here, as one error ("" when none): lazy pages need a page server
 // ocelot does not run.
@@ -78,9 +78,7 @@ std::vector<std::pair<int, std::string>> inherited_stdio(const std::vector<std::
 Result<std::string> find_criu(const std::string& flag);
 // "criu 4.2 (/path)", or why there is none: what `features` and `checkpoint --help` say.
 std::string criu_summary(const std::string& flag);
-// Runs criu with args, its log in log_dir/log_name; extra_fds stay open in criu (inherit-fd).
-// "criu <what> failed: <CRIU's first error> (log: <path>)" on failure.
-Status run_criu(const std::string& criu, const std::vector<std::string>& args, const std::string& log_dir,
-                const std::string& log_name, const char* what, const std::vector<int>& extra_fds = {});
-
+// CRIU's first real error in its log at path (its RLIMIT_NOFILE complaint without
+// CAP_SYS_RESOURCE is harmless), or "no log" / "see the log".
+std::string criu_log_error(const std::string& log);
 }  // namespace ocelot::runtime

@@ -26,6 +26,7 @@
 #include "namespaces/user_ns.h"
 #include "runtime/console.h"
 #include "runtime/container_backend.h"
+#include "runtime/criu_rpc.h"
 #include "runtime/hooks.h"
 #include "runtime/rootless.h"
 #include "runtime/safe_exe.h"
@@ -446,10 +447,17 @@ bool is_bind(const spec::Mount& m) {
   return false;
 }
 
+// A VM-isolated container's state is its whole guest, saved with QEMU's migration (as its
+// templates are), but QEMU 7.2 blocks migration while a 9p export is mounted in the guest
+// (hw/9pfs: "Migration is disabled when VirtFS export path ... is mounted"), and the container's
+// rootfs is one for as long as it runs (docs/checkpoint.md).
+constexpr const char* kVmCheckpointBlocked =
+    "a VM-isolated container cannot be checkpointed: QEMU refuses to migrate a guest while a 9p share (the "
+    "container's rootfs) is mounted in it";
+
 // What CRIU cannot carry here, refused before anything is dumped or made.
 Status check_checkpointable(const spec::Config& c, const std::string& id, const char* what) {
   std::string why;
-  if (c.process && c.process->terminal) why = "it has a terminal (not supported yet)";
   if (c.linux)
     for (const auto& n : c.linux->namespaces)
       if (!n.path.empty() && n.type != "network")
@@ -555,8 +563,7 @@ Status Lifecycle::checkpoint(const std::string& id, const CriuOptions& given) {
   {
     Loaded ld = OCL_TRY(load_locked(store_, id));
     if (ld.s.backend != "container")
-      return Error::make("cannot checkpoint container " + id + ": checkpoint of a " + ld.s.backend +
-                         "-isolated container is not supported yet");
+      return Error::make("cannot checkpoint container " + id + ": " + kVmCheckpointBlocked);
     if (ld.status != spec::ContainerStatus::running && ld.status != spec::ContainerStatus::paused)
       return Error{ESRCH, "cannot checkpoint container " + id + ": container not running"};
     spec::Config c = OCL_TRY(store_.load_config(id));
@@ -574,8 +581,9 @@ Status Lifecycle::checkpoint(const std::string& id, const CriuOptions& given) {
     OCL_CHECK_CTX(fs::write_file_atomic(o.image_path + "/descriptors.json", descriptors_json(stdio_descriptors(p.pid))),
                   "write descriptors.json");
     std::string work = o.work_path.empty() ? o.image_path : o.work_path;
-    OCL_CHECK(run_criu(criu, criu_dump_args(p), work, o.pre_dump ? "pre-dump.log" : "dump.log",
-                       o.pre_dump ? "pre-dump" : "dump"));
+    const char* log = o.pre_dump ? "pre-dump.log" : "dump.log";
+    const char* what = o.pre_dump ? "pre-dump" : "dump";
+    OCL_TRY(run_criu(criu, criu_dump_args(p), p.pid, work, log, what, {}, nullptr));
   }  // the lock goes: delete takes it again
   if (o.leave_running || o.pre_dump) return ok();
   return remove_known(id, true, nullptr);
@@ -587,9 +595,7 @@ Result<int> Lifecycle::restore(const CreateOptions& o, const CriuOptions& given,
   CriuOptions co = with_default_paths(given);
   std::string criu = OCL_TRY(find_criu(g_.criu));
   OCL_CHECK(validate_id(o.id));
-  if (be_->name() != "container")
-    return Error::make("cannot restore container " + o.id + ": restore of a " + std::string(be_->name()) +
-                       "-isolated container is not supported yet");
+  if (be_->name() != "container") return Error::make("cannot restore container " + o.id + ": " + kVmCheckpointBlocked);
   auto dumped_text = fs::read_file(co.image_path + "/descriptors.json");
   if (!dumped_text)
     return Error::make("cannot restore container " + o.id + ": " + quote(co.image_path) +
@@ -600,13 +606,14 @@ Result<int> Lifecycle::restore(const CreateOptions& o, const CriuOptions& given,
   Creation c(*be_, g_, o, LaunchMode::detached, false);
   c.b = OCL_TRY(load_bundle(o.bundle, o.config_text));
   OCL_CHECK(check_checkpointable(c.b.config, o.id, "restore"));
+  bool terminal = c.b.config.process && c.b.config.process->terminal;
+  OCL_CHECK(check_console_options(terminal, !o.console_socket.empty(), detach));
   OCL_CHECK(record_creating(c));
   OCL_CHECK_CTX(c.cg->create(), "create cgroup");
   if (auto r = be_->host_resources(c))
     OCL_CHECK_CTX(c.cg->apply(*r, cgroups::device_node_rules(c.b.config.linux->devices)), "apply cgroup resources");
   RestorePlan p;
   p.o = co;
-  p.pid_file = c.store.dir(o.id) + "/criu.pid";
   p.binds = bind_mounts(c.b.config, c.b.dir, c.layout, c.shown);
   p.cgroup_root = criu_cgroup_root(c.layout, c.rec.cgroup_paths);
   p.inherit = inherited_stdio(dumped);
@@ -625,12 +632,19 @@ Result<int> Lifecycle::restore(const CreateOptions& o, const CriuOptions& given,
     return Error::last("bind " + quote(c.b.rootfs) + " for CRIU");
   p.root = root.path;
   std::string work = co.work_path.empty() ? co.image_path : co.work_path;
-  OCL_CHECK(run_criu(criu, criu_restore_args(p), work, "restore.log", "restore", keep));
+  UniqueFd master;  // a foreground restore without a console socket proxies it, as run does
+  auto take_master = [&](int fd) -> Status {
+    if (o.console_socket.empty()) {
+      master.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+      return master.valid() ? ok() : Error::last("keep the restored pty master");
+    }
+    UniqueFd sock = OCL_TRY(connect_console_socket(o.console_socket));
+    return send_fd(sock.get(), fd, "/dev/ptmx");
+  };
+  pid_t restored = OCL_TRY(run_criu(criu, criu_restore_args(p), 0, work, "restore.log", "restore", keep, take_master));
   root.unbind();  // the restored mount namespace holds its own root
-  auto pid_text = fs::read_file(p.pid_file);
-  c.child = pid_text ? static_cast<pid_t>(std::atoi(pid_text->c_str())) : 0;
-  if (c.child <= 0) return Error::make("criu restore wrote no pid to " + quote(p.pid_file));
-  ::unlink(p.pid_file.c_str());
+  c.child = restored;
+  if (c.child <= 0) return Error::make("criu restore named no restored process");
   OCL_CHECK(c.cg->add_process(c.child));         // its descendants: CRIU put them in the cgroup (--cgroup-root)
   c.rec.phase = spec::ContainerStatus::created;  // no exec fifo: running
   c.rec.init = OCL_TRY(process_ref(c.child));
@@ -641,7 +655,7 @@ Result<int> Lifecycle::restore(const CreateOptions& o, const CriuOptions& given,
   pid_t pid = c.child;
   c.lock.reset();
   if (detach) return 0;
-  int code = OCL_TRY(supervise(pid, -1, *signals));
+  int code = OCL_TRY(supervise(pid, master.get(), *signals));
   auto d = remove_known(o.id, true, nullptr);
   if (!d) return std::move(d).error();
   return code;

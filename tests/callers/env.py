@@ -36,6 +36,21 @@ def wait_for(path, proc, seconds, what):
     raise RuntimeError("%s did not create %s in %d s" % (what, path, seconds))
 
 
+def criu_path(world_dir):
+    """PATH with the CRIU the checkpoint tier found or built (OCELOT_CRIU) first (a link in the
+    world's directory), or PATH as it is: a runtime that a caller runs finds criu on PATH, as runc
+    does, and podman asks it for its version."""
+    path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    criu = os.environ.get("OCELOT_CRIU", "")
+    if not criu:
+        return path
+    bindir = os.path.join(world_dir, "criu-bin")
+    os.makedirs(bindir, exist_ok=True)
+    if not os.path.lexists(bindir + "/criu"):
+        os.symlink(criu, bindir + "/criu")
+    return bindir + ":" + path
+
+
 class World:
     def __init__(self, runtime, probe, tag, systemd=False, real_image=True):
         self.runtime = runtime  # the OCI runtime under test (ocelot, or runc to show fairness)
@@ -70,7 +85,8 @@ class World:
                     '[ttrpc]\n  address = "%s.ttrpc"\n%s' % (d, d, self.cd_sock, self.cd_sock, example))
         self.cd_config = cfg
         log = open(os.path.join(d, "containerd.log"), "w")
-        p = subprocess.Popen(["containerd", "--config", cfg], stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(["containerd", "--config", cfg], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                             env=dict(os.environ, PATH=criu_path(d)))
         self.procs.append(("containerd", p))
         wait_for(self.cd_sock, p, 30, "containerd")
         sh(self.ctr("images", "import", os.path.join(d, "img", "busybox-oci.tar")))

@@ -1,8 +1,11 @@
 """containerd 1.6's runc v2 shim driving the runtime under test, through ctr."""
 import os
 import time
+import unittest
 
 from base import CallerTest, Cgroup, in_a_tty, run
+
+CRIU = os.environ.get("OCELOT_CRIU", "")
 
 IMAGE = "docker.io/library/busybox:local"
 
@@ -66,3 +69,38 @@ class Containerd(CallerTest):
         p = self.ok(run(["containerd", "--config", self.w.cd_config, "config", "dump"]))
         self.assertIn('runtimes.ocelot]', p.stdout)
         self.assertIn('BinaryName = "%s"' % self.w.runtime, p.stdout)
+
+    @unittest.skipUnless(CRIU, "needs OCELOT_CRIU: make checkpoint-test runs it with a CRIU that works here")
+    def test_ctr_checkpoint_and_restore_keep_the_count(self):
+        """ctr containers checkpoint --task: the shim runs the runtime's checkpoint and containerd
+        stores the image in its content store; ctr containers restore --live makes the container and
+        its task again from it (the shim's restore), counting on from the dump's value."""
+        name, ref = "cd-ckpt", "localhost/ocelot-test/cd-ckpt:1"
+        counter = "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"
+        self.ok(self.ctr("run", "-d", *self.w.ctr_runtime(name), IMAGE, name, "sh", "-c", counter))
+
+        def cleanup():
+            self.ctr("tasks", "kill", "-s", "KILL", name)
+            time.sleep(0.2)
+            self.ctr("tasks", "delete", "-f", name)
+            self.ctr("containers", "rm", name)
+            self.ctr("images", "rm", ref)
+        self.addCleanup(cleanup)
+
+        def count():
+            p = self.ctr("tasks", "exec", "--exec-id", "c%d" % time.monotonic_ns(), name, "cat", "/tmp/count")
+            return int(p.stdout.strip() or 0) if p.returncode == 0 else 0
+        self.wait_until(lambda: count() > 3, what="the counter")
+        before_dump = count()
+        self.ok(self.ctr("containers", "checkpoint", "--task", "--rw", name, ref))
+        self.assertIn(ref, self.ctr("images", "ls", "-q").stdout)
+        self.ok(self.ctr("tasks", "kill", "-s", "KILL", name))
+        self.wait_until(lambda: "STOPPED" in self.ctr("tasks", "ls").stdout, what="the task to stop")
+        self.ok(self.ctr("tasks", "delete", name))
+        self.ok(self.ctr("containers", "rm", name))
+        self.ok(self.ctr("containers", "restore", "--rw", "--live", name, ref))
+        self.wait_until(lambda: "RUNNING" in self.ctr("tasks", "ls").stdout, what="the restored task")
+        first = count()
+        self.assertGreaterEqual(first, before_dump, "the count started again from 0")
+        self.wait_until(lambda: count() > first, what="the restored counter to go on")
+        self.ran_under_runtime(name, ["/run/containerd/runc/default"])

@@ -5,6 +5,7 @@ import unittest
 
 import base
 from base import CallerTest, in_a_tty, run
+from env import criu_path
 
 CRIU = os.environ.get("OCELOT_CRIU", "")
 
@@ -90,23 +91,18 @@ class Podman(CallerTest):
         p = self.ok(self.pm("run", "--rm", "--network", "none", IMAGE, "grep", "Seccomp:", "/proc/self/status"))
         self.assertEqual(p.stdout.split(), ["Seccomp:", "2"])
 
+    def pm_criu(self, *args):
+        """podman with the CRIU the checkpoint tier found or built first on PATH (podman asks it
+        for its version; the runtime runs it)."""
+        return run(self.w.podman(*args), timeout=120, env_=dict(self.w.podman_env, PATH=criu_path(self.w.dir)))
+
+    def count(self, c):
+        return int(self.ok(self.pm_criu("exec", c, "cat", "/tmp/count")).stdout.strip() or 0)
+
     @unittest.skipUnless(CRIU, "needs OCELOT_CRIU: make checkpoint-test runs podman's checkpoint with a CRIU that works here")
     def test_checkpoint_restore_export_and_import_keep_the_count(self):
-        """podman container checkpoint/restore (and --export/--import) through the runtime, with the
-        CRIU the checkpoint tier found or built first on PATH (podman asks it for its version)."""
-        bindir = os.path.join(self.w.dir, "criu-bin")
-        os.makedirs(bindir, exist_ok=True)
-        if not os.path.exists(bindir + "/criu"):
-            os.symlink(CRIU, bindir + "/criu")
-        env = dict(self.w.podman_env, PATH=bindir + ":" + os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
-
-        def pm(*args):
-            return run(self.w.podman(*args), timeout=120, env_=env)
-
-        def count(c):
-            out = self.ok(pm("exec", c, "cat", "/tmp/count")).stdout.strip()
-            return int(out or 0)
-
+        """podman container checkpoint/restore (and --export/--import) through the runtime."""
+        pm, count = self.pm_criu, self.count
         c = "pm-ckpt"
         self.ok(pm("run", "-d", "--name", c, "--network", "none", IMAGE, "sh", "-c",
                    "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"))
@@ -129,3 +125,27 @@ class Podman(CallerTest):
         self.assertEqual(pm("inspect", "-f", "{{.State.Status}}", c).stdout.strip(), "running")
         self.assertGreater(count(c), first)
 
+
+    @unittest.skipUnless(CRIU, "needs OCELOT_CRIU: make checkpoint-test runs podman's checkpoint with a CRIU that works here")
+    def test_checkpoint_restore_of_a_terminal_container(self):
+        """podman run -dt: conmon holds the pty master. On restore the runtime hands conmon a new one
+        through the console socket (CRIU's orphan-pts-master), so what the workload writes after the
+        restore reaches podman's log."""
+        pm = self.pm_criu
+
+        def last_tick(c):
+            ticks = [int(w[4:]) for w in pm("logs", c).stdout.split() if w.startswith("tick") and w[4:].isdigit()]
+            return ticks[-1] if ticks else 0
+
+        c = "pm-ckpt-tty"
+        self.ok(pm("run", "-dt", "--name", c, "--network", "none", IMAGE, "sh", "-c",
+                   "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; echo tick$i; sleep 0.1; done"))
+        self.addCleanup(lambda: pm("rm", "-f", "-t", "0", c))
+        self.wait_until(lambda: last_tick(c) > 2, what="ticks in podman's log")
+        self.ok(pm("container", "checkpoint", c))
+        self.assertEqual(pm("inspect", "-f", "{{.State.Status}}", c).stdout.strip(), "exited")
+        at_dump = last_tick(c)
+        self.ok(pm("container", "restore", c))
+        self.assertEqual(pm("inspect", "-f", "{{.State.Status}}", c).stdout.strip(), "running")
+        self.wait_until(lambda: last_tick(c) > at_dump + 2, what="ticks after the restore in podman's log")
+        self.assertGreater(self.count(c), at_dump, "the count started again from 0")

@@ -5,10 +5,11 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 import unittest
 
-from harness import OcelotTest, cgroup_dirs_named
+from harness import OcelotTest, cgroup_dirs_named, receive_console_fd
 
 CRIU = os.environ.get("OCELOT_CRIU", "")
 COUNTER = "i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.1; done"
@@ -190,6 +191,87 @@ class Checkpoint(OcelotTest):
         self.ocelot("exec", cid, "sh", "-c", "echo from-inside > /shared/g")
         self.assertEqual(open(os.path.join(src, "g")).read().strip(), "from-inside")
         self.ocelot("delete", "--force", cid)
+
+    # -- a terminal: CRIU makes a new pty pair on restore, its master goes to the console socket ---
+    def console_master(self, name):
+        """A console socket server in a thread: (socket path, a function returning the master)."""
+        sock = os.path.join(self.tmp, name)
+        result = {}
+        t = threading.Thread(target=receive_console_fd, args=(sock, result, 30))
+        t.start()
+
+        def master():
+            t.join(30)
+            self.assertEqual(len(result.get("fds", [])), 1, "no pty master on " + sock)
+            return result["fds"][0]
+        return sock, master
+
+    def read_ticks(self, master, above, timeout=10):
+        """Reads the pty until a "tick N" line with N > above arrives; returns N."""
+        os.set_blocking(master, False)
+        buf, end = b"", time.time() + timeout
+        while time.time() < end:
+            try:
+                buf += os.read(master, 4096)
+            except BlockingIOError:
+                time.sleep(0.05)
+                continue
+            ticks = [int(w[4:]) for w in buf.decode(errors="replace").split() if w.startswith("tick") and w[4:].isdigit()]
+            if ticks and ticks[-1] > above:
+                return ticks[-1]
+        self.fail("no tick above %d on the pty: %r" % (above, buf[-200:]))
+
+    def test_a_terminal_container_restores_with_a_new_pty_on_the_console_socket(self):
+        cid = self.new_id("ck")
+        b = self.counter_bundle(cid, lambda c: (c["process"].__setitem__("terminal", True), c["process"].__setitem__(
+            "args", ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /count; echo tick$i; sleep 0.1; done"])))
+        sock, master = self.console_master("console-1.sock")
+        self.ocelot("run", "-d", "--console-socket", sock, "--bundle", b, cid)
+        old = master()
+        self.read_ticks(old, 2)
+        self.criu("checkpoint", "--image-path", self.images, cid)
+        at_dump = self.count()
+        os.close(old)  # the caller's old master is gone (conmon restarted, say)
+        sock, master = self.console_master("console-2.sock")
+        self.criu("restore", "-d", "--console-socket", sock, "--bundle", b, "--image-path", self.images, cid)
+        new = master()
+        # The restored workload writes to the new pty, counting on from the dump's value.
+        self.assertGreater(self.read_ticks(new, at_dump), at_dump)
+        # It is a terminal: the line discipline echoes what the caller types.
+        os.write(new, b"typed-in\n")
+        end, seen = time.time() + 5, b""
+        while b"typed-in" not in seen and time.time() < end:
+            try:
+                seen += os.read(new, 4096)
+            except BlockingIOError:
+                time.sleep(0.05)
+        self.assertIn(b"typed-in", seen)
+        self.assertEqual(self.ocelot("exec", cid, "sh", "-c", "test -t 1 || echo no-tty").stdout.strip(), "no-tty")
+        self.ocelot("delete", "--force", cid)
+        os.close(new)
+        self.assertEqual(cgroup_dirs_named(cid), [])
+
+    def test_a_terminal_restore_without_a_console_socket_or_with_a_dead_one_leaves_nothing(self):
+        cid = self.new_id("ck")
+        b = self.counter_bundle(cid, lambda c: c["process"].__setitem__("terminal", True))
+        sock, master = self.console_master("console-1.sock")
+        self.ocelot("run", "-d", "--console-socket", sock, "--bundle", b, cid)
+        old = master()
+        self.wait_count_above(2)
+        self.criu("checkpoint", "--image-path", self.images, cid)
+        os.close(old)
+        before = len(open("/proc/self/mountinfo").readlines())
+        p = self.criu("restore", "-d", "--bundle", b, "--image-path", self.images, cid, check=False)
+        self.one_line_failure(p, "cannot allocate tty if ocelot will detach without setting console socket")
+        self.assert_nothing_left(cid, before)
+        # Nobody listens on the socket: CRIU is told the hand-over failed and undoes the restore.
+        p = self.criu("restore", "-d", "--console-socket", os.path.join(self.tmp, "nobody.sock"), "--bundle", b,
+                      "--image-path", self.images, cid, check=False)
+        self.one_line_failure(p, "nobody.sock")
+        self.assert_nothing_left(cid, before)
+        at = self.count()
+        time.sleep(0.3)
+        self.assertEqual(self.count(), at, "a restored process outlived the failed restore")
 
     # -- failures: one line, nothing changed, nothing left ----------------------------------------
     def one_line_failure(self, p, expect):

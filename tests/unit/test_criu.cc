@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "runtime/criu.h"
+#include "runtime/criu_rpc.h"
 
 using namespace ocelot;
 
@@ -61,17 +62,17 @@ TEST_CASE("criu pre-dump: tracks memory, never --leave-running (it always does),
   CHECK(has_seq(a, {"--prev-images-dir", "../parent"}));
 }
 
-TEST_CASE("criu restore: detached, a sibling, the root, the new cgroup, sources for externals, inherited fds") {
+TEST_CASE("criu restore: the root, the new cgroup, sources for externals, inherited fds") {
   runtime::RestorePlan p;
   p.o.image_path = "/img";
   p.root = "/run/ocelot/c/criu-root";
-  p.pid_file = "/run/ocelot/c/criu.pid";
   p.cgroup_root = "/ocelot/new";
   p.binds = {{"/data", "/host/data"}};
   p.inherit = {{1, "pipe:[123]"}, {5, "extRootNetNS"}};
   auto a = runtime::criu_restore_args(p);
   CHECK(a[0] == "restore");
-  CHECK(has_seq(a, {"--restore-detached", "--restore-sibling", "--pidfile", "/run/ocelot/c/criu.pid"}));
+  // Detached and a sibling come with the RPC request (swrk restores detached; rst_sibling).
+  CHECK(std::find(a.begin(), a.end(), "--restore-sibling") == a.end());
   CHECK(has_seq(a, {"--root", "/run/ocelot/c/criu-root"}));
   CHECK(has_seq(a, {"--cgroup-root", "/ocelot/new"}));
   CHECK(has_seq(a, {"--external", "mnt[/data]:/host/data"}));
@@ -107,4 +108,76 @@ TEST_CASE("descriptors.json: runc's format; only pipes are inherited on restore"
   CHECK(!runtime::parse_descriptors_json("{\"a\":1}"));
   CHECK(!runtime::parse_descriptors_json("[1,2]"));
   CHECK(!runtime::parse_descriptors_json("not json"));
+}
+
+TEST_CASE("criu rpc: a dump request's protobuf bytes, field by field") {
+  runtime::CriuRpcRequest r;
+  r.type = runtime::CriuRpcType::dump;
+  r.images_dir_fd = 5;
+  r.pid = 300;
+  r.log_file = "d.log";
+  r.orphan_pts_master = true;
+  r.config_file = "/c";
+  std::string opts = std::string("\x08\x05", 2)  // images_dir_fd = 5
+                     + "\x10\xac\x02"            // pid = 300 (varint ac 02)
+                     + "\x48\x04"                // log_level = 4
+                     +
+                     "\x52\x05"
+                     "d.log"              // log_file
+                     + "\x60\x01"         // notify_scripts
+                     + "\x90\x03\x01"     // orphan_pts_master (field 50)
+                     + "\x9a\x03\x02/c";  // config_file (field 51)
+  std::string want = std::string("\x08\x01\x12", 3) + static_cast<char>(opts.size()) + opts;
+  CHECK(runtime::encode_criu_request(r) == want);
+}
+
+TEST_CASE("criu rpc: a negative fd is a ten-byte varint; a notify answer is type and success only") {
+  runtime::CriuRpcRequest r;
+  r.type = runtime::CriuRpcType::restore;
+  r.rst_sibling = true;
+  std::string e = runtime::encode_criu_request(r);
+  CHECK(e.substr(0, 2) == std::string("\x08\x02", 2));
+  CHECK(e.find(std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11)) != std::string::npos);
+  CHECK(e.find(std::string("\xd0\x01\x01", 3)) != std::string::npos);  // rst_sibling (field 26)
+  runtime::CriuRpcRequest n;
+  n.type = runtime::CriuRpcType::notify;
+  n.notify_success = true;
+  CHECK(runtime::encode_criu_request(n) == std::string("\x08\x06\x18\x01", 4));
+}
+
+TEST_CASE("criu rpc: responses decode; unknown fields are skipped; garbage is an error") {
+  // type restore, success, restore { pid = 4242 }, an unknown fixed32 field 20, cr_errmsg.
+  std::string ok_restore = std::string("\x08\x02\x10\x01\x22\x03\x08\x92\x21", 9) + "\xa5\x01" + "abcd";
+  auto r = runtime::decode_criu_response(ok_restore);
+  REQUIRE(r);
+  CHECK(r->type == runtime::CriuRpcType::restore);
+  CHECK(r->success);
+  CHECK(r->restored_pid == 4242);
+  std::string notify = std::string("\x08\x06\x10\x01\x2a\x13\x0a\x11", 8) + "orphan-pts-master";
+  auto n = runtime::decode_criu_response(notify);
+  REQUIRE(n);
+  CHECK(n->type == runtime::CriuRpcType::notify);
+  CHECK(n->notify_script == "orphan-pts-master");
+  std::string failed = std::string("\x08\x01\x10\x00\x38\x02\x4a\x04", 8) + "oops";
+  auto f = runtime::decode_criu_response(failed);
+  REQUIRE(f);
+  CHECK(!f->success);
+  CHECK(f->cr_errno == 2);
+  CHECK(f->cr_errmsg == "oops");
+  CHECK(!runtime::decode_criu_response(std::string("\x08\x01\x4a\x10", 4) + "short"));
+  CHECK(!runtime::decode_criu_response(std::string("\x10\x01", 2)));  // no type
+  CHECK(!runtime::decode_criu_response(std::string("\x0b", 1)));      // wire type 3
+}
+
+TEST_CASE("criu rpc: the planner's options as CRIU's configuration file") {
+  auto t = runtime::criu_config_text({"restore", "--root", "/r oot", "--manage-cgroups=soft", "--tcp-established",
+                                      "--external", "mnt[/a]:/b\"c", "--inherit-fd", "fd[1]:pipe:[12]"});
+  REQUIRE(t);
+  CHECK(*t ==
+        "root \"/r oot\"\nmanage-cgroups=soft\ntcp-established\nexternal \"mnt[/a]:/b\\\"c\"\n"
+        "inherit-fd \"fd[1]:pipe:[12]\"\n");
+  auto bad = runtime::criu_config_text({"dump", "--root", "/a#b"});
+  REQUIRE(!bad);
+  CHECK(bad.error().msg.find("'#'") != std::string::npos);
+  CHECK(!runtime::criu_config_text({"dump", "root"}));
 }
