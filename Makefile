@@ -56,7 +56,9 @@ HOST_DEPS := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs
 # What the host matrix's guest holds beside its base system: the lists of the tiers it runs.
 # apparmor: Debian's kernel enables AppArmor and docker.io recommends the package; without its
 # parser dockerd refuses every container there, and with it docker and podman ask for profiles.
-GUEST_PACKAGES := $(TEST_DEPS) $(INTEGRATION_DEPS) $(CALLER_DEPS) apparmor
+# criu: the guest's checkpoint step uses Debian's criu 3.17 on Debian's own kernel (where `criu
+# check` passes, unlike on this host's newer one) and its libraries run the CRIU built here otherwise.
+GUEST_PACKAGES := $(TEST_DEPS) $(INTEGRATION_DEPS) $(CALLER_DEPS) apparmor criu
 FUZZ_SECONDS ?= 60
 RUNTIME  ?=
 

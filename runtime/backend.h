@@ -28,6 +28,7 @@
 #include "runtime/bundle.h"
 #include "runtime/options.h"
 #include "runtime/state_store.h"
+#include "spec/state.h"
 #include "spec/status.h"
 
 namespace ocelot::runtime {
@@ -64,6 +65,13 @@ struct Creation {
   pid_t child = 0;       // the process that holds the container (init, VMM), once spawned
   bool committed = false;
 };
+
+// The container's state while it is created: what the prestart and createRuntime hooks read on
+// stdin (pid: the process that holds the container) and a seccomp listener gets with its fd.
+spec::State creating_state(const Creation& c);
+// The prestart (deprecated) and createRuntime hooks, on the host, with that state; each hook's
+// process is recorded while it runs (a create killed meanwhile leaves it to delete --force).
+Status run_create_hooks(Creation& c);
 
 class Backend {
  public:

@@ -26,18 +26,6 @@ namespace ocelot::runtime {
 
 namespace {
 
-// The container's state while it is created: what hooks read on stdin and the seccomp listener
-// gets with the notify fd.
-spec::State creating_state(const Creation& c) {
-  spec::State s;
-  s.id = c.o.id;
-  s.status = spec::ContainerStatus::creating;
-  s.pid = c.rec.init.pid;
-  s.bundle = c.b.dir;
-  s.annotations = c.b.config.annotations;
-  return s;
-}
-
 // The init ended before it was ready: say why, in words (an OOM kill during setup is the
 // common case: a memory limit too low for the runtime's own setup).
 Error init_died(Creation& c) {
@@ -161,26 +149,16 @@ Error ContainerBackend::why_failed(Creation& c, Error ours) noexcept {
 }
 
 Status ContainerBackend::complete(Creation& c) {
-  const spec::Config& cfg = c.b.config;
   SyncChannel ch(parent_sock_.get());
   // sync 2b: in its cgroups now (the core made and joined them): the init may mount cgroups.
   if (auto st = ch.send_cgroup_joined(c.child); !st) return prefer_init_error(c, ch, std::move(st).error());
-  HookTracker tracker;
-  // Kept when a hook ends: what it left running in its process group goes too if this create
-  // fails or is killed (delete --force); a create that succeeds forgets them all.
-  tracker.started = [&](pid_t hp) {
-    auto r = process_ref(hp);
-    if (r) c.store.record_hook(c.o.id, *r);
-  };
   for (;;) {
     auto ev = ch.wait_for_child();
     if (!ev) return std::move(ev).error();
     switch (ev->kind) {
       case ChildEvent::mounts_ready: {
         // sync 3: prestart (deprecated) and createRuntime hooks, in the runtime's namespaces.
-        std::string sj = spec::state_to_hook_json(creating_state(c));
-        OCL_CHECK(run_hooks(cfg.hooks.prestart, sj, "prestart", &tracker));
-        OCL_CHECK(run_hooks(cfg.hooks.create_runtime, sj, "createRuntime", &tracker));
+        OCL_CHECK(run_create_hooks(c));
         failpoint("create.hooks-ran");
         if (auto st = ch.send_hooks_done(); !st) return prefer_init_error(c, ch, std::move(st).error());
         break;

@@ -90,8 +90,10 @@ enum OptsField : uint32_t {
   kPid = 2,
   kLogLevel = 9,
   kLogFile = 10,
+  kWorkDirFd = 17,
   kNotifyScripts = 12,
   kRstSibling = 26,
+  kInheritFd = 27,
   kOrphanPtsMaster = 50,
   kConfigFile = 51,
 };
@@ -100,10 +102,17 @@ std::string encode_opts(const CriuRpcRequest& r) {
   std::string o;
   put_int(o, kImagesDirFd, r.images_dir_fd);
   if (r.pid > 0) put_int(o, kPid, r.pid);
+  if (r.work_dir_fd >= 0) put_int(o, kWorkDirFd, r.work_dir_fd);
   put_int(o, kLogLevel, r.log_level);
   if (!r.log_file.empty()) put_bytes(o, kLogFile, r.log_file);
   put_int(o, kNotifyScripts, 1);  // notifications come over the socket: orphan-pts-master is one
   if (r.rst_sibling) put_int(o, kRstSibling, 1);
+  for (const auto& [fd, key] : r.inherit_fds) {  // inherit_fd { key = 1; fd = 2; }
+    std::string m;
+    put_bytes(m, 1, key);
+    put_int(m, 2, fd);
+    put_bytes(o, kInheritFd, m);
+  }
   if (r.orphan_pts_master) put_int(o, kOrphanPtsMaster, 1);
   if (!r.config_file.empty()) put_bytes(o, kConfigFile, r.config_file);
   return o;
@@ -159,6 +168,12 @@ Result<std::string> criu_config_text(const std::vector<std::string>& args) {
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& opt = args[i];
     if (!opt.starts_with("--")) return Error::make("criu option " + quote(opt) + ": expected --name");
+    // The request's: the directories as fds, inherited fds as inherit_fd entries (CRIU 3.17
+    // failed on the file's --inherit-fd, "Can't send fd N into store", and takes the request's).
+    if (opt == "--images-dir" || opt == "--work-dir" || opt == "--inherit-fd") {
+      ++i;
+      continue;
+    }
     std::string line = opt.substr(2);
     if (opt.find('=') == std::string::npos && i + 1 < args.size() && !args[i + 1].starts_with("--")) {
       std::string v;
@@ -189,6 +204,19 @@ std::string option_value(const std::vector<std::string>& args, const std::string
   return "";
 }
 
+// The planner's "--inherit-fd fd[N]:KEY" pairs.
+std::vector<std::pair<int, std::string>> inherit_fds(const std::vector<std::string>& args) {
+  std::vector<std::pair<int, std::string>> out;
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    const std::string& v = args[i + 1];
+    if (args[i] != "--inherit-fd" || !v.starts_with("fd[")) continue;
+    auto close = v.find("]:");
+    if (close == std::string::npos) continue;
+    out.emplace_back(std::atoi(v.substr(3, close - 3).c_str()), v.substr(close + 2));
+  }
+  return out;
+}
+
 CriuRpcType action_type(const std::string& action) {
   if (action == "restore") return CriuRpcType::restore;
   return action == "pre-dump" ? CriuRpcType::pre_dump : CriuRpcType::dump;
@@ -213,10 +241,10 @@ Result<pid_t> converse(int sock, const CriuRpcRequest& req, const std::function<
       else if (on_pty_master)
         st = on_pty_master(m.fd.get());
     }
-    if (!st) *callback_error = std::move(st).error();
     CriuRpcRequest answer;
     answer.type = CriuRpcType::notify;
     answer.notify_success = st.ok();
+    if (!st) *callback_error = std::move(st).error();
     OCL_CHECK(send_with_fd(sock, encode_criu_request(answer), -1, "answer CRIU's notification"));
   }
 }
@@ -228,9 +256,13 @@ Result<pid_t> run_criu(const std::string& criu, const std::vector<std::string>& 
                        const std::vector<int>& extra_fds, const std::function<Status(int)>& on_pty_master) {
   if (args.empty()) return Error::make("criu: no action");
   UniqueFd conf = OCL_TRY(config_memfd(OCL_TRY(criu_config_text(args))));
-  std::string images = option_value(args, "--images-dir");
+  // The directories go as fds, not in the configuration: CRIU 3.17 (Debian 12) resolves a work
+  // dir only from /proc/<peer>/fd/N ("Can't readlink <dir>" otherwise).
+  std::string images = option_value(args, "--images-dir"), work = option_value(args, "--work-dir");
   UniqueFd images_fd(::open(images.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!images_fd.valid()) return Error::last("images dir " + quote(images));
+  UniqueFd work_fd(::open((work.empty() ? images : work).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!work_fd.valid()) return Error::last("work dir " + quote(work));
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::last("socketpair for CRIU");
   UniqueFd ours(sv[0]), theirs(sv[1]);
@@ -248,6 +280,8 @@ Result<pid_t> run_criu(const std::string& criu, const std::vector<std::string>& 
   CriuRpcRequest req;
   req.type = action_type(args[0]);
   req.images_dir_fd = images_fd.get();
+  req.inherit_fds = inherit_fds(args);
+  req.work_dir_fd = work_fd.get();
   req.pid = dump_pid;
   req.log_file = log_name;
   req.orphan_pts_master = true;

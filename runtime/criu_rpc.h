@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -28,12 +29,15 @@ enum class CriuRpcType : uint32_t { dump = 1, restore = 2, pre_dump = 4, notify 
 struct CriuRpcRequest {
   CriuRpcType type = CriuRpcType::dump;
   int images_dir_fd = -1;  // an fd of the requesting process (CRIU opens /proc/<peer>/fd/N)
+  int work_dir_fd = -1;    // likewise: logs and CRIU's own files
   pid_t pid = 0;           // dump: the tree's root
   std::string log_file;    // a name in the work dir
   int log_level = 4;
   bool orphan_pts_master = false;
-  bool rst_sibling = false;     // restore: the tree becomes the requester's child
-  std::string config_file;      // the options, in CRIU's configuration-file syntax
+  bool rst_sibling = false;  // restore: the tree becomes the requester's child
+  std::string config_file;   // the options, in CRIU's configuration-file syntax
+  // restore: fds of criu's own (its parent's, inherited) standing for the dumped ones, by key.
+  std::vector<std::pair<int, std::string>> inherit_fds;
   bool notify_success = false;  // type notify: the answer to a notification
 };
 
@@ -52,7 +56,8 @@ std::string encode_criu_request(const CriuRpcRequest& r);
 Result<CriuRpcResponse> decode_criu_response(const std::string& bytes);
 
 // The options of a planner's argument list (without its action, the first element) as CRIU's
-// configuration file: one option per line ("--external X" -> `external "X"`, "--a=b" -> `a=b`).
+// configuration file: one option per line ("--external X" -> `external "X"`, "--a=b" -> `a=b`),
+// without --images-dir, --work-dir and --inherit-fd (the request carries them).
 // Pure. A value with '#' or a newline cannot be written there (CRIU reads '#' as a comment):
 // an error naming it.
 Result<std::string> criu_config_text(const std::vector<std::string>& args);

@@ -236,6 +236,31 @@ Status record_created(Creation& c) {
 
 }  // namespace
 
+Status run_create_hooks(Creation& c) {
+  const auto& hooks = c.b.config.hooks;
+  if (hooks.prestart.empty() && hooks.create_runtime.empty()) return ok();
+  HookTracker tracker;
+  // Kept when a hook ends: what it left running in its process group goes too if this create
+  // fails or is killed (delete --force); a create that succeeds forgets them all.
+  tracker.started = [&](pid_t hp) {
+    auto r = process_ref(hp);
+    if (r) c.store.record_hook(c.o.id, *r);
+  };
+  std::string sj = spec::state_to_hook_json(creating_state(c));
+  OCL_CHECK(run_hooks(hooks.prestart, sj, "prestart", &tracker));
+  return run_hooks(hooks.create_runtime, sj, "createRuntime", &tracker);
+}
+
+spec::State creating_state(const Creation& c) {
+  spec::State s;
+  s.id = c.o.id;
+  s.status = spec::ContainerStatus::creating;
+  s.pid = c.rec.init.pid;
+  s.bundle = c.b.dir;
+  s.annotations = c.b.config.annotations;
+  return s;
+}
+
 Status Creation::adopt(pid_t pid) {
   child = pid;
   OCL_CHECK(record_process(*this));
@@ -616,8 +641,16 @@ Result<int> Lifecycle::restore(const CreateOptions& o, const CriuOptions& given,
   p.o = co;
   p.binds = bind_mounts(c.b.config, c.b.dir, c.layout, c.shown);
   p.cgroup_root = criu_cgroup_root(c.layout, c.rec.cgroup_paths);
-  p.inherit = inherited_stdio(dumped);
-  std::vector<int> keep = {0, 1, 2};
+  // Our stdio pipes reach CRIU as copies above its own stdio (inherit_fd entries of the
+  // request), so nothing CRIU does with its stdin, stdout or stderr can touch them.
+  std::vector<int> keep;
+  std::vector<UniqueFd> stdio_copies;
+  for (const auto& [fd, key] : inherited_stdio(dumped)) {
+    stdio_copies.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
+    if (!stdio_copies.back().valid()) return Error::last("restore: keep stdio " + std::to_string(fd) + " for CRIU");
+    p.inherit.emplace_back(stdio_copies.back().get(), key);
+    keep.push_back(stdio_copies.back().get());
+  }
   UniqueFd netns;
   if (std::string path = netns_path(c.b.config); !path.empty()) {
     netns.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

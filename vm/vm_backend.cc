@@ -183,6 +183,7 @@ Result<VmmProcess> VmBackend::spawn_held(const runtime::Creation& c, const VmPla
   }
   how.die_with_parent = c.mode == runtime::LaunchMode::foreground;  // nothing outlives a foreground run
   how.hold = true;  // released once the core has put it in the container's cgroup
+  if (plan.sandbox) how.jail = plan_jail(plan, dir);
   return VmmProcess::spawn(how);
 }
 
@@ -295,7 +296,15 @@ Status VmBackend::boot(runtime::Creation& c, const VmPlan& plan, bool restore) {
 // A boot failure that a fallback may cure: the VMM went (EPIPE) or a step timed out.
 static bool may_fall_back(const Error& e) { return e.code == EPIPE || e.code == ETIMEDOUT; }
 
+// The guest's container is created; then the host's prestart and createRuntime hooks run, with
+// the VMM as the state's pid (the process that holds the container). A failing hook fails the
+// create: the core kills the VMM and removes what was made.
 Status VmBackend::complete(runtime::Creation& c) {
+  OCL_CHECK(boot_with_fallbacks(c));
+  return runtime::run_create_hooks(c);
+}
+
+Status VmBackend::boot_with_fallbacks(runtime::Creation& c) {
   bool restore = restore_plan_.has_value();
   auto st = boot(c, restore ? *restore_plan_ : plan_, restore);
   if (!st && restore && may_fall_back(st.error())) {
@@ -462,9 +471,12 @@ Result<int> VmBackend::exec(const runtime::StateStore& store, const runtime::Sto
       off += static_cast<size_t>(w);
     }
   };
+  // Our stdin is the process's (as a container's exec inherits it): relayed until it ends.
+  bool stdin_open = true;
   for (;;) {
-    struct pollfd p[2] = {{c.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}};
-    if (::poll(p, 2, -1) < 0 && errno != EINTR) return Error::last("poll");
+    struct pollfd p[3] = {{c.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+    if (::poll(p, 3, -1) < 0 && errno != EINTR) return Error::last("poll");
+    if (p[2].revents) stdin_open = relay_stdin(c.get());
     if (p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       if (::read(sfd.get(), &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
@@ -484,6 +496,19 @@ Result<int> VmBackend::exec(const runtime::StateStore& store, const runtime::Sto
       }
     }
   }
+}
+
+// One read of our stdin onto the exec port; false once it has ended (EOF, or no stdin at all),
+// after telling the guest with an empty "in".
+bool VmBackend::relay_stdin(int port) {
+  char buf[16384];
+  ssize_t n;
+  do n = ::read(0, buf, sizeof buf);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return true;
+  if (n > 0) return send_frame(port, FrameType::in, std::string(buf, static_cast<size_t>(n))).ok();
+  (void)send_frame(port, FrameType::in);
+  return false;
 }
 
 Status VmBackend::command(const runtime::StateStore& store, const runtime::Stored& s, FrameType type,

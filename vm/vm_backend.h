@@ -51,6 +51,9 @@ class VmBackend : public runtime::Backend {
   // One boot attempt of the held VMM in c.child: released, restored or booted, told its plan,
   // until the agent says "ready".
   Status boot(runtime::Creation& c, const VmPlan& plan, bool restore);
+  // boot(), then its fallbacks: a template that does not restore boots cold, a /dev/kvm that
+  // cannot run the guest falls back to TCG.
+  Status boot_with_fallbacks(runtime::Creation& c);
   // A new VMM for plan, held; it replaces c.child (killed) and joins the container's cgroup.
   Status respawn(runtime::Creation& c, const VmPlan& plan, bool restore);
   Result<VmmProcess> spawn_held(const runtime::Creation& c, const VmPlan& plan, bool restore);
@@ -64,6 +67,7 @@ class VmBackend : public runtime::Backend {
   // kill, kill --all and update go to the agent, which applies them to the guest's container.
   Status command(const runtime::StateStore& store, const runtime::Stored& s, FrameType type,
                  const std::string& payload);
+  static bool relay_stdin(int port);
 
   const runtime::Globals& g_;
   GuestPlan gp_;

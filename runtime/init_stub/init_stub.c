@@ -480,6 +480,10 @@ __attribute__((noreturn, used)) void stub_main(long* sp) {
   /* 4. LSM label for the workload's execve; then one byte back into the fifo, which `start`
    *    reads (FIONREAD) once our fifo fd has closed: we reached the execve, we did not die. */
   set_lsm_label(p.apparmor_fd, p.apparmor, p.selinux_fd, p.selinux);
+  /* The attr directory (one fd for both LSMs) is the init's, from its private procfs: never the
+   * workload's (CRIU cannot dump it, and no fd of the runtime's may reach the container). */
+  if (p.apparmor_fd >= 0) SC3(__NR_close, p.apparmor_fd, 0, 0);
+  if (p.selinux_fd >= 0 && p.selinux_fd != p.apparmor_fd) SC3(__NR_close, p.selinux_fd, 0, 0);
   if (p.fifo_fd >= 0) SC3(__NR_write, p.fifo_fd, "x", 1);
   load_seccomp(&p);
   /* 6 and 7. */

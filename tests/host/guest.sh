@@ -42,6 +42,10 @@ step systemd python3 tests/host/test_systemd.py --ocelot "$B/ocelot" --probe "$B
 step callers python3 tests/callers/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --systemd --no-real-image
 step callers-runc python3 tests/callers/run.py --runtime /usr/sbin/runc --name runc --probe "$B/ocelot-probe" \
   --systemd --no-real-image
+# Checkpoint and restore on systemd and pure v2 (cgroupfs and --systemd-cgroup, and podman with its
+# systemd cgroup manager): Debian's criu when `criu check` passes on this kernel, else the one
+# make checkpoint-test built on the host (shared with the repository); no build in the guest.
+step checkpoint bash tests/host/checkpoint_step.sh "$B"
 # Not in the default steps (about 15 minutes under TCG): runtime-tools, built on the host by
 # make conformance, on pure cgroup v2 (the cgroup programs that fail on a hybrid host for its
 # reasons must pass here; tests/conformance/runtime-tools.expected has the v2 lines).

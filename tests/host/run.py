@@ -21,7 +21,7 @@ REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import image  # noqa: E402
 
-ALL_STEPS = "integration integration-systemd systemd callers callers-runc"
+ALL_STEPS = "integration integration-systemd systemd callers callers-runc checkpoint"
 # Also known to guest.sh, not run by default: conformance (runtime-tools on pure v2; needs make conformance first).
 
 

@@ -212,6 +212,13 @@ class AppArmorProfiles(OcelotTest):
         self.ocelot("run", "-d", "--bundle", self.bundle(c), cid)
         self.assert_confined(self.ocelot("exec", cid, "sh", "-c", self.SHOW).stdout)
 
+    def test_no_fd_of_the_runtime_reaches_a_confined_workload(self):
+        """The init's attr directory, which the init stub writes the profile through, is closed
+        before the workload's execve (podman's checkpoint found it: CRIU cannot dump it)."""
+        c = self.confined()
+        c["process"]["args"] = ["ls", "/proc/self/fd"]
+        self.assertEqual(self.run_config(c).stdout.split(), ["0", "1", "2", "3"])
+
     def test_a_profile_the_kernel_does_not_have_fails_create_with_its_name(self):
         c = self.confined()
         c["process"]["apparmorProfile"] = "ocelot-no-such-profile"

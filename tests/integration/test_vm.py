@@ -5,6 +5,7 @@ same bundle inside a QEMU guest, under TCG on hosts without a usable /dev/kvm. B
 Needs qemu-system-x86 and the guest kernel (`make vm-setup`, which `make test` runs); they are
 not skipped when missing: a missing piece is a failure here.
 """
+import hashlib
 import json
 import os
 import signal
@@ -223,6 +224,98 @@ class VmIsolation(OcelotTest):
         self.assertFalse(alive(vmm))
         self.assertFalse(any(os.path.exists(s) for s in sockets))
         self.assertEqual(cgroup_dirs_named(cid), [])
+
+    def test_the_vmm_is_jailed(self):
+        """What a guest that takes over QEMU could reach (vm/vmm/jail.h): QEMU's seccomp sandbox,
+        no_new_privs, the capabilities 9p passthrough needs and no others, and a private root
+        holding only what the VMM was given, read-only where it need not write."""
+        planted = os.path.join(self.tmp, "not-given", "secret")
+        os.makedirs(os.path.dirname(planted))
+        with open(planted, "w") as f:
+            f.write("host secret\n")
+        cid = self.new_id("vm")
+        self.create_and_start(self.vm_config(["/bin/sh", "-c", "echo up; sleep 600"]), cid)
+        vmm = self.state(cid)["pid"]
+        with open("/proc/%d/cmdline" % vmm) as f:
+            argv = f.read().split("\0")
+        self.assertIn("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", argv)
+        status = dict(l.split(":", 1) for l in open("/proc/%d/status" % vmm).read().splitlines() if ":" in l)
+        self.assertEqual(status["Seccomp"].strip(), "2")
+        self.assertEqual(status["NoNewPrivs"].strip(), "1")
+        # chown, dac_override, fowner, fsetid, mknod, setfcap: bits 0 1 3 4 27 31.
+        want = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 27) | (1 << 31)
+        for cap in ("CapEff", "CapPrm", "CapBnd"):
+            self.assertEqual(int(status[cap], 16), want, cap)
+        root = "/proc/%d/root" % vmm
+        self.assertFalse(os.path.exists(root + planted), "the VMM sees a host file it was not given")
+        self.assertTrue(os.path.exists(root + os.path.join(self.root, cid, "vmm.log")))
+        for absent in ("/etc/shadow", "/root", "/home", "/var/lib", "/run/ocelot", "/sys"):
+            self.assertFalse(os.path.exists(root + absent), absent)
+        devs = sorted(os.listdir(root + "/dev"))
+        self.assertEqual([d for d in devs if d != "kvm"], ["full", "null", "random", "urandom", "zero"])
+        for ro in ("/usr/ocelot-jail-probe", "/ocelot-jail-probe"):
+            with self.assertRaises(OSError, msg=ro):
+                open(root + ro, "w").close()
+        self.assertEqual(self.ocelot("exec", cid, "echo", "still-works").stdout, "still-works\n")
+        self.ocelot("delete", "--force", cid)
+
+    def test_host_hooks_run_with_the_state_and_a_failing_one_leaves_nothing(self):
+        """prestart, createRuntime, poststart and poststop run on the host with the state on stdin
+        (its pid the VMM's); createContainer and startContainer, which run in the container's
+        namespaces (in the guest), are refused by name."""
+        out = os.path.join(self.tmp, "hooks")
+        os.makedirs(out)
+
+        def hook(kind):
+            return {"path": "/bin/sh", "args": ["sh", "-c", "cat > %s/%s.json" % (out, kind)]}
+        c = self.vm_config(["/bin/sh", "-c", "sleep 600"])
+        c["hooks"] = {k: [hook(k)] for k in ("prestart", "createRuntime", "poststart", "poststop")}
+        cid = self.new_id("vm")
+        self.create_and_start(c, cid)
+        vmm = self.state(cid)["pid"]
+        for kind, status in (("prestart", "creating"), ("createRuntime", "creating"), ("poststart", "running")):
+            st = json.load(open(os.path.join(out, kind + ".json")))
+            self.assertEqual((st["id"], st["status"], st["pid"]), (cid, status, vmm), kind)
+        self.assertFalse(os.path.exists(os.path.join(out, "poststop.json")))
+        self.ocelot("delete", "--force", cid)
+        self.assertEqual(json.load(open(os.path.join(out, "poststop.json")))["id"], cid)
+        # A failing prestart hook fails create: no VMM, state, cgroup or mount is left.
+        before = len(open("/proc/self/mountinfo").readlines())
+        bad = self.vm_config(["/bin/true"])
+        bad["hooks"] = {"prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo nope >&2; exit 3"]}]}
+        cid = self.new_id("vm")
+        p = self.ocelot("create", "--bundle", self.bundle(bad, "bundle-" + cid), cid, check=False)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("prestart", p.stderr)
+        self.assert_nothing_left(cid, before)
+        for kind in ("createContainer", "startContainer"):
+            c = self.vm_config(["/bin/true"])
+            c["hooks"] = {kind: [{"path": "/bin/true"}]}
+            cid = self.new_id("vm")
+            p = self.ocelot("create", "--bundle", self.bundle(c, "bundle-" + cid), cid, check=False)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(kind + " hooks run in the container's namespaces", p.stderr)
+            self.assert_nothing_left(cid, before)
+
+    def test_exec_relays_stdin(self):
+        """exec's stdin is the process's, as a container's exec inherits it: piped input arrives
+        whole and ends; /dev/null ends at once; a process that stops reading ends the exec."""
+        cid = self.new_id("vm")
+        self.create_and_start(self.vm_config(["/bin/sh", "-c", "sleep 600"]), cid)
+
+        def exec_with(stdin, *args, data=None):
+            return subprocess.run([OCELOT, "--root", self.root, "exec", cid] + list(args), input=data, stdin=stdin,
+                                  capture_output=True, timeout=120)
+        p = exec_with(None, "sh", "-c", "cat; echo end", data=b"line1\nline2\n")
+        self.assertEqual((p.returncode, p.stdout), (0, b"line1\nline2\nend\n"), p.stderr)
+        data = os.urandom(1 << 20)
+        p = exec_with(None, "sh", "-c", "cat | md5sum", data=data)
+        self.assertEqual(p.stdout.split()[0].decode(), hashlib.md5(data).hexdigest(), p.stderr)
+        p = exec_with(subprocess.DEVNULL, "cat")
+        self.assertEqual((p.returncode, p.stdout), (0, b""), p.stderr)
+        p = exec_with(None, "head", "-c", "5", data=b"abcdefgh" * 100000)
+        self.assertEqual((p.returncode, p.stdout), (0, b"abcde"), p.stderr)
+        self.ocelot("delete", "--force", cid)
 
     def test_run_forwards_signals_and_kill_before_start_stops_the_vm(self):
         c = self.config(["/bin/sh", "-c", "trap 'echo got-int; exit 4' INT; echo up; while :; do sleep 0.05; done"])

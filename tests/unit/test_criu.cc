@@ -135,7 +135,10 @@ TEST_CASE("criu rpc: a negative fd is a ten-byte varint; a notify answer is type
   runtime::CriuRpcRequest r;
   r.type = runtime::CriuRpcType::restore;
   r.rst_sibling = true;
+  r.inherit_fds = {{10, "pipe:[7]"}};
   std::string e = runtime::encode_criu_request(r);
+  // inherit_fd (field 27) { key = 1: "pipe:[7]"; fd = 2: 10 }
+  CHECK(e.find(std::string("\xda\x01\x0c\x0a\x08pipe:[7]\x10\x0a", 15)) != std::string::npos);
   CHECK(e.substr(0, 2) == std::string("\x08\x02", 2));
   CHECK(e.find(std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11)) != std::string::npos);
   CHECK(e.find(std::string("\xd0\x01\x01", 3)) != std::string::npos);  // rst_sibling (field 26)
@@ -170,12 +173,11 @@ TEST_CASE("criu rpc: responses decode; unknown fields are skipped; garbage is an
 }
 
 TEST_CASE("criu rpc: the planner's options as CRIU's configuration file") {
-  auto t = runtime::criu_config_text({"restore", "--root", "/r oot", "--manage-cgroups=soft", "--tcp-established",
-                                      "--external", "mnt[/a]:/b\"c", "--inherit-fd", "fd[1]:pipe:[12]"});
+  auto t = runtime::criu_config_text({"restore", "--images-dir", "/i", "--root", "/r oot", "--work-dir", "/w",
+                                      "--manage-cgroups=soft", "--tcp-established", "--external", "mnt[/a]:/b\"c",
+                                      "--inherit-fd", "fd[1]:pipe:[12]"});
   REQUIRE(t);
-  CHECK(*t ==
-        "root \"/r oot\"\nmanage-cgroups=soft\ntcp-established\nexternal \"mnt[/a]:/b\\\"c\"\n"
-        "inherit-fd \"fd[1]:pipe:[12]\"\n");
+  CHECK(*t == "root \"/r oot\"\nmanage-cgroups=soft\ntcp-established\nexternal \"mnt[/a]:/b\\\"c\"\n");
   auto bad = runtime::criu_config_text({"dump", "--root", "/a#b"});
   REQUIRE(!bad);
   CHECK(bad.error().msg.find("'#'") != std::string::npos);

@@ -7,6 +7,7 @@
 #include "vm/transport/exec_request.h"
 #include "vm/transport/frame.h"
 #include "vm/vmm/cpio.h"
+#include "vm/vmm/jail.h"
 #include "vm/vmm/qemu.h"
 #include "vm/vmm/template.h"
 
@@ -56,8 +57,8 @@ TEST_CASE("the guest plan shares the rootfs and bind sources and rewrites their 
   CHECK(c["mounts"][5]["source"] == "/run/ocelot-vm/m4");
   CHECK(c["x-unknown"]["kept"] == 1);
   CHECK(!c["linux"]["namespaces"][1].contains("path"));
-  CHECK(!c.contains("hooks"));
-  CHECK(p->warnings.size() == 2);
+  CHECK(!c.contains("hooks"));  // the host runs prestart, createRuntime, poststart, poststop
+  CHECK(p->warnings.size() == 1);
 }
 
 TEST_CASE("the guest plan survives its encoding and rejects what is not a config") {
@@ -72,6 +73,24 @@ TEST_CASE("the guest plan survives its encoding and rejects what is not a config
   CHECK(vm::plan_guest("[1]", "/b", dirs_only).error().msg == "config.json: not a JSON object");
   CHECK(vm::plan_guest("{}", "/b", dirs_only).error().msg == "config.json: root.path: missing required field");
   CHECK(vm::decode_guest_plan("{\"config\":1}").error().msg == "malformed guest plan from the host");
+}
+
+TEST_CASE("hooks that run in the container's namespaces cannot run in a guest: refused by name") {
+  auto with = [](const char* kind) {
+    return std::string(R"({"root":{"path":"/r"},"process":{"args":["x"],"cwd":"/"},"hooks":{")") + kind +
+           R"(":[{"path":"/bin/true"}]}})";
+  };
+  for (const char* kind : {"createContainer", "startContainer"}) {
+    auto p = vm::plan_guest(with(kind), "/b", dirs_only);
+    REQUIRE(!p);
+    CHECK(p.error().msg.find(kind) != std::string::npos);
+  }
+  for (const char* kind : {"prestart", "createRuntime", "poststart", "poststop"}) {
+    auto p = vm::plan_guest(with(kind), "/b", dirs_only);
+    REQUIRE(p);
+    CHECK(p->warnings.empty());
+    CHECK(p->config_json.find("hooks") == std::string::npos);
+  }
 }
 
 TEST_CASE("the guest plan never throws on members of the wrong type (the fuzzer's root.readonly object)") {
@@ -151,6 +170,46 @@ TEST_CASE("the VMM command line: microvm, TCG facts, 9p shares, no console mixed
   CHECK(has_pair(a, "-cpu", "host"));
   CHECK(vm::kernel_cmdline(p).find("tsc_early_khz") == std::string::npos);
   CHECK(vm::kernel_cmdline(p).find("mitigations=off") == std::string::npos);  // only under TCG
+  CHECK(has_pair(a, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
+  p.sandbox = false;
+  a = vm::qemu_argv(p);
+  CHECK(std::find(a.begin(), a.end(), "-sandbox") == a.end());
+}
+
+TEST_CASE("the VMM's jail holds the plan's paths, writable only where the VMM writes") {
+  vm::VmPlan p;
+  p.kernel = "/cache/vmlinux";
+  p.initrd = "/cache/initrd";
+  p.ram_file = "ram";  // a template build: relative to its directory
+  p.ram_shared = true;
+  p.console_log = "console.log";
+  p.shares = {{"rootfs", "/b/rootfs", "/run/ocelot-vm/rootfs", true}, {"m1", "/data", "/data", false}};
+  auto j = vm::plan_jail(p, "/run/ocelot/c1");
+  CHECK(j.root == "/run/ocelot/c1/vmm-root");
+  auto find = [&](const std::string& path) {
+    return std::find_if(j.binds.begin(), j.binds.end(), [&](const vm::JailBind& b) { return b.path == path; });
+  };
+  REQUIRE(find("/usr") != j.binds.end());
+  CHECK(!find("/usr")->writable);
+  CHECK(!find("/cache/vmlinux")->writable);
+  CHECK(!find("/cache/initrd")->writable);
+  CHECK(find("/run/ocelot/c1")->writable);
+  CHECK(!find("/run/ocelot/c1")->recursive);  // the jail's own root is beneath it
+  CHECK(find("/run/ocelot/c1/ram")->writable);
+  CHECK(!find("/b/rootfs")->writable);  // the config's readonly root
+  CHECK(find("/b/rootfs")->recursive);
+  CHECK(find("/data")->writable);
+  CHECK(find("/etc/passwd") == j.binds.end());
+  CHECK(std::find(j.devices.begin(), j.devices.end(), "/dev/kvm") == j.devices.end());
+  CHECK(!j.pts);
+  p.kvm = true;
+  p.tty_path = "/dev/pts/3";
+  p.console_log = "/var/log/guest.log";
+  j = vm::plan_jail(p, "/run/ocelot/c1");
+  CHECK(std::find(j.devices.begin(), j.devices.end(), "/dev/kvm") != j.devices.end());
+  CHECK(j.pts);
+  CHECK(find("/var/log")->writable);
+  CHECK(vm::jail_capabilities().size() == 6);
 }
 
 TEST_CASE("template restores map the saved RAM file private, builds map it shared") {
@@ -290,6 +349,13 @@ TEST_CASE("frames: an unknown type or an oversized length is an error") {
   vm::FrameReader r;
   r.feed(std::string("\x63\0\0\0\0", 5));
   CHECK(r.next().error().msg == "malformed frame: unknown type 99");
+  vm::FrameReader last;  // "in", the newest type, is known; the one after it is not
+  last.feed(vm::encode_frame(vm::FrameType::in, "x") + std::string("\x10\0\0\0\0", 5));
+  auto in = last.next();
+  REQUIRE(in);
+  REQUIRE(*in);
+  CHECK(std::string(vm::frame_type_name((*in)->type)) == "in");
+  CHECK(last.next().error().msg == "malformed frame: unknown type 16");
   vm::FrameReader big;
   big.feed(std::string("\x01\xff\xff\xff\xff", 5));
   CHECK(!big.next().ok());

@@ -256,19 +256,22 @@ struct Pipe {
 struct Exec {
   pid_t pid = -1;
   UniqueFd out, err, fail;  // read ends; fail carries a setup error message
+  UniqueFd in;              // the write end of its stdin (non-blocking)
+  std::string in_pending;   // stdin bytes from the host not yet taken by the process
+  bool in_ending = false;   // the host's stdin ended: close once in_pending is written
   int code = -1;
   std::string fail_msg;
   bool active() const { return pid > 0; }
   bool drained() const { return code >= 0 && !out.valid() && !err.valid() && !fail.valid(); }
 };
 
-[[noreturn]] void exec_in_child(const runtime::Globals& g, const runtime::ExecOptions& o, const Pipe& out,
-                                const Pipe& err, const Pipe& fail) {
+[[noreturn]] void exec_in_child(const runtime::Globals& g, const runtime::ExecOptions& o, const Pipe& in,
+                                const Pipe& out, const Pipe& err, const Pipe& fail) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  int nul = ::open("/dev/null", O_RDONLY);
-  ::dup2(nul, 0);
+  ::dup2(in.read.get(), 0);
+  ::close(in.write.get());  // or the process would never see its stdin end
   ::dup2(out.write.get(), 1);
   ::dup2(err.write.get(), 2);
   auto r = runtime::Lifecycle(g, runtime::make_container_backend(g)).exec(o);
@@ -287,12 +290,15 @@ Result<Exec> start_exec(const std::string& json, const runtime::Globals& g) {
     OCL_CHECK_CTX(fs::write_file(path, req.process_text, 0600), "write the exec process file");
     o.process_file = path;
   }
-  Pipe out = OCL_TRY(Pipe::make()), err = OCL_TRY(Pipe::make()), fail = OCL_TRY(Pipe::make());
+  Pipe in = OCL_TRY(Pipe::make()), out = OCL_TRY(Pipe::make()), err = OCL_TRY(Pipe::make()),
+       fail = OCL_TRY(Pipe::make());
+  if (::fcntl(in.write.get(), F_SETFL, O_NONBLOCK) != 0) return Error::last("stdin pipe");
   pid_t pid = ::fork();
   if (pid < 0) return Error::last("fork");
-  if (pid == 0) exec_in_child(g, o, out, err, fail);
+  if (pid == 0) exec_in_child(g, o, in, out, err, fail);
   Exec e;
   e.pid = pid;
+  e.in = std::move(in.write);
   e.out = std::move(out.read);
   e.err = std::move(err.read);
   e.fail = std::move(fail.read);
@@ -396,7 +402,19 @@ class Agent {
     // The host may have sent "start" right behind the plan: it is already read, in ctl's buffer.
     on_frames(ports_.ctl, false);
     while (code_ < 0) {
-      enum Slot { kSignals, kCtl, kCmd, kExecPort, kExecOut, kExecErr, kExecFail, kFromContainer, kFromHost, kSlots };
+      enum Slot {
+        kSignals,
+        kCtl,
+        kCmd,
+        kExecPort,
+        kExecOut,
+        kExecErr,
+        kExecFail,
+        kExecIn,
+        kFromContainer,
+        kFromHost,
+        kSlots
+      };
       struct pollfd p[kSlots] = {{sfd_.get(), POLLIN, 0},
                                  {ports_.ctl.host_gone ? -1 : ports_.ctl.fd, POLLIN, 0},
                                  {ports_.cmd.host_gone ? -1 : ports_.cmd.fd, POLLIN, 0},
@@ -404,6 +422,7 @@ class Agent {
                                  {ex_.out.get(), POLLIN, 0},
                                  {ex_.err.get(), POLLIN, 0},
                                  {ex_.fail.get(), POLLIN, 0},
+                                 {ex_.in_pending.empty() ? -1 : ex_.in.get(), POLLOUT, 0},
                                  {ports_.tty >= 0 ? master_.get() : -1, POLLIN, 0},
                                  {master_.valid() ? ports_.tty : -1, POLLIN, 0}};
       // A port whose host has gone reports POLLHUP until one connects again: look again now and then.
@@ -421,6 +440,7 @@ class Agent {
       if (ready(kExecOut)) pump_frame(ex_.out, vm::FrameType::out, ports_.exec.fd);
       if (ready(kExecErr)) pump_frame(ex_.err, vm::FrameType::err, ports_.exec.fd);
       if (ready(kExecFail)) read_exec_failure();
+      if (p[kExecIn].revents & (POLLOUT | POLLERR | POLLHUP)) flush_exec_stdin();
       if (ex_.active() && ex_.drained()) finish_exec();
       if (ready(kCtl)) on_frames(ports_.ctl, true);
       if (ready(kCmd)) on_frames(ports_.cmd, true);
@@ -455,6 +475,23 @@ class Agent {
       ex_.fail_msg.append(b, static_cast<size_t>(r));
     else
       ex_.fail.reset();
+  }
+
+  // Writes what the process takes of the host's stdin bytes; a process that closed its stdin
+  // (EPIPE: the agent is PID 1, which SIGPIPE does not kill) drops the rest.
+  void flush_exec_stdin() {
+    while (!ex_.in_pending.empty() && ex_.in.valid()) {
+      ssize_t w = ::write(ex_.in.get(), ex_.in_pending.data(), ex_.in_pending.size());
+      if (w > 0) {
+        ex_.in_pending.erase(0, static_cast<size_t>(w));
+      } else if (w < 0 && errno == EAGAIN) {
+        return;
+      } else if (!(w < 0 && errno == EINTR)) {
+        ex_.in_pending.clear();
+        ex_.in.reset();
+      }
+    }
+    if (ex_.in_pending.empty() && ex_.in_ending) ex_.in.reset();
   }
 
   void finish_exec() {
@@ -505,10 +542,15 @@ class Agent {
                st ? vm::encode_frame(vm::FrameType::done) : vm::encode_frame(vm::FrameType::error, st.error().msg));
   }
 
-  // exec: a request (one at a time), or a signal for the running one.
+  // exec: a request (one at a time), a signal for the running one, or its stdin.
   void on_exec_port(const vm::Frame& f) {
     if (f.type == vm::FrameType::kill) {
       if (int sig = signal_number(f.payload); sig > 0 && ex_.active()) ::kill(ex_.pid, sig);
+    } else if (f.type == vm::FrameType::in) {
+      if (!ex_.active() || !ex_.in.valid()) return;
+      if (f.payload.empty()) ex_.in_ending = true;
+      ex_.in_pending += f.payload;
+      flush_exec_stdin();
     } else if (f.type == vm::FrameType::exec) {
       if (ex_.active()) {
         write_port(ports_.exec.fd, vm::encode_frame(vm::FrameType::error, "another exec is running"));

@@ -101,10 +101,17 @@ Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& 
       }
     }
   }
-  if (c.contains("hooks") && c["hooks"].is_object() && !c["hooks"].empty()) {
-    p.warnings.push_back("VM isolation: hooks are host programs and are not run");
-    c.erase("hooks");
+  // Hooks are the host's programs: prestart, createRuntime, poststart and poststop run on the
+  // host (VmBackend, the creation core). createContainer and startContainer run in the
+  // container's namespaces, which are in the guest, where the host's programs are not.
+  if (c.contains("hooks") && c["hooks"].is_object()) {
+    for (const char* in_guest : {"createContainer", "startContainer"})
+      if (c["hooks"].contains(in_guest) && c["hooks"][in_guest].is_array() && !c["hooks"][in_guest].empty())
+        return Error::make(std::string("VM isolation: ") + in_guest +
+                           " hooks run in the container's namespaces, inside the guest, where the host's hook "
+                           "programs are not: not supported");
   }
+  c.erase("hooks");
   p.config_json = c.dump();
   return p;
 }

@@ -29,6 +29,7 @@ enum class FrameType : uint8_t {
   out = 12,      // agent -> host: the exec'd process's stdout bytes
   err = 13,      // agent -> host: its stderr bytes
   waiting = 14,  // agent -> host: booted, waiting for a plan (only when building a VM template)
+  in = 15,       // host -> agent: the exec'd process's stdin bytes; an empty payload ends it
 };
 const char* frame_type_name(FrameType t);
 

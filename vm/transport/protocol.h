@@ -18,6 +18,7 @@
 //     agent -> host   out(bytes) | err(bytes) the process's stdout and stderr
 //     agent -> host   exit(code) | error(msg)
 //     host  -> agent  kill(sig)               (exec forwards the signals it receives)
+//     host  -> agent  in(bytes)               its stdin (exec's own, relayed); in("") ends it
 //   ports "ocelot.out" and "ocelot.err": the workload's stdout and stderr, bytes only.
 //   port "ocelot.tty" (process.terminal only): the container's pty, bytes both ways; on the host
 //     QEMU holds the slave of a host pty whose master goes to --console-socket (or to `run`).

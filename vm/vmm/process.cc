@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,14 @@ namespace {
     if (::getppid() != parent) ::_exit(1);
   }
   ::setsid();
+  // The jail first: it is made while the caller still puts us in the cgroup.
+  if (how.jail) {
+    if (auto st = enter_jail(*how.jail); !st) {
+      std::string line = "ocelot: the VMM's " + st.error().msg + "\n";
+      (void)!::write(log_fd, line.data(), line.size());
+      ::_exit(126);
+    }
+  }
   if (wait_fd >= 0) {
     char b;
     ssize_t n;
@@ -76,6 +85,8 @@ Result<VmmProcess> VmmProcess::spawn(const VmmSpawn& how) {
     return Error::make("VMM: an absolute path to its binary is needed");
   std::vector<std::string> argv_s = how.argv, env_s = how.env;
   CStrings argv(argv_s), envp(env_s);
+  if (how.jail && ::mkdir(how.jail->root.c_str(), 0700) != 0 && errno != EEXIST)
+    return Error::last("make the VMM's jail root " + quote(how.jail->root));
   UniqueFd log(::open(how.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log.valid()) return Error::last("create " + quote(how.log_path));
   UniqueFd wait_end, release_end;

@@ -8,12 +8,14 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "vm/vmm/jail.h"
 
 namespace ocelot::vm {
 
@@ -25,6 +27,7 @@ struct VmmSpawn {
   std::vector<std::pair<int, int>> fds;  // (our fd, the number it gets in the VMM)
   bool die_with_parent = false;          // `run`: nothing may outlive a foreground run
   bool hold = false;                     // wait for release() before execve
+  std::optional<VmmJail> jail;           // vm/vmm/jail.h: made in the child before execve
 };
 
 class VmmProcess {

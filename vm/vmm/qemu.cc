@@ -74,6 +74,8 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
   }
   if (!p.qmp_socket.empty()) a.insert(a.end(), {"-qmp", "unix:" + esc(p.qmp_socket) + ",server=on,wait=off"});
   if (p.incoming) a.insert(a.end(), {"-incoming", "defer"});
+  if (p.sandbox)
+    a.insert(a.end(), {"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"});
   return a;
 }
 

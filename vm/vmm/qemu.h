@@ -35,6 +35,9 @@ struct VmPlan {
   std::string qmp_socket;
   bool incoming = false;
   bool template_build = false;  // the agent says "waiting" before it reads a plan
+  // QEMU's seccomp sandbox (-sandbox on with every optional deny: obsolete syscalls, privilege
+  // changes, fork/exec, scheduler and resource changes). The VMM's jail (vm/vmm/jail.h) goes with it.
+  bool sandbox = true;
 };
 
 std::vector<std::string> qemu_argv(const VmPlan& p);

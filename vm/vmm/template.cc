@@ -85,6 +85,7 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
   how.env = vmm_environment(environ);
   how.dir = dir;
   how.log_path = dir + "/vmm.log";
+  if (b.sandbox) how.jail = plan_jail(b, dir);
   VmmProcess vmm = OCL_TRY(VmmProcess::spawn(how));
   UniqueFd ctl = OCL_TRY(vmm.connect(b.ctl_socket, 30000, "the template's VMM started"));
   FrameChannel ch(ctl.get());
