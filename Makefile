@@ -189,8 +189,9 @@ print-packages:
 	@echo $(GUEST_PACKAGES)
 
 # The host matrix: a Debian 12 guest with systemd and pure cgroup v2 (tests/host/), booted under
-# QEMU, runs the integration tier with and without --systemd-cgroup and the callers with their
-# systemd cgroup managers. The guest image is cached; STEPS picks steps. Under TCG the whole tier
+# QEMU, runs the integration tier with and without --systemd-cgroup, the callers with their
+# systemd cgroup managers, and checkpoint/restore with Debian's criu (tests/host/checkpoint_step.sh).
+# The guest image is cached; STEPS picks steps. Under TCG the whole tier
 # takes about 12 minutes per driver, so make test runs a part: with the systemd driver (new on
 # this host) every module that makes cgroups, undoes them or fails on the way (not the rootfs,
 # seccomp, console, escape, process and rootless ones), with cgroupfs (the host's own tiers run

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -395,7 +396,10 @@ Result<int> VmBackend::wait(runtime::Launched& l, runtime::SignalBlock& signals)
   // process.terminal without --console-socket: our stdin/stdout <-> the host pty master, raw.
   int master = l.console_master.valid() ? l.console_master.get() : -1;
   std::optional<runtime::RawStdin> raw;
-  if (master >= 0) raw.emplace();
+  if (master >= 0) {
+    raw.emplace();
+    send_window_size(ch.fd());
+  }
   bool stdin_open = master >= 0;
   while (code < 0 && !vmm_gone && ctl_open) {
     struct pollfd p[4] = {
@@ -410,7 +414,9 @@ Result<int> VmBackend::wait(runtime::Launched& l, runtime::SignalBlock& signals)
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGCHLD) {
           if (vmm_.exited()) vmm_gone = true;
-        } else if (sig != SIGWINCH) {
+        } else if (sig == SIGWINCH) {
+          if (master >= 0) send_window_size(ch.fd());
+        } else {
           (void)send_frame(ch.fd(), FrameType::kill, std::to_string(sig));
         }
       }
@@ -496,6 +502,13 @@ Result<int> VmBackend::exec(const runtime::StateStore& store, const runtime::Sto
       }
     }
   }
+}
+
+// run's terminal is ours: its size goes to the guest's pty (QEMU's tty port carries bytes only).
+void VmBackend::send_window_size(int ctl) {
+  struct winsize ws;
+  if (::ioctl(0, TIOCGWINSZ, &ws) != 0) return;
+  (void)send_frame(ctl, FrameType::resize, std::to_string(ws.ws_row) + " " + std::to_string(ws.ws_col));
 }
 
 // One read of our stdin onto the exec port; false once it has ended (EOF, or no stdin at all),

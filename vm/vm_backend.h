@@ -68,6 +68,7 @@ class VmBackend : public runtime::Backend {
   Status command(const runtime::StateStore& store, const runtime::Stored& s, FrameType type,
                  const std::string& payload);
   static bool relay_stdin(int port);
+  static void send_window_size(int ctl);
 
   const runtime::Globals& g_;
   GuestPlan gp_;

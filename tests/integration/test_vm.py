@@ -5,11 +5,16 @@ same bundle inside a QEMU guest, under TCG on hosts without a usable /dev/kvm. B
 Needs qemu-system-x86 and the guest kernel (`make vm-setup`, which `make test` runs); they are
 not skipped when missing: a missing piece is a failure here.
 """
+import fcntl
 import hashlib
 import json
 import os
+import pty
+import select
 import signal
+import struct
 import subprocess
+import termios
 import time
 
 import harness
@@ -316,6 +321,50 @@ class VmIsolation(OcelotTest):
         p = exec_with(None, "head", "-c", "5", data=b"abcdefgh" * 100000)
         self.assertEqual((p.returncode, p.stdout), (0, b"abcde"), p.stderr)
         self.ocelot("delete", "--force", cid)
+
+    def test_run_relays_its_terminals_size_changes_to_the_guest(self):
+        """run with process.terminal and no console socket: our terminal is the container's, and
+        a resize of it (SIGWINCH) reaches the guest's pty, where `stty size` sees it."""
+        c = self.vm_config(["/bin/sh", "-c", "trap 'exit 3' TERM; while :; do stty size; sleep 0.2; done"])
+        c["process"]["terminal"] = True
+        cid = self.new_id("vm")
+        b = self.bundle(c, "bundle-" + cid)
+
+        def set_size(fd, rows, cols):
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(OCELOT, [OCELOT, "--root", self.root] + self.log_args() + ["run", "--bundle", b, cid])
+        try:
+            set_size(fd, 30, 100)
+            seen = b""
+
+            def read_until(text, timeout=30):
+                nonlocal seen
+                end = time.time() + timeout
+                while time.time() < end:
+                    r, _, _ = select.select([fd], [], [], 0.5)
+                    if r:
+                        seen += os.read(fd, 4096)
+                        if text in seen:
+                            return
+                self.fail("never saw %r: %r" % (text, seen[-300:]))
+            read_until(b"30 100")
+            set_size(fd, 41, 123)  # the kernel sends SIGWINCH to run, its session's leader
+            read_until(b"41 123")
+        finally:
+            os.kill(pid, signal.SIGTERM)  # forwarded: the workload's trap exits 3
+            end = time.time() + 30
+            status = os.waitpid(pid, os.WNOHANG)
+            while status == (0, 0) and time.time() < end:
+                time.sleep(0.1)
+                status = os.waitpid(pid, os.WNOHANG)
+            if status == (0, 0):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            os.close(fd)
+        self.assertNotEqual(status, (0, 0), "run did not end on SIGTERM")
+        self.assertEqual(os.waitstatus_to_exitcode(status[1]), 3)
 
     def test_run_forwards_signals_and_kill_before_start_stops_the_vm(self):
         c = self.config(["/bin/sh", "-c", "trap 'echo got-int; exit 4' INT; echo up; while :; do sleep 0.05; done"])

@@ -349,13 +349,13 @@ TEST_CASE("frames: an unknown type or an oversized length is an error") {
   vm::FrameReader r;
   r.feed(std::string("\x63\0\0\0\0", 5));
   CHECK(r.next().error().msg == "malformed frame: unknown type 99");
-  vm::FrameReader last;  // "in", the newest type, is known; the one after it is not
-  last.feed(vm::encode_frame(vm::FrameType::in, "x") + std::string("\x10\0\0\0\0", 5));
+  vm::FrameReader last;  // "resize", the newest type, is known; the one after it is not
+  last.feed(vm::encode_frame(vm::FrameType::resize, "24 80") + std::string("\x11\0\0\0\0", 5));
   auto in = last.next();
   REQUIRE(in);
   REQUIRE(*in);
-  CHECK(std::string(vm::frame_type_name((*in)->type)) == "in");
-  CHECK(last.next().error().msg == "malformed frame: unknown type 16");
+  CHECK(std::string(vm::frame_type_name((*in)->type)) == "resize");
+  CHECK(last.next().error().msg == "malformed frame: unknown type 17");
   vm::FrameReader big;
   big.feed(std::string("\x01\xff\xff\xff\xff", 5));
   CHECK(!big.next().ok());

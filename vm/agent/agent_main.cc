@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <sstream>
 #include <string>
@@ -513,10 +514,20 @@ class Agent {
     }
   }
 
-  // ctl: "start" (once), and the signals run forwards to the container's process.
+  // ctl: "start" (once), the signals run forwards to the container's process, and run's
+  // terminal size (the kernel then signals SIGWINCH to the pty's foreground process group).
   void on_control(const vm::Frame& f) {
     if (f.type == vm::FrameType::kill) {
       if (int sig = signal_number(f.payload); sig > 0) ::kill(init_, sig);
+    } else if (f.type == vm::FrameType::resize) {
+      struct winsize ws = {};
+      unsigned rows = 0, cols = 0;
+      if (master_.valid() && std::sscanf(f.payload.c_str(), "%u %u", &rows, &cols) == 2 && rows < 65536 &&
+          cols < 65536) {
+        ws.ws_row = static_cast<unsigned short>(rows);
+        ws.ws_col = static_cast<unsigned short>(cols);
+        ::ioctl(master_.get(), TIOCSWINSZ, &ws);
+      }
     } else if (f.type == vm::FrameType::start && !started_) {
       if (auto st = life_.start(id_); !st) fail(st.error().msg);
       started_ = true;

@@ -30,6 +30,7 @@ enum class FrameType : uint8_t {
   err = 13,      // agent -> host: its stderr bytes
   waiting = 14,  // agent -> host: booted, waiting for a plan (only when building a VM template)
   in = 15,       // host -> agent: the exec'd process's stdin bytes; an empty payload ends it
+  resize = 16,   // host -> agent: "ROWS COLS", the container terminal's new size (run's terminal)
 };
 const char* frame_type_name(FrameType t);
 

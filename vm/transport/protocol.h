@@ -10,6 +10,7 @@
 //     agent -> host   exit(code)              the workload exited (128+N: killed by signal N);
 //                                             the guest powers off right after
 //     host  -> agent  kill(sig)               (run forwards the signals it receives this way)
+//     host  -> agent  resize("ROWS COLS")     run's own terminal changed size (SIGWINCH)
 //   port "ocelot.cmd" (socket cmd.sock; short connections from kill, kill --all, update):
 //     host  -> agent  kill(sig) | kill_all(sig) | update(resources json)
 //     agent -> host   done | error(msg)
