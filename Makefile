@@ -190,7 +190,8 @@ print-packages:
 
 # The host matrix: a Debian 12 guest with systemd and pure cgroup v2 (tests/host/), booted under
 # QEMU, runs the integration tier with and without --systemd-cgroup, the callers with their
-# systemd cgroup managers, and checkpoint/restore with Debian's criu (tests/host/checkpoint_step.sh).
+# systemd cgroup managers, and checkpoint/restore with Debian's criu (tests/host/checkpoint_step.sh);
+# STEPS=callers-runc runs the callers with runc there, for reference.
 # The guest image is cached; STEPS picks steps. Under TCG the whole tier
 # takes about 12 minutes per driver, so make test runs a part: with the systemd driver (new on
 # this host) every module that makes cgroups, undoes them or fails on the way (not the rootfs,
