@@ -112,7 +112,7 @@ vm-test: vm-setup build
 	python3 tests/integration/run.py --ocelot $(OCELOT) --probe $(PROBE) --tier vm
 	OCELOT_EXTRA_ARGS=--vm-template=off python3 tests/integration/run.py --ocelot $(OCELOT) --probe $(PROBE) --tier vm
 
-callers: build
+callers: build vm-setup
 	$(call apt_install,$(CALLER_DEPS))
 	python3 tests/callers/run.py --ocelot $(OCELOT) --probe $(PROBE) $(if $(RUNTIME),--runtime $(RUNTIME) --name $(notdir $(RUNTIME)))
 
@@ -221,7 +221,7 @@ bench: deps build
 bench-vm: vm-setup build
 	bench/vm.sh $(OCELOT)
 
-bench-callers: build
+bench-callers: build vm-setup
 	$(call apt_install,$(CALLER_DEPS) hyperfine)
 	$(PY) bench/callers.py --ocelot $(OCELOT) --probe $(PROBE)
 

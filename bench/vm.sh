@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # VM isolation against container isolation on one busybox bundle, measured here:
-#   1. boot-to-exit of `ocelot run` for /bin/true: VM from a template, VM booted cold
-#      (--vm-template=off) and container, side by side by hyperfine (medians);
+#   1. boot-to-exit of `ocelot run` for /bin/true: VM from a template, VM from a template with a
+#      NIC (the config names a network namespace with a veth, made here: docs/vm.md "Network"),
+#      VM booted cold (--vm-template=off) and container, side by side by hyperfine (medians);
 #   2. host memory of N idle guests (PSS of their VMMs, since a template's pages are shared),
 #      from one template and booted cold.
 # KVM where usable, else TCG (said in the output). Needs root, hyperfine and `make vm-setup`
@@ -15,18 +16,36 @@ guests=${4:-4}
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/ocelot-bench-vm.XXXXXX)
 root=$work/root
+netns=ocelot-bench-$$
 cleanup() {
   for c in $("$ocelot" --root "$root" list -q 2>/dev/null); do "$ocelot" --root "$root" delete -f "$c" >/dev/null 2>&1 || true; done
+  ip netns del "$netns-c" 2>/dev/null || true
+  ip netns del "$netns-h" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 command -v hyperfine >/dev/null || { echo "bench/vm.sh: needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 "$here/examples/make-bundle.sh" "$ocelot" "$work/bundle" /bin/true >/dev/null
 "$here/examples/make-bundle.sh" "$ocelot" "$work/idle" sleep 600 >/dev/null
+# The NIC's bundle: the same, in a network namespace with one end of a veth (link-local, nothing
+# routed out; the other end in a namespace of its own).
+ip netns add "$netns-c" && ip netns add "$netns-h"
+ip -n "$netns-h" link add vh type veth peer name eth0 netns "$netns-c"
+ip -n "$netns-c" addr add 169.254.99.2/30 dev eth0 && ip -n "$netns-c" link set eth0 up
+cp -a "$work/bundle" "$work/nic"
+python3 - "$work/nic/config.json" "/run/netns/$netns-c" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for n in c["linux"]["namespaces"]:
+    if n["type"] == "network":
+        n["path"] = sys.argv[2]
+json.dump(c, open(sys.argv[1], "w"))
+PY
 # One run first: builds the cached initramfs and the template, and says which accelerator is used.
 "$ocelot" --root "$root" --debug --isolation=vm run --bundle "$work/bundle" warm 2>&1 | grep -o "guest .* created in .*)" || true
 vm="$ocelot --root $root --log $work/log --isolation=vm run --bundle $work/bundle"
-hyperfine -N --warmup 1 --runs "$vm_runs" --export-json "$work/tpl.json" -n "vm (template)" "$vm bench-tpl" >&2
+hyperfine -N --warmup 1 --runs "$vm_runs" --export-json "$work/tpl.json" -n "vm (template)" "$vm bench-tpl" \
+  -n "vm (template, NIC)" "$ocelot --root $root --log $work/log --isolation=vm run --bundle $work/nic bench-nic" >&2
 hyperfine -N --warmup 1 --runs "$(( (vm_runs + 1) / 2 ))" --export-json "$work/cold.json" -n "vm (cold boot)" \
   "$ocelot --vm-template=off --root $root --log $work/log --isolation=vm run --bundle $work/bundle bench-cold" >&2
 hyperfine -N --warmup 5 --runs "$ct_runs" --export-json "$work/ct.json" \
@@ -55,11 +74,12 @@ echo "guest kernel: $("$ocelot" --root "$root" --log "$work/log" --isolation=vm 
 echo "accelerator:  $(grep -q '(KVM)' <("$ocelot" --root "$root" --debug --isolation=vm run --bundle "$work/bundle" acc 2>&1) && echo KVM || echo 'TCG (software emulation: no usable /dev/kvm)')"
 python3 - "$work/tpl.json" "$work/cold.json" "$work/ct.json" <<'PY'
 import json, sys
-rs = [json.load(open(p))["results"][0] for p in sys.argv[1:]]
+rs = [r for p in sys.argv[1:] for r in json.load(open(p))["results"]]
 for r in rs:
-    print("%-15s run /bin/true: median %8.1f ms (mean %.1f, min %.1f, max %.1f, %d runs)"
+    print("%-19s run /bin/true: median %8.1f ms (mean %.1f, min %.1f, max %.1f, %d runs)"
           % (r["command"], r["median"] * 1e3, r["mean"] * 1e3, r["min"] * 1e3, r["max"] * 1e3, len(r["times"])))
-tpl, cold, ct = (r["median"] for r in rs)
-print("vm from a template / vm cold: %.2fx   vm from a template / container: %.0fx" % (tpl / cold, tpl / ct))
+tpl, nic, cold, ct = (r["median"] for r in rs)
+print("vm from a template / vm cold: %.2fx   vm from a template / container: %.0fx   with a NIC / without: %.2fx"
+      % (tpl / cold, tpl / ct, nic / tpl))
 PY
 echo "idle guests ($guests at once), host PSS per guest: from a template ${pss_tpl} MiB, cold ${pss_cold} MiB"

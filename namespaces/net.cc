@@ -1,6 +1,8 @@
 #include "namespaces/net.h"
 
+#include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -9,6 +11,18 @@
 #include "base/unique_fd.h"
 
 namespace ocelot::ns {
+
+Status in_network_namespace(const std::string& path, const std::function<Status()>& f) {
+  UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!target.valid()) return Error::last("open network namespace " + quote(path));
+  UniqueFd back(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!back.valid()) return Error::last("open our network namespace");
+  if (::setns(target.get(), CLONE_NEWNET) != 0) return Error::last("enter network namespace " + quote(path));
+  Status st = f();
+  // Staying there would put our later sockets in the wrong namespace: the caller must not go on.
+  if (::setns(back.get(), CLONE_NEWNET) != 0) return Error::last("return from network namespace " + quote(path));
+  return st;
+}
 
 Status loopback_up_in_child() {
   UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));

@@ -4,9 +4,17 @@
 // podman's netavark, a pod's): untouched.
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "base/error.h"
 
 namespace ocelot::ns {
+
+// Runs f with the calling thread in the network namespace at path, then returns the thread to
+// its own namespace (sockets f opened stay in the one they were opened in). Fails without
+// running f when the namespace cannot be entered.
+Status in_network_namespace(const std::string& path, const std::function<Status()>& f);
 
 // Brings `lo` up in the caller's network namespace (SIOCSIFFLAGS on an AF_INET socket).
 Status loopback_up_in_child();

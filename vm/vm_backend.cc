@@ -135,6 +135,7 @@ Status VmBackend::load(runtime::Creation& c) {
 Status VmBackend::prepare(runtime::Creation& c) {
   OCL_CHECK(fs::write_file(c.store.fifo(c.o.id), "", 0600));
   log_path_ = c.store.dir(c.o.id) + "/vmm.log";
+  OCL_CHECK(attach_network(c));
   if (!g_.vm_template) return ok();
   if (auto why = template_unfit(plan_); !why.empty()) {
     log::debug("VM template not used (" + why + "): cold boot");
@@ -165,6 +166,57 @@ Status VmBackend::prepare(runtime::Creation& c) {
   return ok();
 }
 
+namespace {
+
+constexpr const char* kNetworkRecord = "network";  // the namespace's path, then the joined interfaces
+
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat x, y;
+  return ::stat(a.c_str(), &x) == 0 && ::stat(b.c_str(), &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+}  // namespace
+
+Status VmBackend::attach_network(runtime::Creation& c) {
+  if (gp_.host_netns.empty()) return ok();
+  // runc would run the container in the host's network; a guest cannot have the host's interfaces
+  // (their traffic would all go to it).
+  if (same_file(gp_.host_netns, "/proc/self/ns/net"))
+    return Error::make("VM isolation: the config joins the host's network namespace (" + quote(gp_.host_netns) +
+                       "): its interfaces cannot be given to a guest");
+  std::string record = c.store.dir(c.o.id) + "/" + kNetworkRecord;
+  auto a = vm::attach_network(gp_.host_netns);
+  if (!a) return std::move(a).error();
+  joined_ = a->joined;
+  std::string text = gp_.host_netns + "\n";
+  for (const auto& j : joined_) text += j + "\n";
+  if (auto st = fs::write_file(record, text, 0600); !st) {
+    (void)vm::detach_network(gp_.host_netns, joined_);
+    joined_.clear();
+    return st;
+  }
+  taps_ = std::move(a->taps);
+  gp_.nics = std::move(a->nics);
+  for (const auto& n : gp_.nics) plan_.nic_macs.push_back(n.mac);
+  log::step("network attached");
+  return ok();
+}
+
+void VmBackend::on_delete(const runtime::Stored& s) noexcept {
+  auto text = fs::read_file(g_.root + "/" + s.id + "/" + kNetworkRecord);
+  if (!text) return;
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < text->size();) {
+    size_t nl = text->find('\n', at);
+    if (nl == std::string::npos) nl = text->size();
+    lines.push_back(text->substr(at, nl - at));
+    at = nl + 1;
+  }
+  if (lines.empty()) return;
+  if (auto st = vm::detach_network(lines[0], {lines.begin() + 1, lines.end()}); !st)
+    log::warn("container " + quote(s.id) + ": " + st.error().msg);
+}
+
 Result<VmmProcess> VmBackend::spawn_held(const runtime::Creation& c, const VmPlan& plan, bool restore) {
   std::string dir = c.store.dir(c.o.id);
   for (const char* s : {kCtlSocket, kCmdSocket, kExecSocket, "qmp.sock"}) ::unlink((dir + "/" + s).c_str());
@@ -182,6 +234,7 @@ Result<VmmProcess> VmBackend::spawn_held(const runtime::Creation& c, const VmPla
     if (!state.valid()) return Error{EPIPE, "open the template's state: " + errno_text(errno)};
     how.fds.push_back({state.get(), 5});
   }
+  for (size_t i = 0; i < taps_.size(); ++i) how.fds.push_back({taps_[i].get(), kNicFd + static_cast<int>(i)});
   how.die_with_parent = c.mode == runtime::LaunchMode::foreground;  // nothing outlives a foreground run
   how.hold = true;  // released once the core has put it in the container's cgroup
   if (plan.sandbox) how.jail = plan_jail(plan, dir);
@@ -344,6 +397,7 @@ Error VmBackend::why_failed(runtime::Creation&, Error ours) noexcept {
 
 Status VmBackend::hand_over(runtime::Creation& c, runtime::Launched& out) {
   out.channel = std::move(ctl_);
+  taps_.clear();  // the VMM has them: a tap goes when the VMM does
   if (!tty_master_.valid()) return ok();
   if (c.o.console_socket.empty()) {
     out.console_master = std::move(tty_master_);
@@ -354,7 +408,11 @@ Status VmBackend::hand_over(runtime::Creation& c, runtime::Launched& out) {
   return ok();
 }
 
-void VmBackend::undo(runtime::Creation&) noexcept {}
+// The taps go with our fds and the VMM; the redirects on the caller's interfaces are removed.
+void VmBackend::undo(runtime::Creation&) noexcept {
+  taps_.clear();
+  if (!joined_.empty()) (void)vm::detach_network(gp_.host_netns, joined_);
+}
 
 // -- the other commands ------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@
 #include "runtime/backend.h"
 #include "vm/share/guest_config.h"
 #include "vm/transport/channel.h"
+#include "vm/vmm/network.h"
 #include "vm/vmm/process.h"
 #include "vm/vmm/qemu.h"
 #include "vm/vmm/template.h"
@@ -45,7 +46,7 @@ class VmBackend : public runtime::Backend {
   Status signal(const runtime::StateStore& store, const runtime::Stored& s, spec::ContainerStatus st, int sig,
                 bool all) override;
   Status update(const runtime::StateStore& store, const runtime::Stored& s, const spec::Resources& r) override;
-  void on_delete(const runtime::Stored&) noexcept override {}
+  void on_delete(const runtime::Stored& s) noexcept override;
 
  private:
   // One boot attempt of the held VMM in c.child: released, restored or booted, told its plan,
@@ -68,6 +69,9 @@ class VmBackend : public runtime::Backend {
   Status command(const runtime::StateStore& store, const runtime::Stored& s, FrameType type,
                  const std::string& payload);
   static bool relay_stdin(int port);
+  // The config's network namespace's interfaces, carried into the guest (vm/vmm/network.h); what
+  // delete needs to undo it is in <state dir>/network.
+  Status attach_network(runtime::Creation& c);
   static void send_window_size(int ctl);
 
   const runtime::Globals& g_;
@@ -76,6 +80,8 @@ class VmBackend : public runtime::Backend {
   std::optional<VmPlan> restore_plan_;  // the template's, when one fits
   std::optional<Template> template_;
   UniqueFd tty_master_;
+  std::vector<UniqueFd> taps_;       // the NICs' backends, passed to every VMM this create starts
+  std::vector<std::string> joined_;  // interfaces of gp_.host_netns that carry a redirect
   UniqueFd ctl_;
   std::optional<FrameChannel> ctl_frames_;  // one reader for every frame of ctl_ (none is lost)
   std::string log_path_;

@@ -39,7 +39,7 @@ step integration python3 tests/integration/run.py --ocelot "$B/ocelot" --probe "
 step integration-systemd env OCELOT_EXTRA_ARGS=--systemd-cgroup \
   python3 tests/integration/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --tier container "${only_systemd[@]}"
 step systemd python3 tests/host/test_systemd.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe"
-step callers python3 tests/callers/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --systemd --no-real-image
+step callers python3 tests/callers/run.py --ocelot "$B/ocelot" --probe "$B/ocelot-probe" --systemd --no-real-image --no-vm
 step callers-runc python3 tests/callers/run.py --runtime /usr/sbin/runc --name runc --probe "$B/ocelot-probe" \
   --systemd --no-real-image
 # Checkpoint and restore on systemd and pure v2 (cgroupfs and --systemd-cgroup, and podman with its

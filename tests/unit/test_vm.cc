@@ -31,7 +31,7 @@ TEST_CASE("the guest plan shares the rootfs and bind sources and rewrites their 
               {"destination":"/rel","type":"bind","source":"vol"},
               {"destination":"/etc/other.conf","source":"/etc/other.conf","options":["bind"]},
               {"destination":"/data2","type":"bind","source":"/srv/data","options":["rbind"]}],
-    "linux":{"namespaces":[{"type":"pid"},{"type":"network","path":"/run/netns/x"}]},
+    "linux":{"namespaces":[{"type":"pid"},{"type":"network","path":"/run/netns/x"},{"type":"ipc","path":"/proc/9/ns/ipc"}]},
     "hooks":{"prestart":[{"path":"/bin/true"}]}})";
   auto p = vm::plan_guest(cfg, "/b/bundle", dirs_only);
   REQUIRE(p);
@@ -57,8 +57,51 @@ TEST_CASE("the guest plan shares the rootfs and bind sources and rewrites their 
   CHECK(c["mounts"][5]["source"] == "/run/ocelot-vm/m4");
   CHECK(c["x-unknown"]["kept"] == 1);
   CHECK(!c["linux"]["namespaces"][1].contains("path"));
+  CHECK(!c["linux"]["namespaces"][2].contains("path"));
   CHECK(!c.contains("hooks"));  // the host runs prestart, createRuntime, poststart, poststop
-  CHECK(p->warnings.size() == 1);
+  // The network namespace's path is kept for the host (its interfaces become the guest's NICs);
+  // any other namespace path means nothing in a guest: said once each.
+  CHECK(p->host_netns == "/run/netns/x");
+  REQUIRE(p->warnings.size() == 1);
+  CHECK(p->warnings[0].find("\"ipc\"") != std::string::npos);
+}
+
+TEST_CASE("a plan's NICs survive the encoding; a malformed NIC is refused") {
+  vm::GuestPlan p;
+  p.config_json = "{}";
+  p.nics.push_back({"eth0",
+                    "aa:bb:cc:dd:ee:ff",
+                    1400,
+                    {"169.254.1.2/30", "fd00::2/64"},
+                    {{"0.0.0.0/0", "169.254.1.1", 0}, {"10.0.0.0/8", "", 20}}});
+  auto d = vm::decode_guest_plan(vm::encode_guest_plan(p));
+  REQUIRE(d);
+  REQUIRE(d->nics.size() == 1);
+  CHECK(d->nics[0].name == "eth0");
+  CHECK(d->nics[0].mac == "aa:bb:cc:dd:ee:ff");
+  CHECK(d->nics[0].mtu == 1400);
+  CHECK(d->nics[0].addresses == std::vector<std::string>{"169.254.1.2/30", "fd00::2/64"});
+  REQUIRE(d->nics[0].routes.size() == 2);
+  CHECK(d->nics[0].routes[0].gateway == "169.254.1.1");
+  CHECK(d->nics[0].routes[1].metric == 20);
+  CHECK(d->host_netns.empty());  // the host's path never goes to the guest
+  for (const char* bad :
+       {R"({"config":"{}","shares":[],"nics":{}})", R"({"config":"{}","shares":[],"nics":[7]})",
+        R"({"config":"{}","shares":[],"nics":[{"name":"eth0","mac":"m","mtu":-1,"addresses":[],"routes":[]}]})",
+        R"({"config":"{}","shares":[],"nics":[{"mac":"m","mtu":1,"addresses":[],"routes":[]}]})",
+        R"({"config":"{}","shares":[],"nics":[{"name":"e","mac":"m","mtu":1,"addresses":[1],"routes":[]}]})"})
+    CHECK(!vm::decode_guest_plan(bad));
+}
+
+TEST_CASE("with NICs the guest's container joins the guest's network namespace by path") {
+  auto out = vm::share_guest_netns(
+      R"({"linux":{"namespaces":[{"type":"pid"},{"type":"network"},{"type":"mount"}]},"x":1})", "/proc/1/ns/net");
+  json c = json::parse(out);
+  CHECK(c["linux"]["namespaces"] ==
+        json::parse(R"([{"type":"pid"},{"type":"network","path":"/proc/1/ns/net"},{"type":"mount"}])"));
+  CHECK(c["x"] == 1);
+  for (const char* keep : {"not json", "[]", R"({"linux":{}})", R"({"process":{}})"})
+    CHECK(vm::share_guest_netns(keep, "/proc/1/ns/net") == keep);
 }
 
 TEST_CASE("the guest plan survives its encoding and rejects what is not a config") {
@@ -255,9 +298,33 @@ TEST_CASE("a template key changes with everything the saved guest depends on") {
   CHECK(changed([](vm::VmPlan& q) { q.tty_path = "/dev/pts/3"; }));
   CHECK(changed([](vm::VmPlan& q) { q.console_log = "/tmp/c"; }));
   CHECK(changed([](vm::VmPlan& q) { q.tsc_khz = 1; }));
+  CHECK(changed([](vm::VmPlan& q) { q.nic_macs = {"aa:bb:cc:dd:ee:ff"}; }));
   // Per-container parts are not in it: the shares' host paths, the sockets, the output files.
   CHECK(!changed([](vm::VmPlan& q) { q.shares = {{"rootfs", "/other", "/run/ocelot-vm/rootfs", false}}; }));
   CHECK(!changed([](vm::VmPlan& q) { q.stdout_path = "/x"; }));
+  // A NIC's MAC is the container's (the agent sets it after a restore): only their number counts.
+  vm::VmPlan one = p, other = p;
+  one.nic_macs = {"aa:bb:cc:dd:ee:ff"};
+  other.nic_macs = {"02:00:00:00:00:01"};
+  CHECK(vm::template_key(one, "q", "k") == vm::template_key(other, "q", "k"));
+}
+
+TEST_CASE("the VMM's NICs: a tap at a fixed fd with the interface's MAC, or a hub port in a template's build") {
+  vm::VmPlan p;
+  p.nic_macs = {"aa:bb:cc:dd:ee:01", "aa:bb:cc:dd:ee:02"};
+  auto a = vm::qemu_argv(p);
+  CHECK(has_pair(a, "-netdev", "tap,id=net0,fd=6"));
+  CHECK(has_pair(a, "-netdev", "tap,id=net1,fd=7"));
+  CHECK(has_pair(a, "-device", "virtio-net-device,netdev=net0,mac=aa:bb:cc:dd:ee:01"));
+  CHECK(has_pair(a, "-device", "virtio-net-device,netdev=net1,mac=aa:bb:cc:dd:ee:02"));
+  p.nic_placeholders = true;
+  a = vm::qemu_argv(p);
+  CHECK(has_pair(a, "-netdev", "hubport,id=net0,hubid=0"));
+  CHECK(std::find(a.begin(), a.end(), "tap,id=net0,fd=6") == a.end());
+  CHECK(std::count(a.begin(), a.end(), "-netdev") == 2);
+  p.nic_macs.clear();
+  a = vm::qemu_argv(p);
+  CHECK(std::count(a.begin(), a.end(), "-netdev") == 0);
 }
 
 TEST_CASE("template slots: the shares padded with an empty directory, too many boot cold") {

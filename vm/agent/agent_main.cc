@@ -32,6 +32,7 @@
 #include "runtime/lifecycle.h"
 #include "runtime/safe_exe.h"
 #include "spec/parse.h"
+#include "vm/agent/agent_network.h"
 #include "vm/agent/agent_spares.h"
 #include "vm/share/guest_config.h"
 #include "vm/transport/exec_request.h"
@@ -608,7 +609,18 @@ int main() try {
   }
   vm::GuestPlan plan = receive_plan(ports.ctl);
   take_host_state(plan);
-  if (spares.netns) plan.config_json = vm::join_spare_netns(plan.config_json, vm::kSpareNetns);
+  if (!plan.nics.empty()) {
+    // The host's interfaces are the guest's NICs, in the spare network namespace (made now after
+    // a cold boot), which the container joins.
+    if (!spares.netns) {
+      if (auto st = vm::pin_spare_netns(); !st) fail(st.error().msg);
+    }
+    if (auto st = vm::configure_guest_network(plan.nics, vm::kSpareNetns); !st) fail(st.error().msg);
+    plan.config_json = vm::share_guest_netns(plan.config_json, vm::kSpareNetns);
+    trace("network configured");
+  } else if (spares.netns) {
+    plan.config_json = vm::join_spare_netns(plan.config_json, vm::kSpareNetns);
+  }
   mount_shares(plan);
   trace("host shares mounted");
 

@@ -17,10 +17,8 @@
 
 namespace ocelot::vm {
 
-namespace {
-
 // unshare() moves the caller; the agent goes back to its own namespace once the new one is pinned.
-Status make_spare_netns() {
+Status pin_spare_netns() {
   UniqueFd own(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!own.valid()) return Error::last("open /proc/self/ns/net");
   if (!fs::mkdir_p(fs::dirname(kSpareNetns), 0700)) return Error::last("create " + quote(fs::dirname(kSpareNetns)));
@@ -35,6 +33,8 @@ Status make_spare_netns() {
   if (!pinned) return Error::sys(err, "pin the spare network namespace at " + quote(kSpareNetns));
   return ok();
 }
+
+namespace {
 
 // One controller at a time, as the runtime enables them: one the kernel refuses stays off.
 void enable_controllers(const std::string& dir, const std::string& controllers) {
@@ -63,7 +63,7 @@ void wait_for_final_clocksource() {
 AgentSpares prepare_spares_in_guest() {
   wait_for_final_clocksource();
   AgentSpares s;
-  if (auto st = make_spare_netns(); st)
+  if (auto st = pin_spare_netns(); st)
     s.netns = true;
   else
     s.notes += "no spare network namespace: " + st.error().msg + "; ";

@@ -11,6 +11,8 @@
 
 #include <string>
 
+#include "base/error.h"
+
 namespace ocelot::vm {
 
 // Where the spare network namespace is pinned (a bind mount of its nsfs file).
@@ -37,5 +39,8 @@ struct AgentSpares {
 //    second after the TSC's registration, which is after the agent starts; a template saved before
 //    it made every restored guest calibrate and switch clocksource (about 15 ms) on its way.
 AgentSpares prepare_spares_in_guest();
+
+// A new network namespace with `lo` up, pinned at kSpareNetns (the agent stays in its own).
+Status pin_spare_netns();
 
 }  // namespace ocelot::vm

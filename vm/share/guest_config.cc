@@ -93,7 +93,11 @@ Result<GuestPlan> plan_guest(const std::string& config_text, const std::string& 
   if (c.contains("linux") && c["linux"].is_object() && c["linux"].contains("namespaces") &&
       c["linux"]["namespaces"].is_array()) {
     for (auto& n : c["linux"]["namespaces"]) {
-      if (n.is_object() && n.contains("path")) {
+      if (n.is_object() && n.contains("path") && string_or(n, "type", "") == "network" && n["path"].is_string() &&
+          !n["path"].get<std::string>().empty()) {
+        p.host_netns = n["path"].get<std::string>();
+        n.erase("path");
+      } else if (n.is_object() && n.contains("path")) {
         p.warnings.push_back("VM isolation: namespace \"" + string_or(n, "type", "?") + "\" path \"" +
                              (n["path"].is_string() ? n["path"].get<std::string>() : "?") +
                              "\" is a host path: the container gets a new one in the guest");
@@ -134,6 +138,16 @@ std::string join_spare_netns(const std::string& config_json, const std::string& 
   return c.dump();
 }
 
+std::string share_guest_netns(const std::string& config_json, const std::string& guest_netns) {
+  json c = json::parse(config_json, nullptr, false);
+  if (c.is_discarded() || !c.is_object() || !c.contains("linux") || !c["linux"].is_object()) return config_json;
+  json& ns = c["linux"]["namespaces"];
+  if (!ns.is_array()) return config_json;
+  for (auto& n : ns)
+    if (n.is_object() && string_or(n, "type", "") == "network") n["path"] = guest_netns;
+  return c.dump();
+}
+
 std::string encode_guest_plan(const GuestPlan& p) {
   json j;
   j["shares"] = json::array();
@@ -143,6 +157,12 @@ std::string encode_guest_plan(const GuestPlan& p) {
   if (!p.id.empty()) j["id"] = p.id;
   if (p.host_time_ns) j["time"] = p.host_time_ns;
   if (!p.seed.empty()) j["seed"] = p.seed;
+  for (const auto& n : p.nics) {
+    json routes = json::array();
+    for (const auto& r : n.routes) routes.push_back({{"dst", r.dst}, {"gateway", r.gateway}, {"metric", r.metric}});
+    j["nics"].push_back(
+        {{"name", n.name}, {"mac", n.mac}, {"mtu", n.mtu}, {"addresses", n.addresses}, {"routes", routes}});
+  }
   return j.dump();
 }
 
@@ -160,6 +180,26 @@ Result<GuestPlan> decode_guest_plan(const std::string& text) {
     if (!s.is_object() || !s.contains("tag") || !s["tag"].is_string() || !s.contains("path") || !s["path"].is_string())
       return Error::make("malformed share in the guest plan from the host");
     p.shares.push_back({s["tag"].get<std::string>(), "", s["path"].get<std::string>(), bool_or(s, "readonly", false)});
+  }
+  if (j.contains("nics")) {
+    auto bad = Error::make("malformed network interface in the guest plan from the host");
+    if (!j["nics"].is_array()) return bad;
+    for (const auto& n : j["nics"]) {
+      if (!n.is_object() || !n.contains("mtu") || !n["mtu"].is_number_unsigned() || !n.contains("addresses") ||
+          !n["addresses"].is_array() || !n.contains("routes") || !n["routes"].is_array())
+        return bad;
+      GuestNic nic{string_or(n, "name", ""), string_or(n, "mac", ""), n["mtu"].get<unsigned>(), {}, {}};
+      for (const auto& a : n["addresses"]) {
+        if (!a.is_string()) return bad;
+        nic.addresses.push_back(a.get<std::string>());
+      }
+      for (const auto& r : n["routes"]) {
+        if (!r.is_object() || !r.contains("metric") || !r["metric"].is_number_unsigned()) return bad;
+        nic.routes.push_back({string_or(r, "dst", ""), string_or(r, "gateway", ""), r["metric"].get<uint32_t>()});
+      }
+      if (nic.name.empty() || nic.mac.empty()) return bad;
+      p.nics.push_back(std::move(nic));
+    }
   }
   return p;
 }

@@ -14,6 +14,8 @@
 
 #include "base/fs.h"
 #include "base/strings.h"
+#include "base/unique_fd.h"
+#include "namespaces/safe_path.h"
 
 namespace ocelot::vm {
 
@@ -59,20 +61,13 @@ namespace {
 
 // Makes path (and its parents) inside the jail's root as a directory, or as an empty file for a
 // file's bind. No symlink is followed: the jail's tree is ours, made just now.
-Status make_mountpoint(const std::string& target, bool dir) {
-  std::string at;
-  for (const auto& part : split(target, '/')) {
-    if (part.empty()) continue;
-    bool last = at.size() + part.size() + 1 == target.size();
-    at += "/" + part;
-    if (last && !dir) {
-      int fd = ::open(at.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-      if (fd < 0 && errno != EEXIST) return Error::last("jail: make " + quote(at));
-      if (fd >= 0) ::close(fd);
-    } else if (::mkdir(at.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Error::last("jail: make " + quote(at));
-    }
-  }
+// A directory or an empty file at path inside the jail's root, every lookup resolved inside it
+// (a link the jail copied from the host, such as /lib -> usr/lib, leads where it leads there).
+Status make_mountpoint(const std::string& root, const std::string& path, bool dir) {
+  UniqueFd r(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!r.valid()) return Error::last("jail: open its root " + quote(root));
+  auto made = dir ? ns::mkdir_all_in_root(r.get(), path) : ns::create_file_in_root(r.get(), path, 0600);
+  if (!made) return std::move(made).error().wrap("jail: make " + quote(path));
   return ok();
 }
 
@@ -88,7 +83,7 @@ Status bind_into(const std::string& root, const std::string& path, bool writable
     char buf[PATH_MAX];
     ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
     if (n < 0) return Error::last("jail: readlink " + quote(path));
-    OCL_CHECK(make_mountpoint(parent_of(target), true));
+    OCL_CHECK(make_mountpoint(root, parent_of(path), true));
     if (::symlink(std::string(buf, static_cast<size_t>(n)).c_str(), target.c_str()) != 0 && errno != EEXIST)
       return Error::last("jail: link " + quote(path));
     char real[PATH_MAX];
@@ -96,7 +91,7 @@ Status bind_into(const std::string& root, const std::string& path, bool writable
     if (std::string(real).starts_with("/usr/")) return ok();  // bound already
     return bind_into(root, real, writable, recursive);
   }
-  OCL_CHECK(make_mountpoint(target, S_ISDIR(st.st_mode)));
+  OCL_CHECK(make_mountpoint(root, path, S_ISDIR(st.st_mode)));
   if (::mount(path.c_str(), target.c_str(), nullptr, MS_BIND | (recursive ? MS_REC : 0), nullptr) != 0)
     return Error::last("jail: bind " + quote(path));
   if (!writable &&
@@ -107,7 +102,7 @@ Status bind_into(const std::string& root, const std::string& path, bool writable
 
 Status make_dev(const VmmJail& j) {
   std::string dev = j.root + "/dev";
-  OCL_CHECK(make_mountpoint(dev, true));
+  OCL_CHECK(make_mountpoint(j.root, "/dev", true));
   if (::mount("tmpfs", dev.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
     return Error::last("jail: mount /dev");
   for (const auto& node : j.devices) OCL_CHECK(bind_into(j.root, node, true));
@@ -146,7 +141,7 @@ Status enter_jail(const VmmJail& j) {
   for (const auto& b : j.binds) OCL_CHECK(bind_into(j.root, b.path, b.writable, b.recursive));
   OCL_CHECK(make_dev(j));
   std::string proc = j.root + "/proc";
-  OCL_CHECK(make_mountpoint(proc, true));
+  OCL_CHECK(make_mountpoint(j.root, "/proc", true));
   if (::mount("proc", proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
     return Error::last("jail: mount /proc");
   if (::chdir(j.root.c_str()) != 0) return Error::last("jail: chdir");

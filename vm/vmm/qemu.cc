@@ -72,6 +72,12 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
     if (s.readonly) fsdev += ",readonly=on";
     a.insert(a.end(), {"-fsdev", fsdev, "-device", "virtio-9p-device,fsdev=" + s.tag + ",mount_tag=" + s.tag});
   }
+  for (size_t i = 0; i < p.nic_macs.size(); ++i) {
+    std::string id = "net" + std::to_string(i);
+    std::string backend = p.nic_placeholders ? "hubport,id=" + id + ",hubid=" + std::to_string(i)
+                                             : "tap,id=" + id + ",fd=" + std::to_string(kNicFd + static_cast<int>(i));
+    a.insert(a.end(), {"-netdev", backend, "-device", "virtio-net-device,netdev=" + id + ",mac=" + p.nic_macs[i]});
+  }
   if (!p.qmp_socket.empty()) a.insert(a.end(), {"-qmp", "unix:" + esc(p.qmp_socket) + ",server=on,wait=off"});
   if (p.incoming) a.insert(a.end(), {"-incoming", "defer"});
   if (p.sandbox)

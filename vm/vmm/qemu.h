@@ -13,6 +13,9 @@
 
 namespace ocelot::vm {
 
+// The VMM's fd of the first NIC's tap (3 and 4 are the workload's output, 5 a template's state).
+inline constexpr int kNicFd = 6;
+
 struct VmPlan {
   std::string qemu = "qemu-system-x86_64";
   bool kvm = false;
@@ -24,6 +27,11 @@ struct VmPlan {
   std::string ctl_socket, cmd_socket, exec_socket;  // unix sockets (QEMU is the server)
   std::string stdout_path, stderr_path;             // where the workload's output goes
   std::string tty_path;                             // process.terminal: the host pty slave QEMU opens
+  // A virtio-net NIC per MAC, its backend the tap at fd kNicFd + i (vm/vmm/network.h), or a hub
+  // port with nic_placeholders (a template's build: no tap; each restore brings its own, and the
+  // agent gives the NIC the container's MAC).
+  std::vector<std::string> nic_macs;
+  bool nic_placeholders = false;
   std::string extra_cmdline;
   std::string console_log;  // debugging: the guest kernel's console goes to this file
   // VM templates (vm/template.h). ram_file: guest RAM is this file, mapped shared (building a

@@ -9,7 +9,8 @@
 # Idempotent: a no-op when the result is there.
 set -euo pipefail
 dest=${1:-/var/cache/ocelot/vm/kernel}
-if [ -f "$dest/vmlinux" ] && [ -f "$dest/modules/order" ]; then exit 0; fi
+# (modules/order without virtio_net: prepared before VM containers had a network; redone.)
+if [ -f "$dest/vmlinux" ] && grep -qx virtio_net "$dest/modules/order" 2>/dev/null; then exit 0; fi
 command -v python3 >/dev/null || { echo "vm/setup-kernel.sh: needs python3" >&2; exit 1; }
 work=$(mktemp -d /tmp/ocelot-kernel.XXXXXX)
 chmod 755 "$work"  # apt-get download runs as _apt
@@ -37,8 +38,9 @@ if elf[:4] != b"\x7fELF":
     sys.exit("the XZ payload of %s is not an ELF kernel" % vmlinuz)
 open(os.path.join(out, "vmlinux"), "wb").write(elf)
 
-# What the agent needs: the virtio-mmio transport, virtio-serial ports, 9p over virtio.
-wanted = ["virtio_mmio", "virtio_console", "9pnet_virtio", "9p"]
+# What the agent needs: the virtio-mmio transport, virtio-serial ports, 9p over virtio, and the
+# NIC of a container with a network (vm/vmm/network.h).
+wanted = ["virtio_mmio", "virtio_console", "9pnet_virtio", "9p", "virtio_net"]
 # Dependencies as depmod reads them (Debian's package ships no modules.dep, and the machine may
 # have no depmod): the "depends=" entry of each module's .modinfo section.
 paths = {}

@@ -67,6 +67,13 @@ VmPlan build_plan(const VmPlan& base, const std::string& empty_dir) {
   b.template_build = true;
   b.stdout_path = b.stderr_path = "/dev/null";
   if (!b.console_log.empty()) b.console_log = "console.log";
+  // The NICs without the container's taps and MACs (the key counts them; a restore brings both).
+  b.nic_placeholders = true;
+  for (size_t i = 0; i < b.nic_macs.size(); ++i) {
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "02:00:00:00:00:%02zx", i & 0xff);
+    b.nic_macs[i] = mac;
+  }
   return b;
 }
 
@@ -178,6 +185,7 @@ std::string template_key(const VmPlan& p, const std::string& qemu_identity, cons
   k += "\nconsole " + std::string(p.console_log.empty() ? "no" : "yes");
   k += "\ntty " + std::string(p.tty_path.empty() ? "no" : "yes");
   k += "\nexec " + std::string(p.exec_socket.empty() ? "no" : "yes");
+  k += "\nnics " + std::to_string(p.nic_macs.size());
   k += "\nslots " + std::to_string(kTemplateShareSlots) + "\n";
   return k;
 }
