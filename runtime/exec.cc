@@ -244,6 +244,10 @@ Result<int> ContainerBackend::exec(const StateStore& store, const Stored& s, spe
   }
   failpoint("exec.started");
   if (!o.pid_file.empty()) OCL_CHECK_CTX(fs::write_file_atomic(o.pid_file, std::to_string(pid)), "write pid file");
+  if (o.started_fd >= 0) {
+    std::string text = std::to_string(pid);
+    (void)!::write(o.started_fd, text.data(), text.size());
+  }
   if (o.detach) return 0;
   return supervise(pid, master.valid() ? master.get() : -1, *signals);
 }

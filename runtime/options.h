@@ -63,6 +63,9 @@ struct ExecOptions {
   bool ignore_paused = false;
   std::string console_socket, pid_file, apparmor, process_label;
   int preserve_fds = 0;
+  // Not a flag: an fd the exec'd process's pid is written to (decimal) once it runs, before exec
+  // waits for it. The VM agent learns this way that a guest exec started (vm/agent).
+  int started_fd = -1;
 };
 
 }  // namespace ocelot::runtime

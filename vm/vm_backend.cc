@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -114,7 +115,7 @@ Status VmBackend::load(runtime::Creation& c) {
   plan_.shares = gp_.shares;
   plan_.ctl_socket = kCtlSocket;  // relative: QEMU runs in the state dir
   plan_.cmd_socket = kCmdSocket;
-  plan_.exec_socket = kExecSocket;
+  plan_.exec_sessions = kExecSessions;
   plan_.stdout_path = "/proc/self/fd/3";
   plan_.stderr_path = "/proc/self/fd/4";
   if (c.b.config.process->terminal) {
@@ -219,7 +220,8 @@ void VmBackend::on_delete(const runtime::Stored& s) noexcept {
 
 Result<VmmProcess> VmBackend::spawn_held(const runtime::Creation& c, const VmPlan& plan, bool restore) {
   std::string dir = c.store.dir(c.o.id);
-  for (const char* s : {kCtlSocket, kCmdSocket, kExecSocket, "qmp.sock"}) ::unlink((dir + "/" + s).c_str());
+  for (const char* s : {kCtlSocket, kCmdSocket, "qmp.sock"}) ::unlink((dir + "/" + s).c_str());
+  for (int i = 0; i < kExecSessions; ++i) ::unlink((dir + "/" + exec_socket_name(i)).c_str());
   VmmSpawn how;
   how.argv = qemu_argv(plan);
   how.env = vmm_environment(environ);
@@ -511,12 +513,65 @@ Result<int> VmBackend::wait(runtime::Launched& l, runtime::SignalBlock& signals)
   return code;
 }
 
+namespace {
+
+// One exec port, held: its lock (flock, so a process that dies frees it) and the connection.
+struct ExecSession {
+  UniqueFd lock, conn;
+};
+
+// The first exec session whose lock is free. The lock stays held by this process, and by a
+// detached exec's stand-in, for as long as the session's process runs.
+Result<ExecSession> take_exec_session(const std::string& dir) {
+  for (int i = 0; i < kExecSessions; ++i) {
+    std::string path = dir + "/" + exec_lock_name(i);
+    UniqueFd lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock.valid()) return Error::last("open " + quote(path));
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) continue;
+      return Error::last("lock " + quote(path));
+    }
+    auto conn = connect_socket(dir, exec_socket_name(i));
+    if (!conn) return Error::make("container not running");
+    return ExecSession{std::move(lock), std::move(*conn)};
+  }
+  return Error{EBUSY, "all " + std::to_string(kExecSessions) +
+                          " exec sessions of the VM-isolated container are in use (a detached exec holds one while "
+                          "its process runs)"};
+}
+
+void write_all(int fd, const std::string& d) {
+  for (size_t off = 0; off < d.size();) {
+    ssize_t w = ::write(fd, d.data() + off, d.size() - off);
+    if (w <= 0) return;
+    off += static_cast<size_t>(w);
+  }
+}
+
+// Until the guest says the process runs: its output so far to ours, a setup failure as exec's error.
+Status await_exec_started(FrameChannel& ch) {
+  int deadline_ms = 120000;  // the guest's runtime sets the process up: seconds under TCG on a busy host
+  for (;;) {
+    auto f = ch.read(deadline_ms);
+    if (!f) {
+      if (f.error().code == ETIMEDOUT) return Error{ETIMEDOUT, "the guest did not start the exec'd process in 120 s"};
+      return Error::make("the VM stopped before the exec'd process started");
+    }
+    switch (f->type) {
+      case FrameType::started: return ok();
+      case FrameType::out: write_all(1, f->payload); break;
+      case FrameType::err: write_all(2, f->payload); break;
+      case FrameType::error: return Error::make("in the VM: " + f->payload);
+      default: return Error::make(std::string("unexpected \"") + frame_type_name(f->type) + "\" from the guest");
+    }
+  }
+}
+
+}  // namespace
+
 Result<int> VmBackend::exec(const runtime::StateStore& store, const runtime::Stored& s, spec::ContainerStatus st,
                             const runtime::ExecOptions& o) {
   if (o.tty) return Error::make("exec: --tty is not supported for VM-isolated containers yet");
-  if (o.detach) return Error::make("exec: --detach is not supported for VM-isolated containers yet");
-  if (!o.pid_file.empty())
-    return Error::make("exec: --pid-file is not supported for VM-isolated containers (the process is in the guest)");
   if (o.preserve_fds > 0) return Error::make("exec: --preserve-fds is not supported for VM-isolated containers");
   if (!o.console_socket.empty())
     return Error::make("exec: --console-socket is not supported for VM-isolated containers yet");
@@ -524,30 +579,43 @@ Result<int> VmBackend::exec(const runtime::StateStore& store, const runtime::Sto
   std::string process_text;
   if (!o.process_file.empty()) process_text = OCL_TRY(fs::read_file(o.process_file));
   runtime::SignalBlock signals;
-  UniqueFd c = OCL_TRY(connect_socket(store.dir(s.id), kExecSocket));
-  OCL_CHECK(send_frame(c.get(), FrameType::exec, encode_exec(o, process_text)));
-  UniqueFd sfd(::signalfd(-1, &signals.set(), SFD_CLOEXEC));
-  FrameChannel ch(c.get());
-  auto write_all = [](int fd, const std::string& d) {
-    for (size_t off = 0; off < d.size();) {
-      ssize_t w = ::write(fd, d.data() + off, d.size() - off);
-      if (w <= 0) return;
-      off += static_cast<size_t>(w);
+  ExecSession session = OCL_TRY(take_exec_session(store.dir(s.id)));
+  OCL_CHECK(send_frame(session.conn.get(), FrameType::exec, encode_exec(o, process_text)));
+  FrameChannel ch(session.conn.get());
+  OCL_CHECK(await_exec_started(ch));
+  if (!o.detach) {
+    // The process is in the guest: this process stands for it (signals, exit status).
+    if (!o.pid_file.empty())
+      OCL_CHECK_CTX(fs::write_file_atomic(o.pid_file, std::to_string(::getpid())), "write pid file");
+    return relay_exec(ch, signals);
+  }
+  // Detached: a stand-in on the host lives as long as the guest's process, forwards signals to it
+  // and exits with its status, so a caller (conmon, the shim) can wait on the pid file's pid.
+  pid_t standin = ::fork();
+  if (standin < 0) return Error::last("fork the exec's stand-in");
+  if (standin == 0) {
+    ::setsid();  // out of the caller's process group: its terminal's signals are not the guest process's
+    auto code = relay_exec(ch, signals);
+    ::_exit(code ? *code : 255);
+  }
+  if (!o.pid_file.empty()) {
+    if (auto w = fs::write_file_atomic(o.pid_file, std::to_string(standin)); !w) {
+      (void)send_frame(session.conn.get(), FrameType::kill, std::to_string(SIGKILL));
+      return std::move(w).error().wrap("write pid file");
     }
-  };
+  }
+  return 0;
+}
+
+// The started exec's process until it exits: our stdin to it, its output to ours, our signals
+// to it; its exit code.
+Result<int> VmBackend::relay_exec(FrameChannel& ch, runtime::SignalBlock& signals) {
+  int port = ch.fd();
+  UniqueFd sfd(::signalfd(-1, &signals.set(), SFD_CLOEXEC));
   // Our stdin is the process's (as a container's exec inherits it): relayed until it ends.
   bool stdin_open = true;
   for (;;) {
-    struct pollfd p[3] = {{c.get(), POLLIN, 0}, {sfd.get(), POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
-    if (::poll(p, 3, -1) < 0 && errno != EINTR) return Error::last("poll");
-    if (p[2].revents) stdin_open = relay_stdin(c.get());
-    if (p[1].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      if (::read(sfd.get(), &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
-        (void)send_frame(c.get(), FrameType::kill, std::to_string(si.ssi_signo));
-    }
-    if (!(p[0].revents & (POLLIN | POLLHUP))) continue;
-    for (;;) {
+    for (;;) {  // frames already read (while waiting for "started") first
       auto f = ch.poll_once();
       if (!f) return Error::make("the VM stopped before the exec'd process exited");
       if (!*f) break;
@@ -558,6 +626,14 @@ Result<int> VmBackend::exec(const runtime::StateStore& store, const runtime::Sto
         case FrameType::error: return Error::make("in the VM: " + (*f)->payload);
         default: return Error::make(std::string("unexpected \"") + frame_type_name((*f)->type) + "\" from the guest");
       }
+    }
+    struct pollfd p[3] = {{port, POLLIN, 0}, {sfd.get(), POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+    if (::poll(p, 3, -1) < 0 && errno != EINTR) return Error::last("poll");
+    if (p[2].revents) stdin_open = relay_stdin(port);
+    if (p[1].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      if (::read(sfd.get(), &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
+        (void)send_frame(port, FrameType::kill, std::to_string(si.ssi_signo));
     }
   }
 }

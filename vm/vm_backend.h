@@ -69,6 +69,7 @@ class VmBackend : public runtime::Backend {
   Status command(const runtime::StateStore& store, const runtime::Stored& s, FrameType type,
                  const std::string& payload);
   static bool relay_stdin(int port);
+  static Result<int> relay_exec(FrameChannel& ch, runtime::SignalBlock& signals);
   // The config's network namespace's interfaces, carried into the guest (vm/vmm/network.h); what
   // delete needs to undo it is in <state dir>/network.
   Status attach_network(runtime::Creation& c);

@@ -1,4 +1,6 @@
-"""podman driving ocelot's VM isolation (`--runtime ocelot-vm`) on a podman bridge network: CNI's
+"""podman driving ocelot's VM isolation (`--runtime ocelot-vm`): exec, exec -d and a healthcheck
+(conmon's detached execs, whose pid is a host stand-in for the guest's process), on a podman
+bridge network: CNI's
 bridge and portmap plugins give the container a veth in its network namespace, and ocelot carries
 that veth into the guest (vm/vmm/network.h). Everything network runs in a namespace the test makes
 (podman under nsenter --net, its CNI configuration in the test's directory): the bridge, the
@@ -52,11 +54,22 @@ class PodmanVm(CallerTest):
             f.write("from a VM container\n")
         name = "vmweb%d" % os.getpid()
         self.ok(self.pm("--runtime", "ocelot-vm", "run", "-d", "--name", name, "--network", net, "-p", "18080:8080",
-                        "-v", www + ":/root:ro", IMAGE, "httpd", "-f", "-p", "8080", "-h", "/root"))
+                        "-v", www + ":/root:ro", "--health-cmd", "wget -q -O /dev/null http://127.0.0.1:8080/",
+                        "--health-interval", "0", IMAGE, "httpd", "-f", "-p", "8080", "-h", "/root"))
         self.addCleanup(self.pm, "rm", "-f", "-t", "0", name)
         # The published port, through portmap's DNAT to the container's address on the bridge.
         got = self.fetch("http://169.254.201.1:18080/index.html")
         self.assertEqual(got.stdout, "from a VM container\n", got.stderr)
+        # podman exec: conmon runs the runtime's `exec -d --pid-file` and waits on the pid's
+        # process (the stand-in of the guest's process) for the exit status.
+        self.assertEqual(self.ok(self.pm("exec", name, "sh", "-c", "echo $((6*7)); uname -r")).stdout.split()[0], "42")
+        self.assertEqual(self.pm("exec", name, "sh", "-c", "exit 3").returncode, 3)
+        self.assertEqual(self.pm("exec", name, "/nonexistent").returncode, 127)
+        self.ok(self.pm("exec", "-d", name, "sleep", "300"))
+        self.wait_until(lambda: "sleep 300" in self.pm("exec", name, "ps", "-o", "args").stdout,
+                        what="the detached exec running in the guest")
+        # The healthcheck is an exec too; it reaches the server on the guest's loopback.
+        self.ok(self.pm("healthcheck", "run", name))
         # It is a guest: the VMM holds the container, and the guest's kernel is not ours.
         info = self.ok(self.pm("inspect", "--format", "{{.State.Pid}}", name)).stdout.strip()
         with open("/proc/%s/cmdline" % info, "rb") as f:

@@ -203,7 +203,7 @@ class VmIsolation(OcelotTest):
         self.assertEqual(st["pid"], vmm)
         with open("/proc/%d/cmdline" % vmm) as f:
             self.assertIn("qemu-system-x86_64", f.read())
-        sockets = [os.path.join(self.root, cid, s) for s in ("vm.sock", "cmd.sock", "exec.sock")]
+        sockets = [os.path.join(self.root, cid, s) for s in ("vm.sock", "cmd.sock", "exec0.sock", "exec3.sock")]
         self.assertTrue(all(os.path.exists(s) for s in sockets))
         self.assertNotEqual(self.ocelot("start", cid).returncode, None)
         self.assertEqual(self.state(cid)["status"], "running")
@@ -321,6 +321,96 @@ class VmIsolation(OcelotTest):
         p = exec_with(None, "head", "-c", "5", data=b"abcdefgh" * 100000)
         self.assertEqual((p.returncode, p.stdout), (0, b"abcde"), p.stderr)
         self.ocelot("delete", "--force", cid)
+
+    # Runs `exec -d --pid-file` as conmon does: as a child subreaper, so the detached stand-in
+    # becomes its child and its exit status can be waited for. Prints the exec's exit code, the
+    # stand-in's pid, whether it was alive, and (after SIGTERM to it) its exit status.
+    DETACHED_EXEC = """
+import ctypes, os, signal, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+ocelot, root, cid, pidfile, out = sys.argv[1:6]
+with open(out, "w") as f:
+    p = subprocess.run([ocelot, "--root", root, "exec", "-d", "--pid-file", pidfile, cid, "sh", "-c",
+                        "trap 'exit 9' TERM; echo started; while :; do sleep 0.1; done"],
+                       stdout=f, stderr=f, stdin=subprocess.DEVNULL, timeout=120)
+print(p.returncode)
+if p.returncode:
+    sys.exit(0)
+pid = int(open(pidfile).read())
+print(pid)
+for _ in range(600):
+    if "started" in open(out).read():
+        break
+    time.sleep(0.1)
+state = open("/proc/%d/stat" % pid).read().split(") ")[1][0]
+print(state)
+os.kill(pid, signal.SIGTERM)
+_, st = os.waitpid(pid, 0)
+print(os.WEXITSTATUS(st) if os.WIFEXITED(st) else -os.WTERMSIG(st))
+"""
+
+    def guest_count(self, cid, pattern):
+        p = self.ocelot("exec", cid, "sh", "-c", "ps -o args | grep -c '%s'" % pattern, check=False, timeout=120)
+        return int(p.stdout.strip() or -1)
+
+    def test_exec_detached_has_a_host_process_that_stands_for_the_guest_process(self):
+        """exec -d --pid-file: returns once the guest's process runs; the pid file names a host
+        process that lives as long as it does, passes SIGTERM to it and exits with its status."""
+        cid = self.new_id("vm")
+        self.create_and_start(self.vm_config(["/bin/sh", "-c", "sleep 600"]), cid)
+        pidfile, out = os.path.join(self.tmp, "exec.pid"), os.path.join(self.tmp, "exec.out")
+        p = subprocess.run(["python3", "-c", self.DETACHED_EXEC, OCELOT, self.root, cid, pidfile, out],
+                           capture_output=True, text=True, timeout=300)
+        lines = p.stdout.split()
+        self.assertEqual(lines[0], "0", open(out).read() + p.stderr)
+        self.assertEqual(lines[2], "S")  # alive (sleeping in its relay) until the guest's process ends
+        self.assertEqual(lines[3], "9")  # the guest process's own exit status, from its TERM trap
+        self.assertEqual(open(out).read(), "started\n")  # its output went to the stdout exec was given
+        self.assertEqual(self.guest_count(cid, "[w]hile"), 0)  # SIGTERM ended it in the guest
+        # Without -d the pid file names the exec itself, which stands for the process just the same.
+        p = self.ocelot("exec", "--pid-file", pidfile, cid, "sh", "-c", "exit 4", check=False, timeout=120)
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertTrue(open(pidfile).read().strip().isdigit())
+        # A process that cannot start fails exec -d itself, with the runtime's line; no pid file.
+        os.unlink(pidfile)
+        p = self.ocelot("exec", "-d", "--pid-file", pidfile, cid, "/nonexistent", check=False, timeout=120)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("in the VM:", p.stderr)
+        self.assertFalse(os.path.exists(pidfile))
+        self.ocelot("delete", "--force", cid)
+
+    def test_exec_sessions_run_side_by_side_and_their_limit_is_one_line(self):
+        """Each exec holds one of the guest's exec ports while its process runs: four detached
+        ones at once, a fifth refused in one line, a port free again once its stand-in is gone;
+        the stand-ins end with the container."""
+        cid = self.new_id("vm")
+        self.create_and_start(self.vm_config(["/bin/sh", "-c", "sleep 600"]), cid)
+        pids = []
+        for i in range(4):
+            pidfile = os.path.join(self.tmp, "p%d" % i)
+            p = self.ocelot("exec", "-d", "--pid-file", pidfile, cid, "sleep", "50%d" % i, timeout=120)
+            pids.append(int(open(pidfile).read()))
+        self.assertEqual(self.guest_count(cid, "[s]leep 50"), -1)  # no session left even for this one
+        p = self.ocelot("exec", cid, "true", check=False, timeout=120)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("all 4 exec sessions of the VM-isolated container are in use", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        # A stand-in killed outright: nothing stands for its process on the host any more, so the
+        # guest ends it too (it would hold its port for good); the port serves the next exec.
+        os.kill(pids[0], signal.SIGKILL)
+        for _ in range(100):
+            if not alive(pids[0]):
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        self.assertEqual(self.guest_count(cid, "[s]leep 50"), 3)
+        self.ocelot("delete", "--force", cid)
+        for pid in pids[1:]:
+            for _ in range(100):
+                if not alive(pid):
+                    break
+                time.sleep(0.05)
+            self.assertFalse(alive(pid), "a stand-in outlived its container")
 
     def test_run_relays_its_terminals_size_changes_to_the_guest(self):
         """run with process.terminal and no console socket: our terminal is the container's, and

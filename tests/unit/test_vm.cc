@@ -280,7 +280,7 @@ TEST_CASE("template restores map the saved RAM file private, builds map it share
 TEST_CASE("a template key changes with everything the saved guest depends on") {
   vm::VmPlan p;
   p.initrd = "/c/initramfs-1.cpio";
-  p.exec_socket = "exec.sock";
+  p.exec_sessions = 4;
   std::string k = vm::template_key(p, "qemu-a", "kernel-a");
   CHECK(vm::template_key(p, "qemu-a", "kernel-a") == k);
   CHECK(vm::template_dir_name(k).size() == 16);
@@ -426,4 +426,21 @@ TEST_CASE("frames: an unknown type or an oversized length is an error") {
   vm::FrameReader big;
   big.feed(std::string("\x01\xff\xff\xff\xff", 5));
   CHECK(!big.next().ok());
+}
+
+TEST_CASE("exec sessions: one port and socket each, and the agent waits for all of them") {
+  vm::VmPlan p;
+  p.ctl_socket = "vm.sock";
+  p.cmd_socket = "cmd.sock";
+  p.exec_sessions = vm::kExecSessions;
+  auto a = vm::qemu_argv(p);
+  for (int i = 0; i < vm::kExecSessions; ++i) {
+    std::string id = "exec" + std::to_string(i);
+    CHECK(has_pair(a, "-chardev", "socket,id=" + id + ",path=" + vm::exec_socket_name(i) + ",server=on,wait=off"));
+    CHECK(has_pair(a, "-device", "virtserialport,chardev=" + id + ",name=" + vm::exec_port_name(i)));
+  }
+  CHECK(vm::kernel_cmdline(p).find("ocelot.ports=" + std::to_string(4 + vm::kExecSessions)) != std::string::npos);
+  p.tty_path = "/dev/pts/9";
+  CHECK(vm::kernel_cmdline(p).find("ocelot.ports=" + std::to_string(5 + vm::kExecSessions)) != std::string::npos);
+  CHECK(vm::exec_lock_name(2) == "exec2.lock");
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -253,22 +254,26 @@ struct Pipe {
   }
 };
 
-// One `ocelot exec` at a time (the port serves one host connection): a child of ours runs the
+// One `ocelot exec` per exec port (a port serves one host connection): a child of ours runs the
 // runtime's exec with its stdout/stderr on pipes that we frame onto the port.
 struct Exec {
   pid_t pid = -1;
   UniqueFd out, err, fail;  // read ends; fail carries a setup error message
-  UniqueFd in;              // the write end of its stdin (non-blocking)
-  std::string in_pending;   // stdin bytes from the host not yet taken by the process
-  bool in_ending = false;   // the host's stdin ended: close once in_pending is written
+  UniqueFd started;         // read end: the process's pid once it runs (ExecOptions::started_fd)
+  bool said_started = false;
+  pid_t process = 0;       // the exec'd process (from `started`)
+  bool orphaned = false;   // its host went: killed, and nothing more is written to the port
+  UniqueFd in;             // the write end of its stdin (non-blocking)
+  std::string in_pending;  // stdin bytes from the host not yet taken by the process
+  bool in_ending = false;  // the host's stdin ended: close once in_pending is written
   int code = -1;
   std::string fail_msg;
   bool active() const { return pid > 0; }
-  bool drained() const { return code >= 0 && !out.valid() && !err.valid() && !fail.valid(); }
+  bool drained() const { return code >= 0 && !out.valid() && !err.valid() && !fail.valid() && !started.valid(); }
 };
 
-[[noreturn]] void exec_in_child(const runtime::Globals& g, const runtime::ExecOptions& o, const Pipe& in,
-                                const Pipe& out, const Pipe& err, const Pipe& fail) {
+[[noreturn]] void exec_in_child(const runtime::Globals& g, runtime::ExecOptions o, const Pipe& in, const Pipe& out,
+                                const Pipe& err, const Pipe& fail, const Pipe& started) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -276,6 +281,7 @@ struct Exec {
   ::close(in.write.get());  // or the process would never see its stdin end
   ::dup2(out.write.get(), 1);
   ::dup2(err.write.get(), 2);
+  o.started_fd = started.write.get();
   auto r = runtime::Lifecycle(g, runtime::make_container_backend(g)).exec(o);
   if (!r) {
     (void)!::write(fail.write.get(), r.error().msg.data(), r.error().msg.size());
@@ -284,26 +290,27 @@ struct Exec {
   ::_exit(*r);
 }
 
-Result<Exec> start_exec(const std::string& json, const runtime::Globals& g) {
+Result<Exec> start_exec(const std::string& json, const runtime::Globals& g, int session) {
   auto req = OCL_TRY(vm::decode_exec(json));
   runtime::ExecOptions o = req.options;
   if (!req.process_text.empty()) {
-    std::string path = std::string(kGuestBase) + "/exec-process.json";
+    std::string path = std::string(kGuestBase) + "/exec-process-" + std::to_string(session) + ".json";
     OCL_CHECK_CTX(fs::write_file(path, req.process_text, 0600), "write the exec process file");
     o.process_file = path;
   }
   Pipe in = OCL_TRY(Pipe::make()), out = OCL_TRY(Pipe::make()), err = OCL_TRY(Pipe::make()),
-       fail = OCL_TRY(Pipe::make());
+       fail = OCL_TRY(Pipe::make()), started = OCL_TRY(Pipe::make());
   if (::fcntl(in.write.get(), F_SETFL, O_NONBLOCK) != 0) return Error::last("stdin pipe");
   pid_t pid = ::fork();
   if (pid < 0) return Error::last("fork");
-  if (pid == 0) exec_in_child(g, o, in, out, err, fail);
+  if (pid == 0) exec_in_child(g, o, in, out, err, fail, started);
   Exec e;
   e.pid = pid;
   e.in = std::move(in.write);
   e.out = std::move(out.read);
   e.err = std::move(err.read);
   e.fail = std::move(fail.read);
+  e.started = std::move(started.read);
   return e;
 }
 
@@ -334,7 +341,8 @@ int signal_number(const std::string& t) {
 
 // The guest's file systems, its ports and its plan, before any container exists.
 struct Ports {
-  Port ctl, cmd, exec;
+  Port ctl, cmd;
+  std::array<Port, vm::kExecSessions> exec;
   int tty = -1, out = -1, err = -1;
 };
 
@@ -358,13 +366,14 @@ Ports open_ports() {
     trace("error: no control port");
     power_off();
   }
-  auto open_port = [&](const char* name, int flags) {
+  auto open_port = [&](const std::string& name, int flags) {
     return found.count(name) ? ::open(found[name].c_str(), flags | O_CLOEXEC) : -1;
   };
   Ports p;
   p.ctl.fd = g_ctl = open_port(vm::kCtlPort, O_RDWR | O_NONBLOCK);
   p.cmd.fd = open_port(vm::kCmdPort, O_RDWR | O_NONBLOCK);
-  p.exec.fd = open_port(vm::kExecPort, O_RDWR | O_NONBLOCK);
+  for (int i = 0; i < vm::kExecSessions; ++i)
+    p.exec[static_cast<size_t>(i)].fd = open_port(vm::exec_port_name(i), O_RDWR | O_NONBLOCK);
   p.tty = open_port(vm::kTtyPort, O_RDWR | O_NONBLOCK);
   p.out = found.count(vm::kOutPort) ? ::open(found[vm::kOutPort].c_str(), O_WRONLY) : ::open("/dev/null", O_WRONLY);
   p.err = found.count(vm::kErrPort) ? ::open(found[vm::kErrPort].c_str(), O_WRONLY) : ::open("/dev/null", O_WRONLY);
@@ -404,49 +413,19 @@ class Agent {
     // The host may have sent "start" right behind the plan: it is already read, in ctl's buffer.
     on_frames(ports_.ctl, false);
     while (code_ < 0) {
-      enum Slot {
-        kSignals,
-        kCtl,
-        kCmd,
-        kExecPort,
-        kExecOut,
-        kExecErr,
-        kExecFail,
-        kExecIn,
-        kFromContainer,
-        kFromHost,
-        kSlots
-      };
-      struct pollfd p[kSlots] = {{sfd_.get(), POLLIN, 0},
-                                 {ports_.ctl.host_gone ? -1 : ports_.ctl.fd, POLLIN, 0},
-                                 {ports_.cmd.host_gone ? -1 : ports_.cmd.fd, POLLIN, 0},
-                                 {ports_.exec.host_gone ? -1 : ports_.exec.fd, POLLIN, 0},
-                                 {ex_.out.get(), POLLIN, 0},
-                                 {ex_.err.get(), POLLIN, 0},
-                                 {ex_.fail.get(), POLLIN, 0},
-                                 {ex_.in_pending.empty() ? -1 : ex_.in.get(), POLLOUT, 0},
-                                 {ports_.tty >= 0 ? master_.get() : -1, POLLIN, 0},
-                                 {master_.valid() ? ports_.tty : -1, POLLIN, 0}};
+      bool gone = false;
+      Polled set = poll_set(&gone);
       // A port whose host has gone reports POLLHUP until one connects again: look again now and then.
-      bool gone = ports_.ctl.host_gone || ports_.cmd.host_gone || ports_.exec.host_gone;
-      int n = ::poll(p, kSlots, gone ? 20 : -1);
+      int n = ::poll(set.fds.data(), set.fds.size(), gone ? 20 : -1);
       if (n == 0) {
-        ports_.ctl.host_gone = ports_.cmd.host_gone = ports_.exec.host_gone = false;
+        ports_.ctl.host_gone = ports_.cmd.host_gone = false;
+        for (auto& port : ports_.exec) port.host_gone = false;
         continue;
       }
       if (n < 0) continue;
-      auto ready = [&](Slot s) { return (p[s].revents & (POLLIN | POLLHUP)) != 0; };
-      if (p[kSignals].revents & POLLIN) on_child_exits();
-      if (ready(kFromContainer) && !relay(master_.get(), ports_.tty)) master_.reset();
-      if (p[kFromHost].revents & POLLIN) relay(ports_.tty, master_.get());
-      if (ready(kExecOut)) pump_frame(ex_.out, vm::FrameType::out, ports_.exec.fd);
-      if (ready(kExecErr)) pump_frame(ex_.err, vm::FrameType::err, ports_.exec.fd);
-      if (ready(kExecFail)) read_exec_failure();
-      if (p[kExecIn].revents & (POLLOUT | POLLERR | POLLHUP)) flush_exec_stdin();
-      if (ex_.active() && ex_.drained()) finish_exec();
-      if (ready(kCtl)) on_frames(ports_.ctl, true);
-      if (ready(kCmd)) on_frames(ports_.cmd, true);
-      if (ready(kExecPort)) on_frames(ports_.exec, true);
+      for (size_t k = 0; k < set.fds.size(); ++k) dispatch(set.what[k].first, set.what[k].second, set.fds[k].revents);
+      for (size_t i = 0; i < ex_.size(); ++i)
+        if (ex_[i].active() && ex_[i].drained()) finish_exec(i);
     }
     if (master_.valid() && ports_.tty >= 0) {
       // What the workload wrote last is still in the pty.
@@ -458,6 +437,93 @@ class Agent {
   }
 
  private:
+  // What each polled fd is: a fixed one, or one of an exec session's (with its index).
+  enum Kind {
+    kSignals,
+    kCtl,
+    kCmd,
+    kFromContainer,
+    kFromHost,
+    kExecPort,
+    kExecOut,
+    kExecErr,
+    kExecFail,
+    kExecStarted,
+    kExecIn
+  };
+  struct Polled {
+    std::vector<struct pollfd> fds;
+    std::vector<std::pair<Kind, size_t>> what;
+    void add(int fd, short events, Kind k, size_t i = 0) {
+      if (fd < 0) return;
+      fds.push_back({fd, events, 0});
+      what.emplace_back(k, i);
+    }
+  };
+
+  // *gone: some port's host is away (then poll looks again every 20 ms).
+  Polled poll_set(bool* gone) {
+    Polled set;
+    set.add(sfd_.get(), POLLIN, kSignals);
+    set.add(ports_.ctl.host_gone ? -1 : ports_.ctl.fd, POLLIN, kCtl);
+    set.add(ports_.cmd.host_gone ? -1 : ports_.cmd.fd, POLLIN, kCmd);
+    set.add(ports_.tty >= 0 ? master_.get() : -1, POLLIN, kFromContainer);
+    set.add(master_.valid() ? ports_.tty : -1, POLLIN, kFromHost);
+    *gone = ports_.ctl.host_gone || ports_.cmd.host_gone;
+    for (size_t i = 0; i < ex_.size(); ++i) {
+      Port& port = ports_.exec[i];
+      Exec& e = ex_[i];
+      *gone = *gone || port.host_gone;
+      set.add(port.host_gone ? -1 : port.fd, POLLIN, kExecPort, i);
+      set.add(e.started.get(), POLLIN, kExecStarted, i);  // before its output: "started" goes first
+      set.add(e.out.get(), POLLIN, kExecOut, i);
+      set.add(e.err.get(), POLLIN, kExecErr, i);
+      set.add(e.fail.get(), POLLIN, kExecFail, i);
+      set.add(e.in_pending.empty() ? -1 : e.in.get(), POLLOUT, kExecIn, i);
+    }
+    return set;
+  }
+
+  void dispatch(Kind kind, size_t i, short r) {
+    bool in = (r & (POLLIN | POLLHUP)) != 0;
+    switch (kind) {
+      case kSignals:
+        if (r & POLLIN) on_child_exits();
+        break;
+      case kCtl:
+        if (in) on_frames(ports_.ctl, true);
+        break;
+      case kCmd:
+        if (in) on_frames(ports_.cmd, true);
+        break;
+      case kFromContainer:
+        if (in && !relay(master_.get(), ports_.tty)) master_.reset();
+        break;
+      case kFromHost:
+        if (r & POLLIN) relay(ports_.tty, master_.get());
+        break;
+      case kExecPort:
+        if (in) on_frames(ports_.exec[i], true);
+        if (ports_.exec[i].host_gone) orphan_exec(i);
+        break;
+      case kExecStarted:
+        if (in) read_exec_started(i);
+        break;
+      case kExecOut:
+        if (in) pump_frame(ex_[i].out, vm::FrameType::out, ports_.exec[i].fd);
+        break;
+      case kExecErr:
+        if (in) pump_frame(ex_[i].err, vm::FrameType::err, ports_.exec[i].fd);
+        break;
+      case kExecFail:
+        if (in) read_exec_failure(i);
+        break;
+      case kExecIn:
+        if (r & (POLLOUT | POLLERR | POLLHUP)) flush_exec_stdin(i);
+        break;
+    }
+  }
+
   void on_child_exits() {
     struct signalfd_siginfo si;
     (void)!::read(sfd_.get(), &si, sizeof si);
@@ -466,40 +532,71 @@ class Agent {
     while ((r = ::waitpid(-1, &status, WNOHANG)) > 0) {
       int c = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       if (r == init_) code_ = c;
-      if (r == ex_.pid) ex_.code = c;
+      for (auto& e : ex_)
+        if (r == e.pid) e.code = c;
     }
   }
 
-  void read_exec_failure() {
+  void read_exec_failure(size_t i) {
     char b[1024];
-    ssize_t r = ::read(ex_.fail.get(), b, sizeof b);
+    ssize_t r = ::read(ex_[i].fail.get(), b, sizeof b);
     if (r > 0)
-      ex_.fail_msg.append(b, static_cast<size_t>(r));
+      ex_[i].fail_msg.append(b, static_cast<size_t>(r));
     else
-      ex_.fail.reset();
+      ex_[i].fail.reset();
+  }
+
+  // The runtime wrote the process's pid: it runs. The host hears it once ("exec -d" returns then).
+  void read_exec_started(size_t i) {
+    Exec& e = ex_[i];
+    char b[32];
+    ssize_t r = ::read(e.started.get(), b, sizeof b);
+    if (r <= 0) {
+      e.started.reset();
+      return;
+    }
+    std::string pid(b, static_cast<size_t>(r));
+    e.process = static_cast<pid_t>(std::atoi(pid.c_str()));
+    if (!e.said_started && !e.orphaned) write_port(ports_.exec[i].fd, vm::encode_frame(vm::FrameType::started, pid));
+    e.said_started = true;
+    if (e.orphaned && e.process > 0) ::kill(e.process, SIGKILL);
+  }
+
+  // The host's end of a session went (its `ocelot exec`, or a detached exec's stand-in, is gone):
+  // nothing stands for the process on the host any more, and it would hold the port for good.
+  // It is killed, as the session's process group would be with its terminal.
+  void orphan_exec(size_t i) {
+    Exec& e = ex_[i];
+    if (!e.active() || e.orphaned) return;
+    e.orphaned = true;
+    if (e.process > 0) ::kill(e.process, SIGKILL);
+    ::kill(e.pid, SIGKILL);  // the runtime's exec waiting for it, or still setting it up
   }
 
   // Writes what the process takes of the host's stdin bytes; a process that closed its stdin
   // (EPIPE: the agent is PID 1, which SIGPIPE does not kill) drops the rest.
-  void flush_exec_stdin() {
-    while (!ex_.in_pending.empty() && ex_.in.valid()) {
-      ssize_t w = ::write(ex_.in.get(), ex_.in_pending.data(), ex_.in_pending.size());
+  void flush_exec_stdin(size_t i) {
+    Exec& e = ex_[i];
+    while (!e.in_pending.empty() && e.in.valid()) {
+      ssize_t w = ::write(e.in.get(), e.in_pending.data(), e.in_pending.size());
       if (w > 0) {
-        ex_.in_pending.erase(0, static_cast<size_t>(w));
+        e.in_pending.erase(0, static_cast<size_t>(w));
       } else if (w < 0 && errno == EAGAIN) {
         return;
       } else if (!(w < 0 && errno == EINTR)) {
-        ex_.in_pending.clear();
-        ex_.in.reset();
+        e.in_pending.clear();
+        e.in.reset();
       }
     }
-    if (ex_.in_pending.empty() && ex_.in_ending) ex_.in.reset();
+    if (e.in_pending.empty() && e.in_ending) e.in.reset();
   }
 
-  void finish_exec() {
-    write_port(ports_.exec.fd, ex_.fail_msg.empty() ? vm::encode_frame(vm::FrameType::exit, std::to_string(ex_.code))
-                                                    : vm::encode_frame(vm::FrameType::error, ex_.fail_msg));
-    ex_ = Exec{};
+  void finish_exec(size_t i) {
+    Exec& e = ex_[i];
+    if (!e.orphaned)
+      write_port(ports_.exec[i].fd, e.fail_msg.empty() ? vm::encode_frame(vm::FrameType::exit, std::to_string(e.code))
+                                                       : vm::encode_frame(vm::FrameType::error, e.fail_msg));
+    e = Exec{};
   }
 
   void on_frames(Port& port, bool pull) {
@@ -511,7 +608,7 @@ class Agent {
       else if (&port == &ports_.ctl)
         on_control(f);
       else
-        on_exec_port(f);
+        on_exec_port(static_cast<size_t>(&port - ports_.exec.data()), f);
     }
   }
 
@@ -554,25 +651,33 @@ class Agent {
                st ? vm::encode_frame(vm::FrameType::done) : vm::encode_frame(vm::FrameType::error, st.error().msg));
   }
 
-  // exec: a request (one at a time), a signal for the running one, or its stdin.
-  void on_exec_port(const vm::Frame& f) {
+  // An exec port: a request (one at a time on each), a signal for its process, or its stdin.
+  void on_exec_port(size_t i, const vm::Frame& f) {
+    Exec& e = ex_[i];
+    int fd = ports_.exec[i].fd;
     if (f.type == vm::FrameType::kill) {
-      if (int sig = signal_number(f.payload); sig > 0 && ex_.active()) ::kill(ex_.pid, sig);
+      if (int sig = signal_number(f.payload); sig > 0 && e.active()) ::kill(e.pid, sig);
+    } else if (e.orphaned) {
+      // A new host on a port whose last process is still being killed: it waits for the next one.
+      write_port(fd, vm::encode_frame(vm::FrameType::error, "this exec port is still ending its last process"));
     } else if (f.type == vm::FrameType::in) {
-      if (!ex_.active() || !ex_.in.valid()) return;
-      if (f.payload.empty()) ex_.in_ending = true;
-      ex_.in_pending += f.payload;
-      flush_exec_stdin();
+      if (!e.active() || !e.in.valid()) return;
+      if (f.payload.empty()) e.in_ending = true;
+      e.in_pending += f.payload;
+      flush_exec_stdin(i);
     } else if (f.type == vm::FrameType::exec) {
-      if (ex_.active()) {
-        write_port(ports_.exec.fd, vm::encode_frame(vm::FrameType::error, "another exec is running"));
+      if (e.active()) {
+        // The host side locks a port for its session: a new request means the last host went
+        // and came back before we saw it go. Its process has no one on the host any more.
+        orphan_exec(i);
+        write_port(fd, vm::encode_frame(vm::FrameType::error, "this exec port is still ending its last process"));
         return;
       }
-      auto e = start_exec(f.payload, g_);
-      if (!e)
-        write_port(ports_.exec.fd, vm::encode_frame(vm::FrameType::error, e.error().msg));
+      auto started = start_exec(f.payload, g_, static_cast<int>(i));
+      if (!started)
+        write_port(fd, vm::encode_frame(vm::FrameType::error, started.error().msg));
       else
-        ex_ = std::move(*e);
+        e = std::move(*started);
     }
   }
 
@@ -584,7 +689,7 @@ class Agent {
   pid_t init_ = 0;
   bool started_ = false;
   int code_ = -1;
-  Exec ex_;
+  std::array<Exec, vm::kExecSessions> ex_;
 };
 
 }  // namespace

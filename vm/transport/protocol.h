@@ -14,9 +14,11 @@
 //   port "ocelot.cmd" (socket cmd.sock; short connections from kill, kill --all, update):
 //     host  -> agent  kill(sig) | kill_all(sig) | update(resources json)
 //     agent -> host   done | error(msg)
-//   port "ocelot.exec" (socket exec.sock; one `ocelot exec` at a time, others wait their turn):
+//   ports "ocelot.exec0".."ocelot.exec<kExecSessions-1>" (sockets exec0.sock...; one `ocelot exec`
+//     each at a time: an exec takes the first port whose lock file exec<N>.lock it can flock):
 //     host  -> agent  exec(json)              vm/exec_request.h
-//     agent -> host   out(bytes) | err(bytes) the process's stdout and stderr
+//     agent -> host   started(pid)            the process runs (its pid in the guest)
+//     agent -> host   out(bytes) | err(bytes) the process's stdout and stderr (may come first)
 //     agent -> host   exit(code) | error(msg)
 //     host  -> agent  kill(sig)               (exec forwards the signals it receives)
 //     host  -> agent  in(bytes)               its stdin (exec's own, relayed); in("") ends it
@@ -27,16 +29,23 @@
 // The guest never sees a host path: sockets and output files are opened by QEMU on the host.
 #pragma once
 
+#include <string>
+
 namespace ocelot::vm {
+
+// How many `ocelot exec` sessions one VM container serves at once (a detached exec holds its
+// session for as long as its process runs).
+inline constexpr int kExecSessions = 4;
+inline std::string exec_port_name(int i) { return "ocelot.exec" + std::to_string(i); }
+inline std::string exec_socket_name(int i) { return "exec" + std::to_string(i) + ".sock"; }
+inline std::string exec_lock_name(int i) { return "exec" + std::to_string(i) + ".lock"; }
 
 inline constexpr const char* kCtlPort = "ocelot.ctl";
 inline constexpr const char* kCmdPort = "ocelot.cmd";
 inline constexpr const char* kOutPort = "ocelot.out";
 inline constexpr const char* kErrPort = "ocelot.err";
-inline constexpr const char* kExecPort = "ocelot.exec";
 inline constexpr const char* kTtyPort = "ocelot.tty";
 inline constexpr const char* kCtlSocket = "vm.sock";
 inline constexpr const char* kCmdSocket = "cmd.sock";
-inline constexpr const char* kExecSocket = "exec.sock";
 
 }  // namespace ocelot::vm

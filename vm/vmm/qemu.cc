@@ -27,7 +27,7 @@ std::string kernel_cmdline(const VmPlan& p) {
     c += " mitigations=off";
   }
   // How many ports the agent waits for (they appear one by one as the driver probes them).
-  c += " ocelot.ports=" + std::to_string(4 + !p.exec_socket.empty() + !p.tty_path.empty());
+  c += " ocelot.ports=" + std::to_string(4 + p.exec_sessions + !p.tty_path.empty());
   if (p.template_build) c += " ocelot.template=1";
   if (!p.extra_cmdline.empty()) c += " " + p.extra_cmdline;
   return c;
@@ -57,13 +57,15 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
   a.insert(a.end(), {"-m", std::to_string(p.memory_mib), "-smp", std::to_string(p.cpus)});
   a.insert(a.end(), {"-kernel", p.kernel, "-initrd", p.initrd, "-append", kernel_cmdline(p)});
   a.insert(a.end(), {"-device", "virtio-serial-device"});
-  auto port = [&](const std::string& id, const std::string& chardev, const char* name) {
+  auto port = [&](const std::string& id, const std::string& chardev, const std::string& name) {
     a.insert(a.end(), {"-chardev", chardev, "-device", "virtserialport,chardev=" + id + ",name=" + name});
   };
   port("ctl", "socket,id=ctl,path=" + esc(p.ctl_socket) + ",server=on,wait=off", kCtlPort);
   port("cmd", "socket,id=cmd,path=" + esc(p.cmd_socket) + ",server=on,wait=off", kCmdPort);
-  if (!p.exec_socket.empty())
-    port("exec", "socket,id=exec,path=" + esc(p.exec_socket) + ",server=on,wait=off", kExecPort);
+  for (int i = 0; i < p.exec_sessions; ++i) {
+    std::string id = "exec" + std::to_string(i);
+    port(id, "socket,id=" + id + ",path=" + esc(exec_socket_name(i)) + ",server=on,wait=off", exec_port_name(i));
+  }
   port("out", "file,id=out,path=" + esc(p.stdout_path) + ",append=on", kOutPort);
   port("err", "file,id=err,path=" + esc(p.stderr_path) + ",append=on", kErrPort);
   if (!p.tty_path.empty()) port("tty", "tty,id=tty,path=" + esc(p.tty_path), kTtyPort);

@@ -23,10 +23,11 @@ struct VmPlan {
   unsigned memory_mib = 256;
   unsigned cpus = 1;
   unsigned long tsc_khz = 0;
-  std::vector<Share> shares;                        // virtio-9p, one device each
-  std::string ctl_socket, cmd_socket, exec_socket;  // unix sockets (QEMU is the server)
-  std::string stdout_path, stderr_path;             // where the workload's output goes
-  std::string tty_path;                             // process.terminal: the host pty slave QEMU opens
+  std::vector<Share> shares;             // virtio-9p, one device each
+  std::string ctl_socket, cmd_socket;    // unix sockets (QEMU is the server)
+  int exec_sessions = 0;                 // exec ports, their sockets exec_socket_name(i)
+  std::string stdout_path, stderr_path;  // where the workload's output goes
+  std::string tty_path;                  // process.terminal: the host pty slave QEMU opens
   // A virtio-net NIC per MAC, its backend the tap at fd kNicFd + i (vm/vmm/network.h), or a hub
   // port with nic_placeholders (a template's build: no tap; each restore brings its own, and the
   // agent gives the NIC the container's MAC).

@@ -71,7 +71,7 @@ VmPlan build_plan(const VmPlan& base, const std::string& empty_dir) {
   b.nic_placeholders = true;
   for (size_t i = 0; i < b.nic_macs.size(); ++i) {
     char mac[18];
-    std::snprintf(mac, sizeof mac, "02:00:00:00:00:%02zx", i & 0xff);
+    (void)std::snprintf(mac, sizeof mac, "02:00:00:00:00:%02zx", i & 0xff);
     b.nic_macs[i] = mac;
   }
   return b;
@@ -123,7 +123,8 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
   (void)q.execute("quit", "", 2000);
   for (int64_t end = monotonic_ms() + 5000; monotonic_ms() < end && !vmm.exited();)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  for (const char* s : {"qmp.sock", kCtlSocket, kCmdSocket, kExecSocket}) ::unlink((dir + "/" + s).c_str());
+  for (const char* s : {"qmp.sock", kCtlSocket, kCmdSocket}) ::unlink((dir + "/" + s).c_str());
+  for (int i = 0; i < kExecSessions; ++i) ::unlink((dir + "/" + exec_socket_name(i)).c_str());
   return {};
 }
 
@@ -184,7 +185,7 @@ std::string template_key(const VmPlan& p, const std::string& qemu_identity, cons
   // The console's serial device and its kernel arguments (tracing) are in the saved guest.
   k += "\nconsole " + std::string(p.console_log.empty() ? "no" : "yes");
   k += "\ntty " + std::string(p.tty_path.empty() ? "no" : "yes");
-  k += "\nexec " + std::string(p.exec_socket.empty() ? "no" : "yes");
+  k += "\nexec " + std::to_string(p.exec_sessions);
   k += "\nnics " + std::to_string(p.nic_macs.size());
   k += "\nslots " + std::to_string(kTemplateShareSlots) + "\n";
   return k;
