@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -458,7 +459,7 @@ Result<int> VmBackend::wait(runtime::Launched& l, runtime::SignalBlock& signals)
   std::optional<runtime::RawStdin> raw;
   if (master >= 0) {
     raw.emplace();
-    send_window_size(ch.fd());
+    send_window_size(ch.fd(), 0);
   }
   bool stdin_open = master >= 0;
   while (code < 0 && !vmm_gone && ctl_open) {
@@ -475,7 +476,7 @@ Result<int> VmBackend::wait(runtime::Launched& l, runtime::SignalBlock& signals)
         if (sig == SIGCHLD) {
           if (vmm_.exited()) vmm_gone = true;
         } else if (sig == SIGWINCH) {
-          if (master >= 0) send_window_size(ch.fd());
+          if (master >= 0) send_window_size(ch.fd(), 0);
         } else {
           (void)send_frame(ch.fd(), FrameType::kill, std::to_string(sig));
         }
@@ -571,86 +572,120 @@ Status await_exec_started(FrameChannel& ch) {
 
 Result<int> VmBackend::exec(const runtime::StateStore& store, const runtime::Stored& s, spec::ContainerStatus st,
                             const runtime::ExecOptions& o) {
-  if (o.tty) return Error::make("exec: --tty is not supported for VM-isolated containers yet");
   if (o.preserve_fds > 0) return Error::make("exec: --preserve-fds is not supported for VM-isolated containers");
-  if (!o.console_socket.empty())
-    return Error::make("exec: --console-socket is not supported for VM-isolated containers yet");
   if (st == spec::ContainerStatus::created) return Error::make("exec: a VM-isolated container must be started first");
   std::string process_text;
   if (!o.process_file.empty()) process_text = OCL_TRY(fs::read_file(o.process_file));
+  bool terminal = exec_wants_terminal(o, process_text);
+  OCL_CHECK(runtime::check_console_options(terminal, !o.console_socket.empty(), o.detach));
   runtime::SignalBlock signals;
   ExecSession session = OCL_TRY(take_exec_session(store.dir(s.id)));
   OCL_CHECK(send_frame(session.conn.get(), FrameType::exec, encode_exec(o, process_text)));
   FrameChannel ch(session.conn.get());
   OCL_CHECK(await_exec_started(ch));
-  if (!o.detach) {
-    // The process is in the guest: this process stands for it (signals, exit status).
+  // The process runs in the guest. On the host something stands for it (signals in, its exit
+  // status out): this exec, or a stand-in when detached or when the terminal is a console
+  // socket's (the stand-in's controlling terminal, whose resizes it relays).
+  if (!o.detach && o.console_socket.empty()) {
     if (!o.pid_file.empty())
       OCL_CHECK_CTX(fs::write_file_atomic(o.pid_file, std::to_string(::getpid())), "write pid file");
-    return relay_exec(ch, signals);
+    std::optional<runtime::RawStdin> raw;
+    if (terminal) raw.emplace();
+    return relay_exec(ch, signals, {0, 1, 2, terminal ? 0 : -1});
   }
-  // Detached: a stand-in on the host lives as long as the guest's process, forwards signals to it
-  // and exits with its status, so a caller (conmon, the shim) can wait on the pid file's pid.
+  std::string slave;
+  if (terminal) {
+    auto pty = OCL_TRY(runtime::open_host_pty());
+    UniqueFd sock = OCL_TRY(runtime::connect_console_socket(o.console_socket));
+    OCL_CHECK_CTX(runtime::send_fd(sock.get(), pty.first.get(), pty.second), "send the pty to the console socket");
+    slave = pty.second;
+  }
   pid_t standin = ::fork();
   if (standin < 0) return Error::last("fork the exec's stand-in");
-  if (standin == 0) {
-    ::setsid();  // out of the caller's process group: its terminal's signals are not the guest process's
-    auto code = relay_exec(ch, signals);
-    ::_exit(code ? *code : 255);
-  }
+  if (standin == 0) ::_exit(run_exec_standin(ch, signals, slave));
   if (!o.pid_file.empty()) {
     if (auto w = fs::write_file_atomic(o.pid_file, std::to_string(standin)); !w) {
       (void)send_frame(session.conn.get(), FrameType::kill, std::to_string(SIGKILL));
       return std::move(w).error().wrap("write pid file");
     }
   }
-  return 0;
+  if (o.detach) return 0;
+  session.conn.reset();
+  session.lock.reset();  // the stand-in holds both now
+  int status = 0;
+  while (::waitpid(standin, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// The started exec's process until it exits: our stdin to it, its output to ours, our signals
-// to it; its exit code.
-Result<int> VmBackend::relay_exec(FrameChannel& ch, runtime::SignalBlock& signals) {
+// The stand-in, in the child: its own session (out of the caller's process group; with a terminal,
+// the host pty's slave becomes its controlling terminal, raw: the line discipline is the guest's
+// pty's, and the caller's resizes arrive as SIGWINCH). Returns its exit code.
+int VmBackend::run_exec_standin(FrameChannel& ch, runtime::SignalBlock& signals, const std::string& slave) {
+  ::setsid();
+  if (slave.empty()) {
+    auto code = relay_exec(ch, signals, {0, 1, 2, -1});
+    return code ? *code : 255;
+  }
+  UniqueFd tty(::open(slave.c_str(), O_RDWR | O_CLOEXEC));  // no O_NOCTTY: it becomes ours
+  if (!tty.valid()) return 255;
+  struct termios t;
+  if (::tcgetattr(tty.get(), &t) == 0) {
+    ::cfmakeraw(&t);
+    ::tcsetattr(tty.get(), TCSANOW, &t);
+  }
+  auto code = relay_exec(ch, signals, {tty.get(), tty.get(), tty.get(), tty.get()});
+  return code ? *code : 255;
+}
+
+// The started exec's process until it exits: input to it, its output out, our signals to it, our
+// terminal's size changes (io.size: the terminal whose size it is, -1 for none); its exit code.
+Result<int> VmBackend::relay_exec(FrameChannel& ch, runtime::SignalBlock& signals, ExecIo io) {
   int port = ch.fd();
   UniqueFd sfd(::signalfd(-1, &signals.set(), SFD_CLOEXEC));
-  // Our stdin is the process's (as a container's exec inherits it): relayed until it ends.
-  bool stdin_open = true;
+  if (io.size >= 0) send_window_size(port, io.size);
+  bool input_open = true;
   for (;;) {
     for (;;) {  // frames already read (while waiting for "started") first
       auto f = ch.poll_once();
       if (!f) return Error::make("the VM stopped before the exec'd process exited");
       if (!*f) break;
       switch ((*f)->type) {
-        case FrameType::out: write_all(1, (*f)->payload); break;
-        case FrameType::err: write_all(2, (*f)->payload); break;
+        case FrameType::out: write_all(io.out, (*f)->payload); break;
+        case FrameType::err: write_all(io.err, (*f)->payload); break;
         case FrameType::exit: return parse_code((*f)->payload);
         case FrameType::error: return Error::make("in the VM: " + (*f)->payload);
         default: return Error::make(std::string("unexpected \"") + frame_type_name((*f)->type) + "\" from the guest");
       }
     }
-    struct pollfd p[3] = {{port, POLLIN, 0}, {sfd.get(), POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+    struct pollfd p[3] = {{port, POLLIN, 0}, {sfd.get(), POLLIN, 0}, {input_open ? io.in : -1, POLLIN, 0}};
     if (::poll(p, 3, -1) < 0 && errno != EINTR) return Error::last("poll");
-    if (p[2].revents) stdin_open = relay_stdin(port);
+    if (p[2].revents) input_open = relay_input(io.in, port);
     if (p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
-      if (::read(sfd.get(), &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
+      if (::read(sfd.get(), &si, sizeof si) != sizeof si || si.ssi_signo == SIGCHLD) continue;
+      if (si.ssi_signo == SIGWINCH) {
+        if (io.size >= 0) send_window_size(port, io.size);
+      } else {
         (void)send_frame(port, FrameType::kill, std::to_string(si.ssi_signo));
+      }
     }
   }
 }
 
 // run's terminal is ours: its size goes to the guest's pty (QEMU's tty port carries bytes only).
-void VmBackend::send_window_size(int ctl) {
+void VmBackend::send_window_size(int ctl, int tty) {
   struct winsize ws;
-  if (::ioctl(0, TIOCGWINSZ, &ws) != 0) return;
+  if (::ioctl(tty, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0) return;
   (void)send_frame(ctl, FrameType::resize, std::to_string(ws.ws_row) + " " + std::to_string(ws.ws_col));
 }
 
-// One read of our stdin onto the exec port; false once it has ended (EOF, or no stdin at all),
+// One read of the exec's input onto its port; false once it has ended (EOF, or no stdin at all),
 // after telling the guest with an empty "in".
-bool VmBackend::relay_stdin(int port) {
+bool VmBackend::relay_input(int from, int port) {
   char buf[16384];
   ssize_t n;
-  do n = ::read(0, buf, sizeof buf);
+  do n = ::read(from, buf, sizeof buf);
   while (n < 0 && errno == EINTR);
   if (n < 0 && errno == EAGAIN) return true;
   if (n > 0) return send_frame(port, FrameType::in, std::string(buf, static_cast<size_t>(n))).ok();

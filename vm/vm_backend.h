@@ -68,12 +68,18 @@ class VmBackend : public runtime::Backend {
   // kill, kill --all and update go to the agent, which applies them to the guest's container.
   Status command(const runtime::StateStore& store, const runtime::Stored& s, FrameType type,
                  const std::string& payload);
-  static bool relay_stdin(int port);
-  static Result<int> relay_exec(FrameChannel& ch, runtime::SignalBlock& signals);
+  static bool relay_input(int from, int port);
+  // Where an exec's session reads its input and writes the output, and the terminal whose size
+  // it relays (-1: none).
+  struct ExecIo {
+    int in, out, err, size;
+  };
+  static Result<int> relay_exec(FrameChannel& ch, runtime::SignalBlock& signals, ExecIo io);
+  static int run_exec_standin(FrameChannel& ch, runtime::SignalBlock& signals, const std::string& slave);
   // The config's network namespace's interfaces, carried into the guest (vm/vmm/network.h); what
   // delete needs to undo it is in <state dir>/network.
   Status attach_network(runtime::Creation& c);
-  static void send_window_size(int ctl);
+  static void send_window_size(int port, int tty);
 
   const runtime::Globals& g_;
   GuestPlan gp_;

@@ -1,4 +1,4 @@
-"""podman driving ocelot's VM isolation (`--runtime ocelot-vm`): exec, exec -d and a healthcheck
+"""podman driving ocelot's VM isolation (`--runtime ocelot-vm`): exec, exec -t, exec -d and a healthcheck
 (conmon's detached execs, whose pid is a host stand-in for the guest's process), on a podman
 bridge network: CNI's
 bridge and portmap plugins give the container a veth in its network namespace, and ocelot carries
@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import time
 
-from base import CallerTest, run
+from base import CallerTest, in_a_tty, run
 
 IMAGE = "docker.io/library/busybox:local"
 
@@ -65,6 +65,10 @@ class PodmanVm(CallerTest):
         self.assertEqual(self.ok(self.pm("exec", name, "sh", "-c", "echo $((6*7)); uname -r")).stdout.split()[0], "42")
         self.assertEqual(self.pm("exec", name, "sh", "-c", "exit 3").returncode, 3)
         self.assertEqual(self.pm("exec", name, "/nonexistent").returncode, 127)
+        # exec -t: conmon's console socket gets a host pty that the stand-in relays to the guest's.
+        cmd = ["nsenter", "--net=/run/netns/" + self.netns] + self.w.podman("--network-config-dir", self.cni, "exec",
+                                                                            "-t", name, "tty")
+        self.assertIn("/dev/pts/", in_a_tty(cmd, env_=self.w.podman_env).stdout)
         self.ok(self.pm("exec", "-d", name, "sleep", "300"))
         self.wait_until(lambda: "sleep 300" in self.pm("exec", name, "ps", "-o", "args").stdout,
                         what="the detached exec running in the guest")

@@ -15,6 +15,7 @@ import signal
 import struct
 import subprocess
 import termios
+import threading
 import time
 
 import harness
@@ -402,7 +403,7 @@ print(os.WEXITSTATUS(st) if os.WIFEXITED(st) else -os.WTERMSIG(st))
             if not alive(pids[0]):
                 break
             time.sleep(0.05)
-        time.sleep(0.5)
+        time.sleep(1.5)  # the agent waits 0.5 s for a host that went to stay gone
         self.assertEqual(self.guest_count(cid, "[s]leep 50"), 3)
         self.ocelot("delete", "--force", cid)
         for pid in pids[1:]:
@@ -411,6 +412,87 @@ print(os.WEXITSTATUS(st) if os.WIFEXITED(st) else -os.WTERMSIG(st))
                     break
                 time.sleep(0.05)
             self.assertFalse(alive(pid), "a stand-in outlived its container")
+
+    @staticmethod
+    def set_size(fd, rows, cols):
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def read_until(self, fd, seen, text, timeout=30):
+        """Reads fd until text appears in what was read (seen, a bytearray, keeps it all)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            r, _, _ = select.select([fd], [], [], 0.5)
+            if r:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+                if text in seen:
+                    return
+        self.fail("never saw %r: %r" % (text, bytes(seen[-300:])))
+
+    def test_exec_tty_is_an_interactive_terminal_that_follows_resizes(self):
+        """exec -t from a terminal: a shell in the guest's pty (its line discipline echoes what is
+        typed), our terminal's size at start and after a resize, the shell's exit status."""
+        cid = self.new_id("vm")
+        self.create_and_start(self.vm_config(["/bin/sh", "-c", "sleep 600"]), cid)
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(OCELOT, [OCELOT, "--root", self.root, "exec", "-t", cid, "sh"])
+        seen = bytearray()
+        try:
+            self.set_size(fd, 30, 100)
+            os.write(fd, b"tty; stty size\n")
+            self.read_until(fd, seen, b"30 100")
+            self.assertIn(b"/dev/pts/", seen)
+            self.set_size(fd, 41, 123)  # SIGWINCH to exec, a resize frame to the guest's pty
+            time.sleep(0.5)
+            os.write(fd, b"stty size; echo typed-$((6*7))\n")
+            self.read_until(fd, seen, b"typed-42")
+            self.assertIn(b"41 123", seen)
+            self.assertIn(b"echo typed-$((6*7))", seen)  # echoed by the guest pty
+            os.write(fd, b"exit 6\n")
+            _, status = os.waitpid(pid, 0)
+            pid = 0
+        finally:
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            os.close(fd)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 6, bytes(seen[-300:]))
+        self.ocelot("delete", "--force", cid)
+
+    def test_exec_tty_to_a_console_socket_detached(self):
+        """exec -t -d --console-socket, as conmon and the shim run it: the pty master arrives on
+        the socket, typed input reaches a shell in the guest, resizes of the master reach the
+        guest's pty, and the stand-in goes when the shell exits."""
+        cid = self.new_id("vm")
+        self.create_and_start(self.vm_config(["/bin/sh", "-c", "sleep 600"]), cid)
+        sock, pidfile = os.path.join(self.tmp, "console.sock"), os.path.join(self.tmp, "exec.pid")
+        got = {}
+        t = threading.Thread(target=receive_console_fd, args=(sock, got, 60))
+        t.start()
+        self.ocelot("exec", "-t", "-d", "--console-socket", sock, "--pid-file", pidfile, cid, "sh", timeout=120)
+        t.join()
+        master = got["fds"][0]
+        standin = int(open(pidfile).read())
+        self.assertTrue(alive(standin))
+        seen = bytearray()
+        try:
+            self.set_size(master, 25, 90)  # the stand-in's controlling terminal: SIGWINCH
+            time.sleep(0.5)
+            os.write(master, b"stty size; echo typed-$((6*7))\n")
+            self.read_until(master, seen, b"typed-42")
+            self.assertIn(b"25 90", seen)
+            os.write(master, b"exit 0\n")
+            for _ in range(200):
+                if not alive(standin):
+                    break
+                time.sleep(0.05)
+            self.assertFalse(alive(standin), "the stand-in outlived the shell")
+        finally:
+            os.close(master)
+        self.ocelot("delete", "--force", cid)
 
     def test_run_relays_its_terminals_size_changes_to_the_guest(self):
         """run with process.terminal and no console socket: our terminal is the container's, and

@@ -385,6 +385,24 @@ TEST_CASE("exec requests carry the exec options to the agent") {
   CHECK(r->process_text == "{\"args\":[\"x\"]}");
   CHECK(vm::decode_exec("{\"id\":1}").error().msg == "malformed exec request from the host");
   CHECK(vm::decode_exec("nope").error().msg == "malformed exec request from the host");
+  CHECK(!r->options.tty_set);
+  o.tty = o.tty_set = true;
+  auto t = vm::decode_exec(vm::encode_exec(o, ""));
+  REQUIRE(t);
+  CHECK((t->options.tty && t->options.tty_set));
+}
+
+TEST_CASE("an exec's terminal: the process file's, else --tty") {
+  runtime::ExecOptions o;
+  CHECK(!vm::exec_wants_terminal(o, ""));
+  o.tty = o.tty_set = true;
+  CHECK(vm::exec_wants_terminal(o, ""));
+  CHECK(!vm::exec_wants_terminal(o, R"({"args":["sh"]})"));  // --process decides, as the runtime does
+  CHECK(vm::exec_wants_terminal(o, R"({"terminal":true,"args":["sh"]})"));
+  o.tty = false;
+  CHECK(vm::exec_wants_terminal(o, R"({"terminal":true})"));
+  CHECK(!vm::exec_wants_terminal(o, R"({"terminal":"yes"})"));
+  CHECK(!vm::exec_wants_terminal(o, "not json"));
 }
 
 TEST_CASE("frames: whole frames out of bytes as they come, in any split") {

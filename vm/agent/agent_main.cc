@@ -13,8 +13,10 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,13 +24,16 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <sstream>
 #include <string>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "runtime/console.h"
 #include "runtime/container_backend.h"
 #include "runtime/lifecycle.h"
 #include "runtime/safe_exe.h"
@@ -138,17 +143,25 @@ struct Port {
   int fd = -1;
   vm::FrameReader reader;
   bool host_gone = false;
+  // When reads began to say "no host" (0 while none said otherwise since). The guest hears of a
+  // host's connection on virtio-serial's control queue, apart from the data: a read can say "no
+  // host" for a moment after the host's first bytes arrived. Only a lasting one means it went.
+  int64_t gone_since_ms = 0;
   // Reads what is there; false when the host is not connected.
   bool pull() {
     char c[65536];
     ssize_t r = ::read(fd, c, sizeof c);
     if (r <= 0) {
       host_gone = r == 0 || errno != EAGAIN;
+      if (!host_gone) gone_since_ms = 0;
+      if (host_gone && !gone_since_ms) gone_since_ms = monotonic_ms();
       return false;
     }
+    gone_since_ms = 0;
     reader.feed(std::string_view(c, static_cast<size_t>(r)));
     return true;
   }
+  bool gone_for(int64_t ms) const { return host_gone && gone_since_ms && monotonic_ms() - gone_since_ms >= ms; }
   // The next whole frame; a malformed one ends the guest (the host is ocelot: it never sends one).
   bool frame(vm::Frame& out) {
     auto f = reader.next();
@@ -261,15 +274,23 @@ struct Exec {
   UniqueFd out, err, fail;  // read ends; fail carries a setup error message
   UniqueFd started;         // read end: the process's pid once it runs (ExecOptions::started_fd)
   bool said_started = false;
-  pid_t process = 0;       // the exec'd process (from `started`)
-  bool orphaned = false;   // its host went: killed, and nothing more is written to the port
-  UniqueFd in;             // the write end of its stdin (non-blocking)
-  std::string in_pending;  // stdin bytes from the host not yet taken by the process
-  bool in_ending = false;  // the host's stdin ended: close once in_pending is written
+  pid_t process = 0;      // the exec'd process (from `started`)
+  bool orphaned = false;  // its host went: killed, and nothing more is written to the port
+  // A terminal: the runtime sends the pty's master to console_listen (the exec's console
+  // socket); its output goes out as `out` frames, `in` frames and resizes go to it.
+  UniqueFd console_listen, master;
+  std::string console_path;
+  struct winsize size = {};  // the last resize, applied when the master arrives
+  UniqueFd in;               // the write end of its stdin (non-blocking)
+  std::string in_pending;    // stdin bytes from the host not yet taken by the process
+  bool in_ending = false;    // the host's stdin ended: close once in_pending is written
   int code = -1;
   std::string fail_msg;
   bool active() const { return pid > 0; }
-  bool drained() const { return code >= 0 && !out.valid() && !err.valid() && !fail.valid() && !started.valid(); }
+  bool drained() const {
+    return code >= 0 && !out.valid() && !err.valid() && !fail.valid() && !started.valid() && !master.valid() &&
+           !console_listen.valid();
+  }
 };
 
 [[noreturn]] void exec_in_child(const runtime::Globals& g, runtime::ExecOptions o, const Pipe& in, const Pipe& out,
@@ -290,6 +311,21 @@ struct Exec {
   ::_exit(*r);
 }
 
+// A listening unix socket at path (an exec's console socket, in the guest's /run).
+Result<UniqueFd> listen_unix(const std::string& path) {
+  (void)fs::mkdir_p(fs::dirname(path), 0700);
+  ::unlink(path.c_str());
+  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!s.valid()) return Error::last("console socket");
+  struct sockaddr_un a = {};
+  a.sun_family = AF_UNIX;
+  if (path.size() >= sizeof a.sun_path) return Error::make("console socket path too long");
+  std::memcpy(a.sun_path, path.c_str(), path.size());
+  if (::bind(s.get(), reinterpret_cast<struct sockaddr*>(&a), sizeof a) != 0 || ::listen(s.get(), 1) != 0)
+    return Error::last("listen on " + quote(path));
+  return s;
+}
+
 Result<Exec> start_exec(const std::string& json, const runtime::Globals& g, int session) {
   auto req = OCL_TRY(vm::decode_exec(json));
   runtime::ExecOptions o = req.options;
@@ -298,13 +334,18 @@ Result<Exec> start_exec(const std::string& json, const runtime::Globals& g, int 
     OCL_CHECK_CTX(fs::write_file(path, req.process_text, 0600), "write the exec process file");
     o.process_file = path;
   }
+  Exec e;
+  if (vm::exec_wants_terminal(o, req.process_text)) {
+    e.console_path = "/run/ocelot-agent/exec-" + std::to_string(session) + ".console";
+    e.console_listen = OCL_TRY(listen_unix(e.console_path));
+    o.console_socket = e.console_path;
+  }
   Pipe in = OCL_TRY(Pipe::make()), out = OCL_TRY(Pipe::make()), err = OCL_TRY(Pipe::make()),
        fail = OCL_TRY(Pipe::make()), started = OCL_TRY(Pipe::make());
   if (::fcntl(in.write.get(), F_SETFL, O_NONBLOCK) != 0) return Error::last("stdin pipe");
   pid_t pid = ::fork();
   if (pid < 0) return Error::last("fork");
   if (pid == 0) exec_in_child(g, o, in, out, err, fail, started);
-  Exec e;
   e.pid = pid;
   e.in = std::move(in.write);
   e.out = std::move(out.read);
@@ -412,20 +453,23 @@ class Agent {
   int serve() {
     // The host may have sent "start" right behind the plan: it is already read, in ctl's buffer.
     on_frames(ports_.ctl, false);
+    int64_t last_look_ms = 0;
     while (code_ < 0) {
       bool gone = false;
       Polled set = poll_set(&gone);
       // A port whose host has gone reports POLLHUP until one connects again: look again now and then.
       int n = ::poll(set.fds.data(), set.fds.size(), gone ? 20 : -1);
-      if (n == 0) {
+      if (gone && monotonic_ms() - last_look_ms >= 20) {  // also when other fds keep poll busy
+        last_look_ms = monotonic_ms();
         ports_.ctl.host_gone = ports_.cmd.host_gone = false;
         for (auto& port : ports_.exec) port.host_gone = false;
-        continue;
       }
-      if (n < 0) continue;
+      if (n <= 0) continue;
       for (size_t k = 0; k < set.fds.size(); ++k) dispatch(set.what[k].first, set.what[k].second, set.fds[k].revents);
-      for (size_t i = 0; i < ex_.size(); ++i)
+      for (size_t i = 0; i < ex_.size(); ++i) {
+        if (ex_[i].active() && ex_[i].code >= 0) settle_exec_terminal(i);
         if (ex_[i].active() && ex_[i].drained()) finish_exec(i);
+      }
     }
     if (master_.valid() && ports_.tty >= 0) {
       // What the workload wrote last is still in the pty.
@@ -449,7 +493,9 @@ class Agent {
     kExecErr,
     kExecFail,
     kExecStarted,
-    kExecIn
+    kExecIn,
+    kExecConsole,
+    kExecMaster
   };
   struct Polled {
     std::vector<struct pollfd> fds;
@@ -480,6 +526,8 @@ class Agent {
       set.add(e.err.get(), POLLIN, kExecErr, i);
       set.add(e.fail.get(), POLLIN, kExecFail, i);
       set.add(e.in_pending.empty() ? -1 : e.in.get(), POLLOUT, kExecIn, i);
+      set.add(e.console_listen.get(), POLLIN, kExecConsole, i);
+      set.add(e.master.get(), POLLIN, kExecMaster, i);
     }
     return set;
   }
@@ -504,7 +552,7 @@ class Agent {
         break;
       case kExecPort:
         if (in) on_frames(ports_.exec[i], true);
-        if (ports_.exec[i].host_gone) orphan_exec(i);
+        if (ports_.exec[i].gone_for(500)) orphan_exec(i);
         break;
       case kExecStarted:
         if (in) read_exec_started(i);
@@ -520,6 +568,12 @@ class Agent {
         break;
       case kExecIn:
         if (r & (POLLOUT | POLLERR | POLLHUP)) flush_exec_stdin(i);
+        break;
+      case kExecConsole:
+        if (in) take_exec_terminal(i);
+        break;
+      case kExecMaster:
+        if (in) pump_frame(ex_[i].master, vm::FrameType::out, ports_.exec[i].fd);
         break;
     }
   }
@@ -560,6 +614,34 @@ class Agent {
     if (!e.said_started && !e.orphaned) write_port(ports_.exec[i].fd, vm::encode_frame(vm::FrameType::started, pid));
     e.said_started = true;
     if (e.orphaned && e.process > 0) ::kill(e.process, SIGKILL);
+  }
+
+  // The runtime sends the exec's pty master: from now on the process's stdin is the pty.
+  void take_exec_terminal(size_t i) {
+    Exec& e = ex_[i];
+    UniqueFd conn(::accept4(e.console_listen.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn.valid()) return;
+    auto m = runtime::recv_fd(conn.get());
+    e.console_listen.reset();
+    ::unlink(e.console_path.c_str());
+    if (!m) return;
+    e.master = std::move(*m);
+    ::fcntl(e.master.get(), F_SETFL, O_NONBLOCK);
+    if (e.size.ws_row) ::ioctl(e.master.get(), TIOCSWINSZ, &e.size);
+    e.in = UniqueFd(::dup(e.master.get()));
+    ::fcntl(e.in.get(), F_SETFD, FD_CLOEXEC);
+    flush_exec_stdin(i);
+  }
+
+  // The process exited: what it wrote last is read from the pty (a process it left behind may
+  // hold the slave open: the session ends anyway).
+  void settle_exec_terminal(size_t i) {
+    Exec& e = ex_[i];
+    if (e.console_listen.valid()) {
+      e.console_listen.reset();
+      ::unlink(e.console_path.c_str());
+    }
+    while (e.master.valid()) pump_frame(e.master, vm::FrameType::out, ports_.exec[i].fd);
   }
 
   // The host's end of a session went (its `ocelot exec`, or a detached exec's stand-in, is gone):
@@ -660,8 +742,18 @@ class Agent {
     } else if (e.orphaned) {
       // A new host on a port whose last process is still being killed: it waits for the next one.
       write_port(fd, vm::encode_frame(vm::FrameType::error, "this exec port is still ending its last process"));
+    } else if (f.type == vm::FrameType::resize) {
+      unsigned rows = 0, cols = 0;
+      if (std::sscanf(f.payload.c_str(), "%u %u", &rows, &cols) == 2 && rows < 65536 && cols < 65536) {
+        e.size.ws_row = static_cast<unsigned short>(rows);
+        e.size.ws_col = static_cast<unsigned short>(cols);
+        if (e.master.valid()) ::ioctl(e.master.get(), TIOCSWINSZ, &e.size);  // the kernel signals SIGWINCH
+      }
     } else if (f.type == vm::FrameType::in) {
       if (!e.active() || !e.in.valid()) return;
+      // A terminal's input does not end: closing it would hang the process up (the host's end of
+      // a terminal never sends EOF as such either).
+      if (f.payload.empty() && (e.master.valid() || !e.console_path.empty())) return;
       if (f.payload.empty()) e.in_ending = true;
       e.in_pending += f.payload;
       flush_exec_stdin(i);

@@ -16,6 +16,8 @@ std::string encode_exec(const runtime::ExecOptions& o, const std::string& proces
             {"additionalGids", o.additional_gids},
             {"caps", o.caps},
             {"noNewPrivileges", o.no_new_privs},
+            {"tty", o.tty},
+            {"ttySet", o.tty_set},
             {"apparmor", o.apparmor},
             {"processLabel", o.process_label}};
   return j.dump();
@@ -35,12 +37,21 @@ Result<ExecRequest> decode_exec(const std::string& line) {
     r.options.additional_gids = j.at("additionalGids").get<std::vector<uint32_t>>();
     r.options.caps = j.at("caps").get<std::vector<std::string>>();
     r.options.no_new_privs = j.at("noNewPrivileges").get<bool>();
+    r.options.tty = j.at("tty").get<bool>();
+    r.options.tty_set = j.at("ttySet").get<bool>();
     r.options.apparmor = j.at("apparmor").get<std::string>();
     r.options.process_label = j.at("processLabel").get<std::string>();
   } catch (const json::exception&) {
     return Error::make("malformed exec request from the host");
   }
   return r;
+}
+
+bool exec_wants_terminal(const runtime::ExecOptions& o, const std::string& process_text) {
+  if (process_text.empty()) return o.tty_set && o.tty;
+  json p = json::parse(process_text, nullptr, false);
+  auto t = p.is_object() ? p.find("terminal") : p.end();
+  return t != p.end() && t->is_boolean() && t->get<bool>();
 }
 
 }  // namespace ocelot::vm

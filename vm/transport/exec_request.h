@@ -1,5 +1,5 @@
 // `ocelot exec` into a VM container: the exec options travel to the agent as one JSON line on the
-// "ocelot.exec" port (vm/protocol.h). Pure (unit-tested).
+// session's exec port (vm/transport/protocol.h). Pure (unit-tested).
 #pragma once
 
 #include <string>
@@ -17,5 +17,8 @@ struct ExecRequest {
   std::string process_text;
 };
 Result<ExecRequest> decode_exec(const std::string& line);
+// Whether the exec'd process gets a terminal, as the runtime decides it: a --process file's
+// "terminal", else --tty.
+bool exec_wants_terminal(const runtime::ExecOptions& o, const std::string& process_text);
 
 }  // namespace ocelot::vm
