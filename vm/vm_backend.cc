@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -408,6 +409,62 @@ Status VmBackend::hand_over(runtime::Creation& c, runtime::Launched& out) {
   }
   UniqueFd sock = OCL_TRY(runtime::connect_console_socket(c.o.console_socket));
   OCL_CHECK_CTX(runtime::send_fd(sock.get(), tty_master_.get(), plan_.tty_path), "send the pty to the console socket");
+  return watch_terminal_size(c);
+}
+
+// The caller resizes the terminal on the master it got (conmon does, on `podman attach` and on
+// the user's own resizes); QEMU's tty port carries bytes only. A small host process takes the
+// slave as its controlling terminal, so the kernel tells it of every resize (SIGWINCH), and
+// passes each to the guest on the command port. It lives in the container's cgroup (delete ends
+// it with the rest) and ends when the VMM does.
+Status VmBackend::watch_terminal_size(runtime::Creation& c) {
+  std::string dir = c.store.dir(c.o.id);
+  UniqueFd vmm(static_cast<int>(::syscall(SYS_pidfd_open, vmm_.pid(), 0)));
+  if (!vmm.valid()) return Error::last("watch the VMM");
+  sigset_t winch;
+  sigemptyset(&winch);
+  sigaddset(&winch, SIGWINCH);
+  sigaddset(&winch, SIGHUP);
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::last("fork the terminal's size watcher");
+  if (pid == 0) {
+    // Nothing of create's: its connection to the VMM's control port held here would keep `start`
+    // from connecting (QEMU serves one client at a time).
+    int keep = vmm.get();
+    if (keep > 3) ::syscall(SYS_close_range, 3U, static_cast<unsigned>(keep - 1), 0U);
+    ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0U, 0U);
+    ::sigprocmask(SIG_BLOCK, &winch, nullptr);
+    ::setsid();
+    for (int fd = 0; fd < 3; ++fd) {
+      int null = ::open("/dev/null", O_RDWR);
+      if (null >= 0 && null != fd) {
+        ::dup2(null, fd);
+        ::close(null);
+      }
+    }
+    UniqueFd tty(::open(plan_.tty_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    UniqueFd sfd(::signalfd(-1, &winch, SFD_CLOEXEC));
+    // Ours, taken from the VMM: QEMU, a session leader, made the slave its controlling terminal
+    // when it opened it. Then the caller's resizes signalled QEMU, and closing the master would
+    // hang QEMU up (SIGHUP ends it).
+    if (!tty.valid() || !sfd.valid() || ::ioctl(tty.get(), TIOCSCTTY, 1) != 0) ::_exit(1);
+    for (;;) {
+      struct pollfd p[2] = {{sfd.get(), POLLIN, 0}, {vmm.get(), POLLIN, 0}};
+      if (::poll(p, 2, -1) < 0 && errno != EINTR) ::_exit(1);
+      if (p[1].revents) ::_exit(0);  // the VMM is gone
+      struct signalfd_siginfo si;
+      if (!(p[0].revents & POLLIN) || ::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
+      if (si.ssi_signo == SIGHUP) ::_exit(0);  // the caller closed the master
+      struct winsize ws;
+      if (::ioctl(tty.get(), TIOCGWINSZ, &ws) != 0) continue;
+      auto cmd = connect_socket(dir, kCmdSocket);
+      if (!cmd) continue;
+      if (send_frame(cmd->get(), FrameType::resize, std::to_string(ws.ws_row) + " " + std::to_string(ws.ws_col)))
+        (void)FrameChannel(cmd->get()).read(5000);
+    }
+  }
+  // In the container's cgroup: delete kills it with the VMM if it has not gone yet.
+  if (c.cg) (void)c.cg->add_process(pid);
   return ok();
 }
 

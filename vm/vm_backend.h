@@ -79,6 +79,7 @@ class VmBackend : public runtime::Backend {
   // The config's network namespace's interfaces, carried into the guest (vm/vmm/network.h); what
   // delete needs to undo it is in <state dir>/network.
   Status attach_network(runtime::Creation& c);
+  Status watch_terminal_size(runtime::Creation& c);
   static void send_window_size(int port, int tty);
 
   const runtime::Globals& g_;

@@ -494,6 +494,49 @@ print(os.WEXITSTATUS(st) if os.WIFEXITED(st) else -os.WTERMSIG(st))
             os.close(master)
         self.ocelot("delete", "--force", cid)
 
+    def test_a_console_sockets_resizes_reach_the_guests_pty(self):
+        """create --console-socket with process.terminal (podman run -t): the caller's resizes of
+        the master it got reach the container's pty in the guest; nothing watching them is left
+        after delete."""
+        c = self.vm_config(["/bin/sh", "-c", "while :; do stty size; sleep 0.2; done"])
+        c["process"]["terminal"] = True
+        cid = self.new_id("vm")
+        b = self.bundle(c, "bundle-" + cid)
+        sock = os.path.join(self.tmp, "console.sock")
+        got = {}
+        t = threading.Thread(target=receive_console_fd, args=(sock, got, 120))
+        t.start()
+        self.ocelot(*self.log_args(), "create", "--console-socket", sock, "--bundle", b, cid, timeout=120)
+        t.join()
+        master = got["fds"][0]
+        seen = bytearray()
+        try:
+            self.ocelot("start", cid)
+            self.set_size(master, 33, 111)
+            self.read_until(master, seen, b"33 111")
+            self.set_size(master, 44, 122)
+            self.read_until(master, seen, b"44 122")
+            vmm = self.state(cid)["pid"]
+            procs = open(os.path.join(Cgroup(vmm).dir("pids"), "cgroup.procs")).read().split()
+            watchers = [int(p) for p in procs if int(p) != vmm]
+            self.assertEqual(len(watchers), 1, watchers)
+            # The caller closing its master hangs up the watcher (its controlling terminal), not
+            # the VMM: the container runs on, as a container's would.
+            os.close(master)
+            master = -1
+            time.sleep(1)
+            self.assertEqual(self.state(cid)["status"], "running")
+            self.assertTrue(alive(vmm))
+        finally:
+            self.ocelot("delete", "--force", cid)
+            if master >= 0:
+                os.close(master)
+        for _ in range(100):
+            if not alive(watchers[0]):
+                break
+            time.sleep(0.05)
+        self.assertFalse(alive(watchers[0]), "the size watcher outlived the container")
+
     def test_run_relays_its_terminals_size_changes_to_the_guest(self):
         """run with process.terminal and no console socket: our terminal is the container's, and
         a resize of it (SIGWINCH) reaches the guest's pty, where `stty size` sees it."""

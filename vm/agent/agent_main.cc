@@ -700,19 +700,23 @@ class Agent {
     if (f.type == vm::FrameType::kill) {
       if (int sig = signal_number(f.payload); sig > 0) ::kill(init_, sig);
     } else if (f.type == vm::FrameType::resize) {
-      struct winsize ws = {};
-      unsigned rows = 0, cols = 0;
-      if (master_.valid() && std::sscanf(f.payload.c_str(), "%u %u", &rows, &cols) == 2 && rows < 65536 &&
-          cols < 65536) {
-        ws.ws_row = static_cast<unsigned short>(rows);
-        ws.ws_col = static_cast<unsigned short>(cols);
-        ::ioctl(master_.get(), TIOCSWINSZ, &ws);
-      }
+      set_terminal_size(f.payload);
     } else if (f.type == vm::FrameType::start && !started_) {
       if (auto st = life_.start(id_); !st) fail(st.error().msg);
       started_ = true;
       trace("container started");
       say(vm::FrameType::started);
+    }
+  }
+
+  // "ROWS COLS" on the container's pty (the kernel then signals its foreground process group).
+  void set_terminal_size(const std::string& text) {
+    struct winsize ws = {};
+    unsigned rows = 0, cols = 0;
+    if (master_.valid() && std::sscanf(text.c_str(), "%u %u", &rows, &cols) == 2 && rows < 65536 && cols < 65536) {
+      ws.ws_row = static_cast<unsigned short>(rows);
+      ws.ws_col = static_cast<unsigned short>(cols);
+      ::ioctl(master_.get(), TIOCSWINSZ, &ws);
     }
   }
 
@@ -726,6 +730,8 @@ class Agent {
     } else if (f.type == vm::FrameType::update) {
       auto r = spec::parse_resources(f.payload);
       st = r ? life_.update(id_, *r) : Status(std::move(r).error());
+    } else if (f.type == vm::FrameType::resize) {
+      set_terminal_size(f.payload);  // a console socket's caller resized the host pty
     } else {
       st = Error::make(std::string("unexpected \"") + vm::frame_type_name(f.type) + "\" on the command port");
     }
