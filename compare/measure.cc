@@ -1,5 +1,7 @@
 #include "compare/measure.h"
+
 #include "base/strings.h"
+#include "compare/netfixture.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "base/clock.h"
@@ -25,6 +28,7 @@
 #include "cgroups/layout.h"
 #include "runtime/safe_exe.h"
 #include "vm/share/guest_config.h"
+#include "vm/transport/protocol.h"
 #include "vm/vmm/image.h"
 
 namespace ocelot::compare {
@@ -146,6 +150,8 @@ struct Prepared {
   std::string rootfs;
   bool made_probe_dir = false;
   json config;
+  std::optional<NetFixture> net;  // the probe's network (compare/netfixture.h)
+  std::string net_note;           // why there is none
 };
 
 // A string member, or "" (value() throws on a member of another type, or on a non-object).
@@ -208,6 +214,10 @@ Result<Prepared> prepare(const Options& o, const std::string& probe) {
   char tmpl[] = "/tmp/ocelot-compare.XXXXXX";
   if (!::mkdtemp(tmpl)) return Error::last("create a work directory");
   p.work = tmpl;
+  if (auto net = NetFixture::start(p.work))
+    p.net.emplace(std::move(*net));
+  else
+    p.net_note = net.error().msg;
   p.root = p.work + "/state";
   p.probe_bin_dir = p.work + "/probe";
   OCL_CHECK(fs::mkdir_p(p.probe_bin_dir, 0755));
@@ -240,7 +250,25 @@ Result<Prepared> prepare(const Options& o, const std::string& probe) {
                           {"options", {"nosuid", "nodev", "size=64m"}}});
   std::string exe = std::string(kProbeDir) + "/bin/" + kProbeName;
   pc["process"]["args"] = {exe, "measure", std::string(kProbeDir) + "/tmp"};
+  if (p.net) {
+    // The probe joins the comparison's network namespace by path, as a pod's containers join a
+    // CNI-made one: the same veth for every mode.
+    pc["process"]["args"].push_back(NetFixture::kHostAddr);
+    if (!pc.contains("linux") || !pc["linux"].is_object()) pc["linux"] = json::object();
+    if (!pc["linux"].contains("namespaces") || !pc["linux"]["namespaces"].is_array())
+      pc["linux"]["namespaces"] = json::array();
+    auto& nss = pc["linux"]["namespaces"];
+    json* net = nullptr;
+    for (auto& n : nss)
+      if (n.is_object() && string_member(n, "type") == "network") net = &n;
+    if (!net) {
+      nss.push_back({{"type", "network"}});
+      net = &nss.back();
+    }
+    (*net)["path"] = p.net->netns();
+  }
   p.probe_bundle = OCL_TRY(write_bundle("probe", pc));
+  if (p.net) pc["process"]["args"].erase(pc["process"]["args"].end() - 1);
   pc["process"]["args"] = {exe, "sleep", "600"};
   p.idle_bundle = OCL_TRY(write_bundle("idle", pc));
 
@@ -254,7 +282,8 @@ Result<Prepared> prepare(const Options& o, const std::string& probe) {
   return p;
 }
 
-void cleanup(const Prepared& p) {
+void cleanup(Prepared& p) {
+  p.net.reset();  // its namespace's pin is a mount in the work directory
   std::error_code ec;
   if (p.made_probe_dir) std::filesystem::remove_all(p.rootfs + kProbeDir, ec);
   ::unlink((p.rootfs + "/.ocelot-compare-io").c_str());  // a probe killed half way
@@ -347,12 +376,13 @@ class ModeRunner {
         first_ms_.push_back(static_cast<double>(std::strtoll(kv["start_ns"].c_str(), nullptr, 10) - f.launched_ns) /
                             1e6);
       for (const char* k : {"syscall_ns", "tmpfs_write_mbs", "tmpfs_read_mbs", "rootfs_write_mbs", "rootfs_read_mbs",
-                            "fork_exec_per_s"})
+                            "fork_exec_per_s", "cpu_mops", "net_rtt_us", "net_mbs"})
         if (kv.count(k)) probe_[k].push_back(std::strtod(kv[k].c_str(), nullptr));
       r_.kernel_release = kv["kernel_release"];
       r_.kernel_version = kv["kernel_version"];
       r_.machine = kv["machine"];
       r_.rootfs_io_note = kv.count("rootfs_io") ? kv["rootfs_io"] : "";
+      r_.network_note = !p_.net ? p_.net_note : kv.count("net") ? "the probe could not connect: " + kv["net"] : "";
       step();
     }
     return ok();
@@ -433,7 +463,7 @@ Result<Report> run_compare(const Options& o) {
   }
   Prepared p = OCL_TRY(prepare(o, probe));
   struct Cleanup {
-    const Prepared& p;
+    Prepared& p;
     ~Cleanup() { cleanup(p); }
   } cleanup_at_exit{p};
   for (auto& m : modes) m.base.insert(m.base.begin() + 1, {"--root", p.root + "/" + m.name});
@@ -465,7 +495,8 @@ Result<Report> run_compare(const Options& o) {
       res.accelerator = qemu && vm::kvm_usable(*qemu) ? "KVM" : "TCG";
       res.cgroup = "VMM: host cgroup (" + host_cg + "); workload: guest cgroup v2";
       res.host_syscalls = "none directly; the VMM: QEMU's seccomp sandbox, 6 capabilities, a private root";
-      res.devices = "virtio: serial (5 ports), 9p x" + shares + "; guest: " + std::to_string(6 + devs) + " nodes";
+      res.devices = "virtio: serial (" + std::to_string(4 + vm::kExecSessions) + " ports), 9p x" + shares +
+                    (p.net ? ", net x1 (the probe's)" : "") + "; guest: " + std::to_string(6 + devs) + " nodes";
     } else {
       res.cgroup = "own host cgroup (" + host_cg + ")";
       res.host_syscalls = syscall_reach(p.config);

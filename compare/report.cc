@@ -19,6 +19,9 @@ const std::vector<Metric>& metrics() {
       {"rootfs_write_mbs", "rootfs write (fsync'ed)", "MB/s", true},
       {"rootfs_read_mbs", "rootfs read", "MB/s", true},
       {"fork_exec_per_s", "process creation (fork+exec+wait)", "per s", true},
+      {"cpu_mops", "CPU-bound loop (xorshift steps)", "M/s", true},
+      {"net_rtt_us", "TCP round trip to the host side of a veth", "us", false},
+      {"net_mbs", "TCP throughput to the host side of a veth", "MB/s", true},
   };
   return m;
 }
@@ -115,6 +118,8 @@ std::vector<Section> sections(const Report& r) {
       const Dist* d = dist_of(m, mt.key);
       if ((!d || d->empty()) && std::string(mt.key).rfind("rootfs_", 0) == 0 && !m.rootfs_io_note.empty())
         return "not measured: " + m.rootfs_io_note;
+      if ((!d || d->empty()) && std::string(mt.key).rfind("net_", 0) == 0 && !m.network_note.empty())
+        return "not measured: " + m.network_note;
       return d ? dist_text(*d) : std::string("-");
     }));
   }
@@ -220,6 +225,7 @@ std::string render_json(const Report& r) {
       perf[k] = it == m.probe.end() ? json(nullptr) : dist_json(it->second);
     }
     perf["rootfs_io_note"] = m.rootfs_io_note;
+    perf["network_note"] = m.network_note;
     perf["stages_ms"] = json::array();
     for (const auto& [step, d] : m.stages) perf["stages_ms"].push_back({{"step", step}, {"ms", dist_json(d)}});
     j["modes"].push_back({

@@ -18,10 +18,12 @@ struct ModeResult {
   Dist run_ms;                                       // the bundle's own process: launch of `run` to its exit
   Dist first_instruction_ms;                         // launch of `run` to the probe's main(): the start cost alone
   std::vector<std::pair<std::string, Dist>> stages;  // ocelot's --debug steps: time since the step before
-  std::map<std::string, Dist> probe;                 // syscall_ns, tmpfs_write_mbs, ..., fork_exec_per_s
-  std::string rootfs_io_note;                        // why rootfs I/O was not measured ("" when it was)
-  double idle_pss_mib = -1;  // host memory (PSS) of one idle instance: its processes on the host
-  int exit_code = -1;        // of the bundle's process (the last run)
+  std::map<std::string, Dist>
+      probe;                   // syscall_ns, tmpfs_write_mbs, ..., fork_exec_per_s, cpu_mops, net_rtt_us, net_mbs
+  std::string rootfs_io_note;  // why rootfs I/O was not measured ("" when it was)
+  std::string network_note;    // why the network was not measured ("" when it was)
+  double idle_pss_mib = -1;    // host memory (PSS) of one idle instance: its processes on the host
+  int exit_code = -1;          // of the bundle's process (the last run)
   // Virtualization and compatibility.
   std::string kernel_release, kernel_version, machine;
   bool own_kernel = false;  // a guest kernel, not the host's

@@ -8,6 +8,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
+#include <linux/veth.h>
 #include <sys/socket.h>
 
 #include <cctype>
@@ -298,6 +299,25 @@ Status Rtnl::add_route(const NetRoute& r) {
   if (!r.gateway.empty()) m.attr(RTA_GATEWAY, r.gateway.data(), r.gateway.size());
   if (r.index) m.attr_u32(RTA_OIF, static_cast<uint32_t>(r.index));
   if (r.metric) m.attr_u32(RTA_PRIORITY, r.metric);
+  return request(m, nullptr);
+}
+
+Status Rtnl::add_veth(const std::string& name, const std::string& peer, int peer_netns_fd) {
+  NlMessage m(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+  struct ifinfomsg i = {};
+  i.ifi_family = AF_UNSPEC;
+  m.body(&i, sizeof i);
+  m.attr_str(IFLA_IFNAME, name);
+  size_t info = m.begin_nest(IFLA_LINKINFO);
+  m.attr_str(IFLA_INFO_KIND, "veth");
+  size_t data = m.begin_nest(IFLA_INFO_DATA);
+  size_t p = m.begin_nest(VETH_INFO_PEER);  // the peer's own ifinfomsg, then its attributes
+  m.body(&i, sizeof i);
+  m.attr_str(IFLA_IFNAME, peer);
+  m.attr_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(peer_netns_fd));
+  m.end_nest(p);
+  m.end_nest(data);
+  m.end_nest(info);
   return request(m, nullptr);
 }
 

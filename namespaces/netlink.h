@@ -86,6 +86,8 @@ class Rtnl {
   Status set_link(int index, const LinkChange& c);
   Status add_address(const NetAddr& a);
   Status add_route(const NetRoute& r);
+  // A veth pair: `name` here, `peer` in the network namespace peer_netns_fd (both down).
+  Status add_veth(const std::string& name, const std::string& peer, int peer_netns_fd);
   // An ingress qdisc on the interface (fails with EEXIST when it has one).
   Status add_ingress_qdisc(int index);
   Status del_ingress_qdisc(int index);

@@ -19,7 +19,7 @@ VALIDATE = ("import json, sys, jsonschema; "
             "jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(sys.stdin))")
 DIST_KEYS = {"n", "min", "median", "p95"}
 PERF_DISTS = ["run_ms", "first_instruction_ms", "syscall_ns", "tmpfs_write_mbs", "tmpfs_read_mbs",
-              "rootfs_write_mbs", "rootfs_read_mbs", "fork_exec_per_s"]
+              "rootfs_write_mbs", "rootfs_read_mbs", "fork_exec_per_s", "cpu_mops", "net_rtt_us", "net_mbs"]
 
 
 def guest_kernel():
@@ -90,6 +90,7 @@ class Compare(OcelotTest):
                 self.assertLessEqual(d["min"], d["median"])
                 self.assertLessEqual(d["median"], d["p95"])
             self.assertEqual(perf["rootfs_io_note"], "read-only")
+            self.assertEqual(perf["network_note"], "")  # every mode's probe reached the veth's other end
             self.assertGreater(perf["idle_host_pss_mib"], 0)
             self.assertEqual(set(m["isolation"]), {"shares_host_kernel", "namespaces", "cgroup", "host_syscalls",
                                                    "devices"})
@@ -114,6 +115,10 @@ class Compare(OcelotTest):
         self.assertLess(ct["performance"]["run_ms"]["median"], vm["performance"]["run_ms"]["median"])
         self.assertLess(ct["performance"]["first_instruction_ms"]["median"],
                         vm["performance"]["first_instruction_ms"]["median"])
+        if vm["virtualization"]["accelerator"] == "TCG":
+            # Software emulation: the guest's vCPU and its NIC are far slower than the host's.
+            self.assertLess(vm["performance"]["cpu_mops"]["median"], ct["performance"]["cpu_mops"]["median"])
+            self.assertGreater(vm["performance"]["net_rtt_us"]["median"], ct["performance"]["net_rtt_us"]["median"])
         # The VM holds a guest's memory on the host; a container holds its process.
         self.assertGreater(vm["performance"]["idle_host_pss_mib"], 10 * ct["performance"]["idle_host_pss_mib"])
         steps = [s["step"] for s in vm["performance"]["stages_ms"]]
@@ -134,6 +139,8 @@ class Compare(OcelotTest):
         self.assertEqual(work_dirs(), work_before)
         self.assertEqual(compare_cgroups(), [])
         self.assertFalse(os.path.exists(self.root) and os.listdir(self.root))
+        with open("/proc/self/mountinfo") as f:
+            self.assertNotIn("ocelot-compare.", f.read())  # the probe's network namespace's pin
 
     def test_table_has_the_four_rows_with_evidence(self):
         b = self.example_bundle("/bin/true")

@@ -35,6 +35,7 @@ static compare::Report sample() {
   c.idle_pss_mib = 0.5;
   c.kernel_release = "6.18";
   c.rootfs_io_note = "read-only";
+  c.network_note = "no CAP_NET_ADMIN";
   v.name = "vm";
   v.own_kernel = true;
   v.accelerator = "TCG";
@@ -56,6 +57,9 @@ TEST_CASE("compare JSON: the documented schema, null for what was not measured")
   CHECK(c["performance"]["first_instruction_ms"].is_null());
   CHECK(c["performance"]["rootfs_write_mbs"].is_null());
   CHECK(c["performance"]["rootfs_io_note"] == "read-only");
+  CHECK(c["performance"]["network_note"] == "no CAP_NET_ADMIN");
+  CHECK(c["performance"]["net_rtt_us"].is_null());
+  CHECK(c["performance"]["cpu_mops"].is_null());
   CHECK(c["isolation"]["shares_host_kernel"] == true);
   CHECK(c["virtualization"]["level"] == "os");
   const auto& v = j["modes"][1];
@@ -72,6 +76,7 @@ TEST_CASE("compare table and chart: four sections; one bar per measured metric a
     CHECK(t.find(s) != std::string::npos);
   CHECK(t.find("TCG: software emulation, not KVM") != std::string::npos);
   CHECK(t.find("not measured: read-only") != std::string::npos);
+  CHECK(t.find("TCP round trip to the host side of a veth, us    not measured: no CAP_NET_ADMIN") != std::string::npos);
   std::string md = compare::render_table(r, true);
   CHECK(md.find("| **Isolation** |") != std::string::npos);
   std::string svg = compare::render_svg(r);
