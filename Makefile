@@ -38,6 +38,9 @@ INTEGRATION_DEPS := uidmap iproute2 golang-github-containers-common
 DEPS     := $(BUILD_DEPS) $(TEST_DEPS)
 BENCH_DEPS := runc hyperfine
 CALLER_DEPS := podman containerd docker.io runc catatonit mmdebstrap
+# The callers' VM test (tests/callers/test_podman_vm.py): a podman network (CNI's bridge and portmap,
+# iptables) in a namespace the test makes (ip). Not in the host matrix's guest: it runs no VM.
+CALLER_VM_DEPS := containernetworking-plugins iptables iproute2
 CRI_DEPS := containerd runc python3-grpcio python3-grpc-tools mmdebstrap
 FUZZ_DEPS := clang libclang-rt-14-dev
 # critest also needs containerd with CNI's bridge and portmap (iptables), and the host's pgrep,
@@ -50,7 +53,8 @@ CRIU_BUILD_DEPS := libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler protobu
 LINT_DEPS := clang-format clang-tidy
 # VM-isolated mode: the VMM (the guest kernel comes from Debian's linux-image-amd64, unpacked into
 # the cache by vm/vmm/setup-kernel.sh, not installed).
-VM_DEPS  := qemu-system-x86 python3-jsonschema
+# iproute2: the VM network tests make namespaces and veths (ip) and read qdiscs (tc).
+VM_DEPS  := qemu-system-x86 python3-jsonschema iproute2
 # The host matrix: a systemd + cgroup v2 Debian guest under QEMU, built with mmdebstrap.
 HOST_DEPS := qemu-system-x86 qemu-utils mmdebstrap e2fsprogs
 # What the host matrix's guest holds beside its base system: the lists of the tiers it runs.
@@ -113,7 +117,7 @@ vm-test: vm-setup build
 	OCELOT_EXTRA_ARGS=--vm-template=off python3 tests/integration/run.py --ocelot $(OCELOT) --probe $(PROBE) --tier vm
 
 callers: build vm-setup
-	$(call apt_install,$(CALLER_DEPS))
+	$(call apt_install,$(CALLER_DEPS) $(CALLER_VM_DEPS))
 	python3 tests/callers/run.py --ocelot $(OCELOT) --probe $(PROBE) $(if $(RUNTIME),--runtime $(RUNTIME) --name $(notdir $(RUNTIME)))
 
 # The same tier with Debian's runc in ocelot's place: the tests are fair.
