@@ -150,6 +150,17 @@ const Body* body_of(const std::string& msg, const void** attrs, size_t* attrs_le
   return b;
 }
 
+// Calls f(body, attrs, attrs_len) for each reply of the dump whose type is `type`.
+template <class Body, class F>
+void each_reply(const std::vector<std::string>& replies, uint16_t type, F&& f) {
+  for (const auto& r : replies) {
+    const void* attrs;
+    size_t len;
+    const auto* b = body_of<Body>(r, &attrs, &len);
+    if (b && reinterpret_cast<const struct nlmsghdr*>(r.data())->nlmsg_type == type) f(*b, attrs, len);
+  }
+}
+
 uint32_t u32_of(const char* p, size_t n) {
   uint32_t v = 0;
   if (n >= sizeof v) std::memcpy(&v, p, sizeof v);
@@ -166,15 +177,11 @@ Result<std::vector<NetLink>> Rtnl::links() {
   std::vector<std::string> replies;
   OCL_CHECK_CTX(request(m, &replies), "list network interfaces");
   std::vector<NetLink> out;
-  for (const auto& r : replies) {
-    const void* attrs;
-    size_t len;
-    const auto* b = body_of<struct ifinfomsg>(r, &attrs, &len);
-    if (!b || reinterpret_cast<const struct nlmsghdr*>(r.data())->nlmsg_type != RTM_NEWLINK) continue;
+  each_reply<struct ifinfomsg>(replies, RTM_NEWLINK, [&](const struct ifinfomsg& b, const void* attrs, size_t len) {
     NetLink l;
-    l.index = b->ifi_index;
-    l.flags = b->ifi_flags;
-    l.type = b->ifi_type;
+    l.index = b.ifi_index;
+    l.flags = b.ifi_flags;
+    l.type = b.ifi_type;
     each_attr(attrs, len, [&](unsigned t, const char* p, size_t n) {
       if (t == IFLA_IFNAME) l.name.assign(p, strnlen(p, n));
       if (t == IFLA_ADDRESS) l.mac.assign(p, n);
@@ -185,7 +192,7 @@ Result<std::vector<NetLink>> Rtnl::links() {
         });
     });
     out.push_back(std::move(l));
-  }
+  });
   return out;
 }
 
@@ -197,16 +204,12 @@ Result<std::vector<NetAddr>> Rtnl::addresses() {
   std::vector<std::string> replies;
   OCL_CHECK_CTX(request(m, &replies), "list network addresses");
   std::vector<NetAddr> out;
-  for (const auto& r : replies) {
-    const void* attrs;
-    size_t len;
-    const auto* b = body_of<struct ifaddrmsg>(r, &attrs, &len);
-    if (!b || reinterpret_cast<const struct nlmsghdr*>(r.data())->nlmsg_type != RTM_NEWADDR) continue;
+  each_reply<struct ifaddrmsg>(replies, RTM_NEWADDR, [&](const struct ifaddrmsg& b, const void* attrs, size_t len) {
     NetAddr x;
-    x.family = b->ifa_family;
-    x.index = static_cast<int>(b->ifa_index);
-    x.prefix = b->ifa_prefixlen;
-    x.scope = b->ifa_scope;
+    x.family = b.ifa_family;
+    x.index = static_cast<int>(b.ifa_index);
+    x.prefix = b.ifa_prefixlen;
+    x.scope = b.ifa_scope;
     std::string local, address;
     each_attr(attrs, len, [&](unsigned t, const char* p, size_t n) {
       if (t == IFA_LOCAL) local.assign(p, n);
@@ -215,9 +218,8 @@ Result<std::vector<NetAddr>> Rtnl::addresses() {
     // IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer's on point-to-point links);
     // IPv6 has only IFA_ADDRESS.
     x.addr = local.empty() ? address : local;
-    if (x.addr.empty()) continue;
-    out.push_back(std::move(x));
-  }
+    if (!x.addr.empty()) out.push_back(std::move(x));
+  });
   return out;
 }
 
@@ -229,18 +231,14 @@ Result<std::vector<NetRoute>> Rtnl::routes() {
   std::vector<std::string> replies;
   OCL_CHECK_CTX(request(m, &replies), "list routes");
   std::vector<NetRoute> out;
-  for (const auto& r : replies) {
-    const void* attrs;
-    size_t len;
-    const auto* b = body_of<struct rtmsg>(r, &attrs, &len);
-    if (!b || reinterpret_cast<const struct nlmsghdr*>(r.data())->nlmsg_type != RTM_NEWROUTE) continue;
+  each_reply<struct rtmsg>(replies, RTM_NEWROUTE, [&](const struct rtmsg& b, const void* attrs, size_t len) {
     NetRoute x;
-    x.family = b->rtm_family;
-    x.dst_len = b->rtm_dst_len;
-    x.protocol = b->rtm_protocol;
-    x.scope = b->rtm_scope;
-    x.type = b->rtm_type;
-    x.table = b->rtm_table;
+    x.family = b.rtm_family;
+    x.dst_len = b.rtm_dst_len;
+    x.protocol = b.rtm_protocol;
+    x.scope = b.rtm_scope;
+    x.type = b.rtm_type;
+    x.table = b.rtm_table;
     each_attr(attrs, len, [&](unsigned t, const char* p, size_t n) {
       if (t == RTA_DST) x.dst.assign(p, n);
       if (t == RTA_GATEWAY) x.gateway.assign(p, n);
@@ -248,9 +246,8 @@ Result<std::vector<NetRoute>> Rtnl::routes() {
       if (t == RTA_PRIORITY) x.metric = u32_of(p, n);
       if (t == RTA_TABLE) x.table = u32_of(p, n);
     });
-    if (x.table != RT_TABLE_MAIN) continue;
-    out.push_back(std::move(x));
-  }
+    if (x.table == RT_TABLE_MAIN) out.push_back(std::move(x));
+  });
   return out;
 }
 

@@ -455,12 +455,9 @@ Status VmBackend::watch_terminal_size(runtime::Creation& c) {
       struct signalfd_siginfo si;
       if (!(p[0].revents & POLLIN) || ::read(sfd.get(), &si, sizeof si) != sizeof si) continue;
       if (si.ssi_signo == SIGHUP) ::_exit(0);  // the caller closed the master
-      struct winsize ws;
-      if (::ioctl(tty.get(), TIOCGWINSZ, &ws) != 0) continue;
       auto cmd = connect_socket(dir, kCmdSocket);
       if (!cmd) continue;
-      if (send_frame(cmd->get(), FrameType::resize, std::to_string(ws.ws_row) + " " + std::to_string(ws.ws_col)))
-        (void)FrameChannel(cmd->get()).read(5000);
+      if (send_window_size(cmd->get(), tty.get())) (void)FrameChannel(cmd->get()).read(5000);
     }
   }
   // In the container's cgroup: delete kills it with the VMM if it has not gone yet.
@@ -731,10 +728,10 @@ Result<int> VmBackend::relay_exec(FrameChannel& ch, runtime::SignalBlock& signal
 }
 
 // run's terminal is ours: its size goes to the guest's pty (QEMU's tty port carries bytes only).
-void VmBackend::send_window_size(int ctl, int tty) {
+bool VmBackend::send_window_size(int ctl, int tty) {
   struct winsize ws;
-  if (::ioctl(tty, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0) return;
-  (void)send_frame(ctl, FrameType::resize, std::to_string(ws.ws_row) + " " + std::to_string(ws.ws_col));
+  if (::ioctl(tty, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0) return false;
+  return send_frame(ctl, FrameType::resize, encode_window_size(ws.ws_row, ws.ws_col)).ok();
 }
 
 // One read of the exec's input onto its port; false once it has ended (EOF, or no stdin at all),

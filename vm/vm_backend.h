@@ -80,7 +80,8 @@ class VmBackend : public runtime::Backend {
   // delete needs to undo it is in <state dir>/network.
   Status attach_network(runtime::Creation& c);
   Status watch_terminal_size(runtime::Creation& c);
-  static void send_window_size(int port, int tty);
+  // tty's size as a resize frame on port; false when it has none (0 rows) or the send failed.
+  static bool send_window_size(int port, int tty);
 
   const runtime::Globals& g_;
   GuestPlan gp_;

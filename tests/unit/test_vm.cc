@@ -462,3 +462,11 @@ TEST_CASE("exec sessions: one port and socket each, and the agent waits for all 
   CHECK(vm::kernel_cmdline(p).find("ocelot.ports=" + std::to_string(5 + vm::kExecSessions)) != std::string::npos);
   CHECK(vm::exec_lock_name(2) == "exec2.lock");
 }
+
+TEST_CASE("resize frames carry \"ROWS COLS\"; anything else is not a size") {
+  unsigned short r = 0, c = 0;
+  REQUIRE(vm::decode_window_size(vm::encode_window_size(41, 123), &r, &c));
+  CHECK((r == 41 && c == 123));
+  for (const char* bad : {"", "41", "41 x", "70000 10", "41 123 9", "-1 5"})
+    CHECK(!vm::decode_window_size(bad, &r, &c));
+}

@@ -712,12 +712,8 @@ class Agent {
   // "ROWS COLS" on the container's pty (the kernel then signals its foreground process group).
   void set_terminal_size(const std::string& text) {
     struct winsize ws = {};
-    unsigned rows = 0, cols = 0;
-    if (master_.valid() && std::sscanf(text.c_str(), "%u %u", &rows, &cols) == 2 && rows < 65536 && cols < 65536) {
-      ws.ws_row = static_cast<unsigned short>(rows);
-      ws.ws_col = static_cast<unsigned short>(cols);
+    if (master_.valid() && vm::decode_window_size(text, &ws.ws_row, &ws.ws_col))
       ::ioctl(master_.get(), TIOCSWINSZ, &ws);
-    }
   }
 
   // cmd: one command, answered there: done, or the runtime's own error.
@@ -749,12 +745,8 @@ class Agent {
       // A new host on a port whose last process is still being killed: it waits for the next one.
       write_port(fd, vm::encode_frame(vm::FrameType::error, "this exec port is still ending its last process"));
     } else if (f.type == vm::FrameType::resize) {
-      unsigned rows = 0, cols = 0;
-      if (std::sscanf(f.payload.c_str(), "%u %u", &rows, &cols) == 2 && rows < 65536 && cols < 65536) {
-        e.size.ws_row = static_cast<unsigned short>(rows);
-        e.size.ws_col = static_cast<unsigned short>(cols);
-        if (e.master.valid()) ::ioctl(e.master.get(), TIOCSWINSZ, &e.size);  // the kernel signals SIGWINCH
-      }
+      if (vm::decode_window_size(f.payload, &e.size.ws_row, &e.size.ws_col) && e.master.valid())
+        ::ioctl(e.master.get(), TIOCSWINSZ, &e.size);  // the kernel signals SIGWINCH
     } else if (f.type == vm::FrameType::in) {
       if (!e.active() || !e.in.valid()) return;
       // A terminal's input does not end: closing it would hang the process up (the host's end of

@@ -1,5 +1,7 @@
 #include "vm/transport/frame.h"
 
+#include <cstdio>
+
 namespace ocelot::vm {
 
 const char* frame_type_name(FrameType t) {
@@ -47,6 +49,19 @@ Result<std::optional<Frame>> FrameReader::next() {
   Frame f{static_cast<FrameType>(t), buf_.substr(5, n)};
   buf_.erase(0, 5 + static_cast<size_t>(n));
   return std::optional<Frame>(std::move(f));
+}
+
+std::string encode_window_size(unsigned rows, unsigned cols) {
+  return std::to_string(rows) + " " + std::to_string(cols);
+}
+
+bool decode_window_size(const std::string& text, unsigned short* rows, unsigned short* cols) {
+  unsigned r = 0, c = 0;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%u %u%c", &r, &c, &extra) != 2 || r >= 65536 || c >= 65536) return false;
+  *rows = static_cast<unsigned short>(r);
+  *cols = static_cast<unsigned short>(c);
+  return true;
 }
 
 }  // namespace ocelot::vm

@@ -42,6 +42,9 @@ struct Frame {
 inline constexpr size_t kMaxFramePayload = 32u << 20;
 
 std::string encode_frame(FrameType type, std::string_view payload = {});
+// A resize frame's payload, "ROWS COLS"; decode is false for anything else.
+std::string encode_window_size(unsigned rows, unsigned cols);
+bool decode_window_size(const std::string& text, unsigned short* rows, unsigned short* cols);
 
 class FrameReader {
  public:
