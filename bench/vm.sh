@@ -2,7 +2,9 @@
 # VM isolation against container isolation on one busybox bundle, measured here:
 #   1. boot-to-exit of `ocelot run` for /bin/true: VM from a template, VM from a template with a
 #      NIC (the config names a network namespace with a veth, made here: docs/vm.md "Network"),
-#      VM booted cold (--vm-template=off) and container, side by side by hyperfine (medians);
+#      VM from a template with QEMU serving the files itself as uid 0 (OCELOT_VM_SHARE_HELPER=off:
+#      what the unprivileged VMM's file servers cost), VM booted cold (--vm-template=off) and
+#      container, side by side by hyperfine (medians);
 #   2. host memory of N idle guests (PSS of their VMMs, since a template's pages are shared),
 #      from one template and booted cold.
 # KVM where usable, else TCG (said in the output). Needs root, hyperfine and `make vm-setup`
@@ -45,7 +47,8 @@ PY
 "$ocelot" --root "$root" --debug --isolation=vm run --bundle "$work/bundle" warm 2>&1 | grep -o "guest .* created in .*)" || true
 vm="$ocelot --root $root --log $work/log --isolation=vm run --bundle $work/bundle"
 hyperfine -N --warmup 1 --runs "$vm_runs" --export-json "$work/tpl.json" -n "vm (template)" "$vm bench-tpl" \
-  -n "vm (template, NIC)" "$ocelot --root $root --log $work/log --isolation=vm run --bundle $work/nic bench-nic" >&2
+  -n "vm (template, NIC)" "$ocelot --root $root --log $work/log --isolation=vm run --bundle $work/nic bench-nic" \
+  -n "vm (template, uid 0)" "env OCELOT_VM_SHARE_HELPER=off $vm bench-root" >&2
 hyperfine -N --warmup 1 --runs "$(( (vm_runs + 1) / 2 ))" --export-json "$work/cold.json" -n "vm (cold boot)" \
   "$ocelot --vm-template=off --root $root --log $work/log --isolation=vm run --bundle $work/bundle bench-cold" >&2
 hyperfine -N --warmup 5 --runs "$ct_runs" --export-json "$work/ct.json" \
@@ -76,10 +79,11 @@ python3 - "$work/tpl.json" "$work/cold.json" "$work/ct.json" <<'PY'
 import json, sys
 rs = [r for p in sys.argv[1:] for r in json.load(open(p))["results"]]
 for r in rs:
-    print("%-19s run /bin/true: median %8.1f ms (mean %.1f, min %.1f, max %.1f, %d runs)"
+    print("%-21s run /bin/true: median %8.1f ms (mean %.1f, min %.1f, max %.1f, %d runs)"
           % (r["command"], r["median"] * 1e3, r["mean"] * 1e3, r["min"] * 1e3, r["max"] * 1e3, len(r["times"])))
-tpl, nic, cold, ct = (r["median"] for r in rs)
+tpl, nic, root, cold, ct = (r["median"] for r in rs)
 print("vm from a template / vm cold: %.2fx   vm from a template / container: %.0fx   with a NIC / without: %.2fx"
       % (tpl / cold, tpl / ct, nic / tpl))
+print("unprivileged VMM (a file server per share) / VMM as uid 0: %.2fx" % (tpl / root))
 PY
 echo "idle guests ($guests at once), host PSS per guest: from a template ${pss_tpl} MiB, cold ${pss_cold} MiB"

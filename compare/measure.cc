@@ -494,7 +494,12 @@ Result<Report> run_compare(const Options& o) {
       auto qemu = vm::find_qemu();
       res.accelerator = qemu && vm::kvm_usable(*qemu) ? "KVM" : "TCG";
       res.cgroup = "VMM: host cgroup (" + host_cg + "); workload: guest cgroup v2";
-      res.host_syscalls = "none directly; the VMM: QEMU's seccomp sandbox, 6 capabilities, a private root";
+      auto helper = vm::find_share_helper();
+      res.host_syscalls =
+          !helper || helper->empty()
+              ? "none directly; the VMM: QEMU's seccomp sandbox, uid 0 with 6 capabilities, a private root"
+              : "none directly; the VMM: QEMU's seccomp sandbox, its own uid, no capabilities, a private "
+                "root (files: a 9p helper per share, root with 7 capabilities, chrooted)";
       res.devices = "virtio: serial (" + std::to_string(4 + vm::kExecSessions) + " ports), 9p x" + shares +
                     (p.net ? ", net x1 (the probe's)" : "") + "; guest: " + std::to_string(6 + devs) + " nodes";
     } else {

@@ -43,8 +43,9 @@ constexpr unsigned kVmmOverheadMiB = 160;
 constexpr unsigned kDefaultGuestMiB = 256;
 
 // The TCG notice is said once per host (then only with --debug): stderr belongs to the workload.
-void tcg_notice(const std::string& msg) {
-  std::string marker = std::string(kVmCache) + "/tcg-notice-shown";
+// Said once per host at info level (later at debug): what this host cannot give VM containers.
+void notice_once(const std::string& name, const std::string& msg) {
+  std::string marker = std::string(kVmCache) + "/" + name + "-notice-shown";
   if (fs::exists(marker)) {
     log::debug(msg);
     return;
@@ -129,7 +130,11 @@ Status VmBackend::load(runtime::Creation& c) {
   }
   if (const char* v = ::getenv("OCELOT_VM_CONSOLE"); v && *v) plan_.console_log = v;
   if (const char* v = ::getenv("OCELOT_VM_KERNEL_ARGS"); v && *v) plan_.extra_cmdline = v;
-  if (!plan_.kvm) tcg_notice("no usable /dev/kvm: the guest runs under QEMU's TCG software emulation");
+  plan_.share_helper = OCL_TRY(find_share_helper());
+  if (plan_.share_helper.empty())
+    notice_once("vmm-root",
+                "no virtfs-proxy-helper (qemu-system-common): the VMM serves the rootfs itself and keeps uid 0");
+  if (!plan_.kvm) notice_once("tcg", "no usable /dev/kvm: the guest runs under QEMU's TCG software emulation");
   return ok();
 }
 
@@ -388,7 +393,8 @@ Status VmBackend::boot_with_fallbacks(runtime::Creation& c) {
     st = boot(c, plan_, false);
     if (evidence || st) {
       remember_kvm_broken(plan_.qemu, kvm_error.msg);
-      tcg_notice("/dev/kvm could not run the guest (" + kvm_error.msg + "): using TCG on this host until it reboots");
+      notice_once("tcg",
+                  "/dev/kvm could not run the guest (" + kvm_error.msg + "): using TCG on this host until it reboots");
     }
   }
   return st;

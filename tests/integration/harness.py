@@ -350,6 +350,15 @@ class OcelotTest(unittest.TestCase):
     def state(self, cid):
         return json.loads(self.ocelot("state", cid).stdout)
 
+    def wait_for(self, cond, what, timeout=5.0):
+        """Polls cond until it is true; fails naming what never happened."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if cond():
+                return
+            time.sleep(0.02)
+        self.fail("timed out after %g s waiting for %s" % (timeout, what))
+
     def wait_status(self, cid, status, timeout=5.0):
         end = time.time() + timeout
         while time.time() < end:

@@ -35,6 +35,11 @@ def guest_kernel():
         return f.read().strip()
 
 
+def ppid(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(") ", 1)[1].split()[1])
+
+
 def alive(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -53,13 +58,16 @@ class VmIsolation(OcelotTest):
         # ocelot's own messages (the one-time TCG notice) go to --log: stderr is the workload's.
         return ["--log", os.path.join(self.tmp, "ocelot.log")]
 
-    def create_and_start(self, c, cid):
+    def create_and_start(self, c, cid, env=None):
         """Creates (its output to a file, returned) and starts a VM container."""
         b = self.bundle(c, "bundle-" + cid)
         out = os.path.join(self.tmp, "out")
         with open(out, "w") as f:
-            subprocess.run([OCELOT, "--root", self.root] + self.log_args() + ["create", "--bundle", b, cid],
-                           stdout=f, stderr=f, check=True, timeout=120)
+            p = subprocess.run([OCELOT, "--root", self.root] + self.log_args() + ["create", "--bundle", b, cid],
+                               stdout=f, stderr=f, timeout=120, env=env)
+        if p.returncode != 0:
+            with open(out) as f:
+                self.fail("create %s failed (%d): %s" % (cid, p.returncode, f.read().strip()))
         self.ocelot("start", cid)
         return out
 
@@ -231,27 +239,16 @@ class VmIsolation(OcelotTest):
         self.assertFalse(any(os.path.exists(s) for s in sockets))
         self.assertEqual(cgroup_dirs_named(cid), [])
 
-    def test_the_vmm_is_jailed(self):
-        """What a guest that takes over QEMU could reach (vm/vmm/jail.h): QEMU's seccomp sandbox,
-        no_new_privs, the capabilities 9p passthrough needs and no others, and a private root
-        holding only what the VMM was given, read-only where it need not write."""
+    def vmm_status(self, vmm):
+        with open("/proc/%d/status" % vmm) as f:
+            return {k: v.strip() for k, v in (l.split(":", 1) for l in f.read().splitlines() if ":" in l)}
+
+    def assert_jail_root(self, vmm, cid):
+        """The VMM's root holds what it was given and nothing else; its tree refuses writes."""
         planted = os.path.join(self.tmp, "not-given", "secret")
-        os.makedirs(os.path.dirname(planted))
+        os.makedirs(os.path.dirname(planted), exist_ok=True)
         with open(planted, "w") as f:
             f.write("host secret\n")
-        cid = self.new_id("vm")
-        self.create_and_start(self.vm_config(["/bin/sh", "-c", "echo up; sleep 600"]), cid)
-        vmm = self.state(cid)["pid"]
-        with open("/proc/%d/cmdline" % vmm) as f:
-            argv = f.read().split("\0")
-        self.assertIn("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", argv)
-        status = dict(l.split(":", 1) for l in open("/proc/%d/status" % vmm).read().splitlines() if ":" in l)
-        self.assertEqual(status["Seccomp"].strip(), "2")
-        self.assertEqual(status["NoNewPrivs"].strip(), "1")
-        # chown, dac_override, fowner, fsetid, mknod, setfcap: bits 0 1 3 4 27 31.
-        want = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 27) | (1 << 31)
-        for cap in ("CapEff", "CapPrm", "CapBnd"):
-            self.assertEqual(int(status[cap], 16), want, cap)
         root = "/proc/%d/root" % vmm
         self.assertFalse(os.path.exists(root + planted), "the VMM sees a host file it was not given")
         self.assertTrue(os.path.exists(root + os.path.join(self.root, cid, "vmm.log")))
@@ -262,8 +259,104 @@ class VmIsolation(OcelotTest):
         for ro in ("/usr/ocelot-jail-probe", "/ocelot-jail-probe"):
             with self.assertRaises(OSError, msg=ro):
                 open(root + ro, "w").close()
+
+    def test_the_vmm_is_jailed_and_unprivileged(self):
+        """What a guest that takes over QEMU could reach (vm/vmm/jail.h): a uid and gid of its own,
+        no capability, QEMU's seccomp sandbox, no_new_privs and a private root. The files are
+        served by one virtfs-proxy-helper per share, children of the VMM in its cgroup, which
+        create and chown files as the guest asked (checked on the host) and go with the VMM."""
+        data = os.path.join(self.tmp, "data")
+        os.makedirs(data)
+        c = self.vm_config(["/bin/sh", "-c", "echo made > /tmp/by-root; chown 1234:4321 /tmp/by-root; "
+                                             "mkdir -m 700 /tmp/private; chown 1000:1000 /tmp/private; "
+                                             "echo up; sleep 600"])
+        c["mounts"].append({"destination": "/tmp", "type": "bind", "source": data, "options": ["rbind", "rw"]})
+        for kind in ("bounding", "effective", "permitted"):
+            c["process"]["capabilities"][kind] = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"]
+        cid = self.new_id("vm")
+        out = self.create_and_start(c, cid)
+        vmm = self.state(cid)["pid"]
+        self.wait_for(lambda: "up" in open(out).read(), "the guest's writes", timeout=60)
+        with open("/proc/%d/cmdline" % vmm) as f:
+            argv = f.read().split("\0")
+        self.assertIn("on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny", argv)
+        status = self.vmm_status(vmm)
+        own = str(0x70000000 + vmm)
+        self.assertEqual(status["Uid"].split(), [own] * 4)
+        self.assertEqual(status["Gid"].split(), [own] * 4)
+        self.assertEqual(status["Groups"].split(), [own])
+        self.assertEqual((status["Seccomp"], status["NoNewPrivs"]), ("2", "1"))
+        for cap in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+            self.assertEqual(int(status[cap], 16), 0, cap)
+        self.assertEqual(int(status["CapBnd"], 16), (1 << 6) | (1 << 7), "setgid and setuid, spent on -runas")
+        self.assert_jail_root(vmm, cid)
+        # The file servers: one helper per share (the rootfs and /tmp's source), the VMM's
+        # children, each chrooted into its share; the template's unused slots have none.
+        with open("/proc/%d/task/%d/children" % (vmm, vmm)) as f:
+            helpers = [int(x) for x in f.read().split()]
+        self.assertEqual(sorted(os.readlink("/proc/%d/root" % h) for h in helpers), sorted([self.rootfs, data]))
+        with open("/proc/%d/cgroup" % vmm) as f:
+            vmm_cgroups = f.read()
+        for h in helpers:
+            self.assertTrue(os.readlink("/proc/%d/exe" % h).endswith("/virtfs-proxy-helper"))
+            hs = self.vmm_status(h)
+            self.assertEqual(hs["Uid"].split(), ["0"] * 4)
+            # chown, dac_override, fowner, fsetid, setgid, setuid, mknod: nothing to leave its chroot with.
+            self.assertEqual(int(hs["CapEff"], 16), 0x80000DB, h)
+            self.assertEqual(hs["NoNewPrivs"], "1")
+            with open("/proc/%d/cgroup" % h) as f:
+                self.assertEqual(f.read(), vmm_cgroups)
+        st = os.stat(os.path.join(data, "by-root"))
+        self.assertEqual((st.st_uid, st.st_gid), (1234, 4321))
+        st = os.stat(os.path.join(data, "private"))
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777), (1000, 1000, 0o700))
+        # A guest user writes where its uid may, and only there.
+        p = self.ocelot("exec", "--user", "1000:1000", cid, "sh", "-c",
+                        "echo mine > /tmp/private/f; echo x > /tmp/not-mine", check=False)
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("ermission denied", p.stdout + p.stderr)
+        st = os.stat(os.path.join(data, "private", "f"))
+        self.assertEqual((st.st_uid, st.st_gid), (1000, 1000))
+        self.assertFalse(os.path.exists(os.path.join(data, "not-mine")))
         self.assertEqual(self.ocelot("exec", cid, "echo", "still-works").stdout, "still-works\n")
         self.ocelot("delete", "--force", cid)
+        self.wait_for(lambda: not any(alive(h) for h in helpers), "the helpers' exit", timeout=10)
+
+    def test_without_the_share_helper_the_vmm_keeps_uid_0(self):
+        """OCELOT_VM_SHARE_HELPER=off stands for a host without QEMU's helper: QEMU serves the
+        shares itself (9p passthrough), so it keeps uid 0 with the capabilities that needs and
+        no others, QEMU's sandbox denies every set*uid, and the jail's root is the same."""
+        env = dict(os.environ, OCELOT_VM_SHARE_HELPER="off")
+        cid = self.new_id("vm")
+        self.create_and_start(self.vm_config(["/bin/sh", "-c", "echo up; sleep 600"]), cid, env=env)
+        vmm = self.state(cid)["pid"]
+        with open("/proc/%d/cmdline" % vmm) as f:
+            argv = f.read().split("\0")
+        self.assertIn("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", argv)
+        self.assertNotIn("-runas", argv)
+        status = self.vmm_status(vmm)
+        self.assertEqual(status["Uid"].split(), ["0"] * 4)
+        self.assertEqual((status["Seccomp"], status["NoNewPrivs"]), ("2", "1"))
+        # chown, dac_override, fowner, fsetid, mknod, setfcap: bits 0 1 3 4 27 31.
+        want = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 27) | (1 << 31)
+        for cap in ("CapEff", "CapPrm", "CapBnd"):
+            self.assertEqual(int(status[cap], 16), want, cap)
+        with open("/proc/%d/task/%d/children" % (vmm, vmm)) as f:
+            self.assertEqual(f.read().split(), [])
+        self.assert_jail_root(vmm, cid)
+        self.assertEqual(self.ocelot("exec", cid, "echo", "still-works").stdout, "still-works\n")
+        self.ocelot("delete", "--force", cid)
+        # A helper named but not there is an error, not a quiet uid 0.
+        before = len(open("/proc/self/mountinfo").readlines())
+        cid = self.new_id("vm")
+        bad = dict(os.environ, OCELOT_VM_SHARE_HELPER="/nonexistent/virtfs-proxy-helper")
+        p = self.ocelot("create", "--bundle", self.bundle(self.vm_config(["/bin/true"]), "bundle-" + cid), cid,
+                        check=False, env=bad)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.stderr.strip().splitlines(),
+                         ['ocelot: OCELOT_VM_SHARE_HELPER: "/nonexistent/virtfs-proxy-helper" is not an '
+                          "executable's absolute path"])
+        self.assert_nothing_left(cid, before)
 
     def test_host_hooks_run_with_the_state_and_a_failing_one_leaves_nothing(self):
         """prestart, createRuntime, poststart and poststop run on the host with the state on stdin
@@ -518,7 +611,8 @@ print(os.WEXITSTATUS(st) if os.WIFEXITED(st) else -os.WTERMSIG(st))
             self.read_until(master, seen, b"44 122")
             vmm = self.state(cid)["pid"]
             procs = open(os.path.join(Cgroup(vmm).dir("pids"), "cgroup.procs")).read().split()
-            watchers = [int(p) for p in procs if int(p) != vmm]
+            # The VMM's own children are its file servers (test_the_vmm_is_jailed_and_unprivileged).
+            watchers = [int(p) for p in procs if int(p) != vmm and ppid(int(p)) != vmm]
             self.assertEqual(len(watchers), 1, watchers)
             # The caller closing its master hangs up the watcher (its controlling terminal), not
             # the VMM: the container runs on, as a container's would.

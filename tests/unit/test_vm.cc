@@ -1,3 +1,5 @@
+#include <linux/capability.h>
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -214,9 +216,22 @@ TEST_CASE("the VMM command line: microvm, TCG facts, 9p shares, no console mixed
   CHECK(vm::kernel_cmdline(p).find("tsc_early_khz") == std::string::npos);
   CHECK(vm::kernel_cmdline(p).find("mitigations=off") == std::string::npos);  // only under TCG
   CHECK(has_pair(a, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"));
-  p.sandbox = false;
+  // With a share helper each share is its proxy's, and QEMU may make its one uid drop.
+  p.share_helper = "/usr/lib/qemu/virtfs-proxy-helper";
+  p.shares.push_back({"m1", "/data", "/data", false});
+  a = vm::qemu_argv(p);
+  CHECK(has_pair(a, "-fsdev", "proxy,id=rootfs,sock_fd=64,readonly=on"));
+  CHECK(has_pair(a, "-fsdev", "proxy,id=m1,sock_fd=65"));
+  CHECK(has_pair(a, "-sandbox", "on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny"));
+  p.served_shares = 1;  // m1 is a template's empty slot: QEMU's own, no helper
+  a = vm::qemu_argv(p);
+  CHECK(has_pair(a, "-fsdev", "proxy,id=rootfs,sock_fd=64,readonly=on"));
+  CHECK(has_pair(a, "-fsdev", "local,id=m1,path=/data,security_model=passthrough"));
+  CHECK(vm::plan_jail(p, "/run/ocelot/c1").shares == std::vector<std::string>{"/b/root,fs"});
+  p.sandbox = false;  // no jail, no helpers: QEMU serves the shares
   a = vm::qemu_argv(p);
   CHECK(std::find(a.begin(), a.end(), "-sandbox") == a.end());
+  CHECK(has_pair(a, "-fsdev", "local,id=m1,path=/data,security_model=passthrough"));
 }
 
 TEST_CASE("the VMM's jail holds the plan's paths, writable only where the VMM writes") {
@@ -252,7 +267,14 @@ TEST_CASE("the VMM's jail holds the plan's paths, writable only where the VMM wr
   CHECK(std::find(j.devices.begin(), j.devices.end(), "/dev/kvm") != j.devices.end());
   CHECK(j.pts);
   CHECK(find("/var/log")->writable);
-  CHECK(vm::jail_capabilities().size() == 6);
+  CHECK(vm::jail_capabilities(j).size() == 6);
+  CHECK(j.share_helper.empty());
+  p.share_helper = "/usr/lib/qemu/virtfs-proxy-helper";
+  j = vm::plan_jail(p, "/run/ocelot/c1");
+  CHECK(j.share_helper == p.share_helper);
+  CHECK(j.shares == std::vector<std::string>{"/b/rootfs", "/data"});
+  CHECK(vm::jail_capabilities(j) == std::vector<int>{CAP_SETGID, CAP_SETUID});  // until its -runas
+  CHECK(vm::vmm_runas(1234) == "1879049426:1879049426");
 }
 
 TEST_CASE("template restores map the saved RAM file private, builds map it shared") {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "base/fs.h"
+#include "base/strings.h"
 #include "vm/vmm/cpio.h"
 
 namespace ocelot::vm {
@@ -56,6 +57,19 @@ Result<std::string> find_qemu() {
     if (!dir.empty() && ::access(q.c_str(), X_OK) == 0) return q;
   }
   return Error::make("VM isolation needs qemu-system-x86_64, which is not installed (apt-get install qemu-system-x86)");
+}
+
+Result<std::string> find_share_helper() {
+  const char* v = ::getenv("OCELOT_VM_SHARE_HELPER");
+  if (v && std::string(v) == "off") return std::string();
+  if (v && *v) {
+    if (*v != '/' || ::access(v, X_OK) != 0)
+      return Error::make("OCELOT_VM_SHARE_HELPER: " + quote(v) + " is not an executable's absolute path");
+    return std::string(v);
+  }
+  for (const char* c : {"/usr/lib/qemu/virtfs-proxy-helper", "/usr/libexec/virtfs-proxy-helper"})
+    if (::access(c, X_OK) == 0) return std::string(c);
+  return std::string();
 }
 
 namespace {

@@ -23,6 +23,11 @@ Result<GuestKernel> find_kernel(const std::string& requested);
 Result<std::string> initramfs(const std::string& agent, const GuestKernel& k);
 // The qemu binary, or a one-line error naming the package to install.
 Result<std::string> find_qemu();
+// QEMU's 9p file server helper (virtfs-proxy-helper, in qemu-system-common up to QEMU 9.1), or
+// "" when this host has none or $OCELOT_VM_SHARE_HELPER is "off" (the VMM then serves the
+// shares itself and keeps uid 0: vm/vmm/jail.h). $OCELOT_VM_SHARE_HELPER may name another path,
+// an error when it is not an executable.
+Result<std::string> find_share_helper();
 
 // KVM: $OCELOT_VM_ACCEL=kvm|tcg decides; else /dev/kvm must open and create a VM, and must not
 // be remembered as broken for this boot of the host and this QEMU (nested setups pass both checks

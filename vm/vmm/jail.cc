@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,8 +34,19 @@ std::string absolute_in(const std::string& path, const std::string& dir) {
 
 }  // namespace
 
-std::vector<int> jail_capabilities() {
+std::vector<int> jail_capabilities(const VmmJail& j) {
+  if (!j.share_helper.empty()) return {CAP_SETGID, CAP_SETUID};
   return {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_MKNOD, CAP_SETFCAP};
+}
+
+std::vector<int> share_helper_capabilities() {
+  return {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,     CAP_FSETID, CAP_SETGID,
+          CAP_SETUID, CAP_MKNOD,        CAP_SYS_CHROOT, CAP_SETPCAP};
+}
+
+std::string vmm_runas(pid_t pid) {
+  std::string id = std::to_string(kVmmIdBase + static_cast<unsigned>(pid));
+  return id + ":" + id;
 }
 
 VmmJail plan_jail(const VmPlan& p, const std::string& dir) {
@@ -54,6 +67,11 @@ VmmJail plan_jail(const VmPlan& p, const std::string& dir) {
   j.devices = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"};
   if (p.kvm) j.devices.push_back("/dev/kvm");
   j.pts = !p.tty_path.empty();
+  if (unprivileged_vmm(p)) {
+    j.share_helper = p.share_helper;
+    for (size_t i = 0; i < p.shares.size(); ++i)
+      if (helper_serves(p, i)) j.shares.push_back(p.shares[i].host_path);
+  }
   return j;
 }
 
@@ -113,8 +131,8 @@ Status make_dev(const VmmJail& j) {
   return ok();
 }
 
-Status cut_capabilities() {
-  auto keep = jail_capabilities();
+// The bounding, permitted and effective sets cut to keep, and no_new_privs.
+Status cut_capabilities(const std::vector<int>& keep) {
   uint64_t mask = 0;
   for (int c : keep) mask |= 1ULL << c;
   for (int c = 0; c <= 63; ++c) {
@@ -130,9 +148,46 @@ Status cut_capabilities() {
   return ok();
 }
 
+// In a share helper's child: its socket as fd 3, output to the log, nothing else open; then
+// the helper, which chroots into the share and serves it until QEMU closes its end.
+[[noreturn]] void become_share_helper(const VmmJail& j, const std::string& share, int sock, int log_fd,
+                                      pid_t vmm) noexcept {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != vmm) ::_exit(1);
+  int nul = ::open("/dev/null", O_RDONLY);
+  if (nul < 0 || ::dup2(nul, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0 || ::dup2(sock, 3) < 0)
+    ::_exit(126);
+  ::close_range(4, ~0U, 0);
+  if (!cut_capabilities(share_helper_capabilities())) ::_exit(126);
+  std::string bin = j.share_helper;
+  const char* argv[] = {bin.c_str(), "-n", "-f", "3", "-p", share.c_str(), nullptr};
+  const char* envp[] = {nullptr};
+  ::execve(bin.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp));
+  ::_exit(127);
+}
+
 }  // namespace
 
-Status enter_jail(const VmmJail& j) {
+Result<std::vector<UniqueFd>> start_share_helpers(const VmmJail& j, int log_fd) {
+  std::vector<UniqueFd> qemu_ends;
+  if (j.share_helper.empty()) return qemu_ends;
+  pid_t vmm = ::getpid();
+  for (const auto& share : j.shares) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+      return Error::last("socket for the file server of " + quote(share));
+    UniqueFd ours(sv[0]), theirs(sv[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) return Error::last("fork the file server of " + quote(share));
+    if (pid == 0) become_share_helper(j, share, theirs.get(), log_fd, vmm);
+    qemu_ends.push_back(std::move(ours));
+  }
+  return qemu_ends;
+}
+
+Status confine(const VmmJail& j) { return cut_capabilities(jail_capabilities(j)); }
+
+Status make_jail(const VmmJail& j) {
   if (::unshare(CLONE_NEWNS) != 0) return Error::last("jail: unshare the mount namespace");
   // Nothing made here reaches the host's namespace.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return Error::last("jail: make / private");
@@ -151,7 +206,7 @@ Status enter_jail(const VmmJail& j) {
   // Its own tree is read-only from here: only what was bound writable can be written.
   if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
     return Error::last("jail: read-only root");
-  return cut_capabilities();
+  return ok();
 }
 
 }  // namespace ocelot::vm

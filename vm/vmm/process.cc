@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "base/clock.h"
@@ -19,10 +20,15 @@ namespace ocelot::vm {
 namespace {
 
 // In the child, after fork. A held child waits first (it is in its cgroup once released); then
-// every source fd is moved above the targets, so that no dup2 overwrites another's source; then
-// the targets; then everything else is closed.
-[[noreturn]] void become_vmm(const VmmSpawn& how, pid_t parent, int log_fd, int wait_fd, CStrings& argv,
-                             CStrings& envp) noexcept {
+// the share helpers (in the cgroup too), the capability cut; then every source fd is moved above
+// the targets, so that no dup2 overwrites another's source; then the targets; then everything
+// else is closed.
+[[noreturn]] void become_vmm(const VmmSpawn& how, pid_t parent, int log_fd, int wait_fd) noexcept {
+  auto fail = [&](const Error& e) {
+    std::string line = "ocelot: the VMM's " + e.msg + "\n";
+    (void)!::write(log_fd, line.data(), line.size());
+    ::_exit(126);
+  };
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -31,14 +37,9 @@ namespace {
     if (::getppid() != parent) ::_exit(1);
   }
   ::setsid();
-  // The jail first: it is made while the caller still puts us in the cgroup.
-  if (how.jail) {
-    if (auto st = enter_jail(*how.jail); !st) {
-      std::string line = "ocelot: the VMM's " + st.error().msg + "\n";
-      (void)!::write(log_fd, line.data(), line.size());
-      ::_exit(126);
-    }
-  }
+  // The jail's tree first: it is made while the caller still puts us in the cgroup.
+  if (how.jail)
+    if (auto st = make_jail(*how.jail); !st) fail(st.error());
   if (wait_fd >= 0) {
     char b;
     ssize_t n;
@@ -46,11 +47,22 @@ namespace {
     while (n < 0 && errno == EINTR);
     if (n != 1) ::_exit(1);  // the caller gave up on us
   }
+  std::vector<std::pair<int, int>> fds = how.fds;
+  std::vector<std::string> args = how.argv;
+  std::vector<UniqueFd> helpers;
+  if (how.jail) {
+    auto started = start_share_helpers(*how.jail, log_fd);
+    if (!started) fail(started.error());
+    helpers = std::move(*started);
+    for (size_t i = 0; i < helpers.size(); ++i) fds.emplace_back(helpers[i].get(), kShareFd + static_cast<int>(i));
+    if (!how.jail->share_helper.empty()) args.insert(args.end(), {"-runas", vmm_runas(::getpid())});
+    if (auto st = confine(*how.jail); !st) fail(st.error());
+  }
   if (::chdir(how.dir.c_str()) != 0) ::_exit(126);
   int top = 10;
-  for (const auto& f : how.fds) top = std::max(top, f.second + 1);
+  for (const auto& f : fds) top = std::max(top, f.second + 1);
   std::vector<std::pair<int, int>> moved;
-  for (const auto& [from, to] : how.fds) moved.emplace_back(::fcntl(from, F_DUPFD, top), to);
+  for (const auto& [from, to] : fds) moved.emplace_back(::fcntl(from, F_DUPFD, top), to);
   int lg = ::fcntl(log_fd, F_DUPFD, top);
   int nul = ::open("/dev/null", O_RDONLY);
   int nul_hi = nul >= 0 ? ::fcntl(nul, F_DUPFD, top) : -1;
@@ -58,9 +70,16 @@ namespace {
   for (const auto& [hi, to] : moved)
     if (hi < 0 || ::dup2(hi, to) < 0) ::_exit(126);
   if (::dup2(nul_hi, 0) < 0 || ::dup2(lg, 1) < 0 || ::dup2(lg, 2) < 0) ::_exit(126);
-  int first_free = 3;
-  for (const auto& f : how.fds) first_free = std::max(first_free, f.second + 1);
-  ::close_range(static_cast<unsigned>(first_free), ~0U, 0);
+  // Everything but the targets is closed, the gaps between them too.
+  std::vector<int> kept = {0, 1, 2};
+  for (const auto& f : fds) kept.push_back(f.second);
+  std::sort(kept.begin(), kept.end());
+  for (size_t i = 0; i + 1 < kept.size(); ++i)
+    if (kept[i + 1] > kept[i] + 1)
+      ::close_range(static_cast<unsigned>(kept[i] + 1), static_cast<unsigned>(kept[i + 1] - 1), 0);
+  ::close_range(static_cast<unsigned>(kept.back() + 1), ~0U, 0);
+  std::vector<std::string> env = how.env;
+  CStrings argv(args), envp(env);
   ::execve(argv.data()[0], argv.data(), envp.data());
   ::_exit(127);
 }
@@ -83,8 +102,6 @@ VmmProcess& VmmProcess::operator=(VmmProcess&& o) noexcept {
 Result<VmmProcess> VmmProcess::spawn(const VmmSpawn& how) {
   if (how.argv.empty() || how.argv[0].empty() || how.argv[0][0] != '/')
     return Error::make("VMM: an absolute path to its binary is needed");
-  std::vector<std::string> argv_s = how.argv, env_s = how.env;
-  CStrings argv(argv_s), envp(env_s);
   if (how.jail && ::mkdir(how.jail->root.c_str(), 0700) != 0 && errno != EEXIST)
     return Error::last("make the VMM's jail root " + quote(how.jail->root));
   UniqueFd log(::open(how.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -102,7 +119,7 @@ Result<VmmProcess> VmmProcess::spawn(const VmmSpawn& how) {
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Error::last("fork the VMM");
-  if (pid == 0) become_vmm(how, parent, log.get(), wait_end.get(), argv, envp);
+  if (pid == 0) become_vmm(how, parent, log.get(), wait_end.get());
   v.pid_ = pid;
   v.release_ = std::move(release_end);
   return v;
@@ -124,8 +141,14 @@ std::string VmmProcess::log() const {
 }
 
 Error VmmProcess::failure(const std::string& what) const {
-  std::string l = log();
-  std::string first = l.substr(0, l.find('\n'));
+  // The first line that says something: virtfs-proxy-helper writes "Started" and "Done" there too.
+  std::string l = log(), first;
+  for (size_t at = 0; at < l.size() && first.empty();) {
+    size_t nl = std::min(l.find('\n', at), l.size());
+    std::string line = l.substr(at, nl - at);
+    if (line != "Started" && line != "Done") first = line;
+    at = nl + 1;
+  }
   return Error{EPIPE, what + (first.empty() ? "" : ": " + first)};
 }
 

@@ -69,8 +69,11 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
   port("out", "file,id=out,path=" + esc(p.stdout_path) + ",append=on", kOutPort);
   port("err", "file,id=err,path=" + esc(p.stderr_path) + ",append=on", kErrPort);
   if (!p.tty_path.empty()) port("tty", "tty,id=tty,path=" + esc(p.tty_path), kTtyPort);
-  for (const auto& s : p.shares) {
-    std::string fsdev = "local,id=" + s.tag + ",path=" + esc(s.host_path) + ",security_model=passthrough";
+  for (size_t i = 0; i < p.shares.size(); ++i) {
+    const Share& s = p.shares[i];
+    std::string fsdev = helper_serves(p, i)
+                            ? "proxy,id=" + s.tag + ",sock_fd=" + std::to_string(kShareFd + static_cast<int>(i))
+                            : "local,id=" + s.tag + ",path=" + esc(s.host_path) + ",security_model=passthrough";
     if (s.readonly) fsdev += ",readonly=on";
     a.insert(a.end(), {"-fsdev", fsdev, "-device", "virtio-9p-device,fsdev=" + s.tag + ",mount_tag=" + s.tag});
   }
@@ -82,8 +85,11 @@ std::vector<std::string> qemu_argv(const VmPlan& p) {
   }
   if (!p.qmp_socket.empty()) a.insert(a.end(), {"-qmp", "unix:" + esc(p.qmp_socket) + ",server=on,wait=off"});
   if (p.incoming) a.insert(a.end(), {"-incoming", "defer"});
+  // An unprivileged VMM drops its uid itself (-runas), after QEMU has installed the filter: set*uid
+  // must stay allowed for that one call, and can only fail after it (no capability is left).
   if (p.sandbox)
-    a.insert(a.end(), {"-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"});
+    a.insert(a.end(), {"-sandbox", std::string("on,obsolete=deny,elevateprivileges=") +
+                                       (unprivileged_vmm(p) ? "allow" : "deny") + ",spawn=deny,resourcecontrol=deny"});
   return a;
 }
 

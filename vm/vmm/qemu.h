@@ -5,6 +5,7 @@
 // vmlinux booted through its PVH entry (decompressing the bzImage costs seconds under TCG).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,11 @@ namespace ocelot::vm {
 
 // The VMM's fd of the first NIC's tap (3 and 4 are the workload's output, 5 a template's state).
 inline constexpr int kNicFd = 6;
+// The VMM's fd of share i's file server socket (virtfs-proxy-helper's end is its own fd 3).
+inline constexpr int kShareFd = 64;
+// An unprivileged VMM's uid and gid: this plus its pid (a pid names one live process, so no two
+// VMMs share an id and neither can signal or trace the other; pid_max is at most 2^22).
+inline constexpr unsigned kVmmIdBase = 0x70000000;
 
 struct VmPlan {
   std::string qemu = "qemu-system-x86_64";
@@ -47,7 +53,20 @@ struct VmPlan {
   // QEMU's seccomp sandbox (-sandbox on with every optional deny: obsolete syscalls, privilege
   // changes, fork/exec, scheduler and resource changes). The VMM's jail (vm/vmm/jail.h) goes with it.
   bool sandbox = true;
+  // With the sandbox: QEMU's 9p file server helper (virtfs-proxy-helper). Each share is then
+  // served by a helper of its own (fsdev "proxy" on fd kShareFd + i), and QEMU drops to an
+  // unprivileged uid once it has opened its files (-runas, added by the VMM's child, which knows
+  // its pid). Empty: QEMU serves the shares itself (9p passthrough) and keeps uid 0.
+  std::string share_helper;
+  // Shares from this index on are a template's unused slots (an empty read-only directory the
+  // guest never mounts): QEMU serves them itself, no helper is started for them.
+  size_t served_shares = SIZE_MAX;
 };
+
+// Does the plan's VMM drop to an unprivileged uid (a sandbox with a share helper)?
+inline bool unprivileged_vmm(const VmPlan& p) { return p.sandbox && !p.share_helper.empty(); }
+// Is share i served by a helper of its own?
+inline bool helper_serves(const VmPlan& p, size_t i) { return unprivileged_vmm(p) && i < p.served_shares; }
 
 std::vector<std::string> qemu_argv(const VmPlan& p);
 // The VMM's environment: ours (env: a NULL-ended array, as environ), with glibc's malloc asked for

@@ -61,7 +61,8 @@ VmPlan build_plan(const VmPlan& base, const std::string& empty_dir) {
     s.host_path = empty_dir;
     s.readonly = true;
   }
-  b.ram_file = "ram";  // relative: QEMU runs in dir
+  b.served_shares = 0;  // nothing to serve: the guest mounts nothing before it is saved
+  b.ram_file = "ram";   // relative: QEMU runs in dir
   b.ram_shared = true;
   b.qmp_socket = "qmp.sock";
   b.template_build = true;
@@ -200,6 +201,7 @@ std::string template_dir_name(const std::string& key) {
 }
 
 VmPlan with_template_slots(VmPlan p, const std::string& empty_dir) {
+  p.served_shares = p.shares.size();
   for (size_t i = p.shares.size(); i < kTemplateShareSlots; ++i)
     p.shares.push_back({i == 0 ? "rootfs" : "m" + std::to_string(i), empty_dir, "", true});
   return p;
