@@ -13,8 +13,12 @@ namespace ocelot::runtime {
 
 namespace {
 
-void add_common(std::vector<std::string>& a, const CriuOptions& o) {
-  a.insert(a.end(), {"--images-dir", o.image_path, "--work-dir", o.work_path.empty() ? o.image_path : o.work_path});
+CriuCall common_call(std::string action, const CriuOptions& o) {
+  CriuCall c;
+  c.action = std::move(action);
+  c.images_dir = o.image_path;
+  c.work_dir = o.work_path.empty() ? o.image_path : o.work_path;
+  auto& a = c.options;
   a.push_back("--manage-cgroups=" + (o.manage_cgroups_mode.empty() ? std::string("soft") : o.manage_cgroups_mode));
   if (o.tcp_established) a.push_back("--tcp-established");
   if (o.ext_unix_sk) a.push_back("--ext-unix-sk");
@@ -22,29 +26,32 @@ void add_common(std::vector<std::string>& a, const CriuOptions& o) {
   if (o.file_locks) a.push_back("--file-locks");
   if (o.auto_dedup) a.push_back("--auto-dedup");
   for (const auto& ns : o.empty_ns) a.insert(a.end(), {"--empty-ns", ns == "network" ? "net" : ns});
+  return c;
 }
 
 }  // namespace
 
-std::vector<std::string> criu_dump_args(const DumpPlan& p) {
-  std::vector<std::string> a = {p.o.pre_dump ? "pre-dump" : "dump", "--tree", std::to_string(p.pid)};
-  add_common(a, p.o);
+CriuCall criu_dump_call(const DumpPlan& p) {
+  CriuCall c = common_call(p.o.pre_dump ? "pre-dump" : "dump", p.o);
+  auto& a = c.options;
+  a.insert(a.end(), {"--tree", std::to_string(p.pid)});
   if (p.o.leave_running && !p.o.pre_dump) a.push_back("--leave-running");
   if (!p.o.parent_path.empty()) a.insert(a.end(), {"--prev-images-dir", p.o.parent_path});
   if (p.o.pre_dump) a.push_back("--track-mem");
   if (!p.freeze_cgroup.empty()) a.insert(a.end(), {"--freeze-cgroup", p.freeze_cgroup});
   for (const auto& m : p.binds) a.insert(a.end(), {"--external", "mnt[" + m.destination + "]:" + m.destination});
   if (p.external_net) a.insert(a.end(), {"--external", "net[" + std::to_string(p.net_inode) + "]:extRootNetNS"});
-  return a;
+  return c;
 }
 
-std::vector<std::string> criu_restore_args(const RestorePlan& p) {
-  std::vector<std::string> a = {"restore", "--root", p.root};
-  add_common(a, p.o);
+CriuCall criu_restore_call(const RestorePlan& p) {
+  CriuCall c = common_call("restore", p.o);
+  auto& a = c.options;
+  a.insert(a.end(), {"--root", p.root});
   if (!p.cgroup_root.empty()) a.insert(a.end(), {"--cgroup-root", p.cgroup_root});
   for (const auto& m : p.binds) a.insert(a.end(), {"--external", "mnt[" + m.destination + "]:" + m.source});
-  for (const auto& [fd, key] : p.inherit) a.insert(a.end(), {"--inherit-fd", "fd[" + std::to_string(fd) + "]:" + key});
-  return a;
+  c.inherit = p.inherit;
+  return c;
 }
 
 Status check_criu_options(const CriuOptions& o, bool restore) {

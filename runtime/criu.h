@@ -58,11 +58,20 @@ struct RestorePlan {
   std::vector<std::pair<int, std::string>> inherit;  // fd, key (pipe:[N], extRootNetNS)
 };
 
-// `criu dump` (or `pre-dump`) arguments, without the binary.
-std::vector<std::string> criu_dump_args(const DumpPlan& p);
-// `criu restore` arguments, without the binary (the RPC makes it detached, the init a sibling:
-// ocelot's child).
-std::vector<std::string> criu_restore_args(const RestorePlan& p);
+// What CRIU is asked, in the parts the RPC request carries apart: the action, the directories
+// (opened and sent as fds), the fds it inherits, and every other option in CRIU's command-line
+// spelling (written to its configuration file: criu_config_text).
+struct CriuCall {
+  std::string action;  // "dump", "pre-dump" or "restore"
+  std::string images_dir, work_dir;
+  std::vector<std::pair<int, std::string>> inherit;  // restore: our fd, CRIU's key for it
+  std::vector<std::string> options;
+};
+
+// `criu dump` (or `pre-dump`).
+CriuCall criu_dump_call(const DumpPlan& p);
+// `criu restore` (the RPC makes it detached, the init a sibling: ocelot's child).
+CriuCall criu_restore_call(const RestorePlan& p);
 // The options CRIU cannot honour here, as one error ("" when none): lazy pages need a page server
 // ocelot does not run.
 Status check_criu_options(const CriuOptions& o, bool restore);

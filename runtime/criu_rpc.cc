@@ -165,15 +165,9 @@ Result<CriuRpcResponse> decode_criu_response(const std::string& bytes) {
 
 Result<std::string> criu_config_text(const std::vector<std::string>& args) {
   std::string out;
-  for (size_t i = 1; i < args.size(); ++i) {
+  for (size_t i = 0; i < args.size(); ++i) {
     const std::string& opt = args[i];
     if (!opt.starts_with("--")) return Error::make("criu option " + quote(opt) + ": expected --name");
-    // The request's: the directories as fds, inherited fds as inherit_fd entries (CRIU 3.17
-    // failed on the file's --inherit-fd, "Can't send fd N into store", and takes the request's).
-    if (opt == "--images-dir" || opt == "--work-dir" || opt == "--inherit-fd") {
-      ++i;
-      continue;
-    }
     std::string line = opt.substr(2);
     if (opt.find('=') == std::string::npos && i + 1 < args.size() && !args[i + 1].starts_with("--")) {
       std::string v;
@@ -196,25 +190,6 @@ Result<UniqueFd> config_memfd(const std::string& text) {
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
     return Error::last("write CRIU's configuration");
   return fd;
-}
-
-std::string option_value(const std::vector<std::string>& args, const std::string& name) {
-  for (size_t i = 0; i + 1 < args.size(); ++i)
-    if (args[i] == name) return args[i + 1];
-  return "";
-}
-
-// The planner's "--inherit-fd fd[N]:KEY" pairs.
-std::vector<std::pair<int, std::string>> inherit_fds(const std::vector<std::string>& args) {
-  std::vector<std::pair<int, std::string>> out;
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    const std::string& v = args[i + 1];
-    if (args[i] != "--inherit-fd" || !v.starts_with("fd[")) continue;
-    auto close = v.find("]:");
-    if (close == std::string::npos) continue;
-    out.emplace_back(std::atoi(v.substr(3, close - 3).c_str()), v.substr(close + 2));
-  }
-  return out;
 }
 
 CriuRpcType action_type(const std::string& action) {
@@ -251,18 +226,16 @@ Result<pid_t> converse(int sock, const CriuRpcRequest& req, const std::function<
 
 }  // namespace
 
-Result<pid_t> run_criu(const std::string& criu, const std::vector<std::string>& args, pid_t dump_pid,
-                       const std::string& log_dir, const std::string& log_name, const char* what,
+Result<pid_t> run_criu(const std::string& criu, const CriuCall& call, pid_t dump_pid, const std::string& log_name,
                        const std::vector<int>& extra_fds, const std::function<Status(int)>& on_pty_master) {
-  if (args.empty()) return Error::make("criu: no action");
-  UniqueFd conf = OCL_TRY(config_memfd(OCL_TRY(criu_config_text(args))));
+  UniqueFd conf = OCL_TRY(config_memfd(OCL_TRY(criu_config_text(call.options))));
   // The directories go as fds, not in the configuration: CRIU 3.17 (Debian 12) resolves a work
-  // dir only from /proc/<peer>/fd/N ("Can't readlink <dir>" otherwise).
-  std::string images = option_value(args, "--images-dir"), work = option_value(args, "--work-dir");
-  UniqueFd images_fd(::open(images.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!images_fd.valid()) return Error::last("images dir " + quote(images));
-  UniqueFd work_fd(::open((work.empty() ? images : work).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!work_fd.valid()) return Error::last("work dir " + quote(work));
+  // dir only from /proc/<peer>/fd/N ("Can't readlink <dir>" otherwise). Inherited fds go as the
+  // request's inherit_fd entries: 3.17 failed on the file's ("Can't send fd N into store").
+  UniqueFd images_fd(::open(call.images_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!images_fd.valid()) return Error::last("images dir " + quote(call.images_dir));
+  UniqueFd work_fd(::open(call.work_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!work_fd.valid()) return Error::last("work dir " + quote(call.work_dir));
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Error::last("socketpair for CRIU");
   UniqueFd ours(sv[0]), theirs(sv[1]);
@@ -278,9 +251,9 @@ Result<pid_t> run_criu(const std::string& criu, const std::vector<std::string>& 
   }
   theirs.reset();
   CriuRpcRequest req;
-  req.type = action_type(args[0]);
+  req.type = action_type(call.action);
   req.images_dir_fd = images_fd.get();
-  req.inherit_fds = inherit_fds(args);
+  req.inherit_fds = call.inherit;
   req.work_dir_fd = work_fd.get();
   req.pid = dump_pid;
   req.log_file = log_name;
@@ -295,11 +268,11 @@ Result<pid_t> run_criu(const std::string& criu, const std::vector<std::string>& 
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(st) && WEXITSTATUS(st) == 127 && !result)
-    return Error::make("criu " + std::string(what) + ": cannot run " + quote(criu));
-  if (!callback_error.msg.empty()) return std::move(callback_error).wrap("criu " + std::string(what));
+    return Error::make("criu " + call.action + ": cannot run " + quote(criu));
+  if (!callback_error.msg.empty()) return std::move(callback_error).wrap("criu " + call.action);
   if (result) return result;
-  std::string log = log_dir + "/" + log_name;
-  return Error::make("criu " + std::string(what) + " failed: " + criu_log_error(log) + " (log: " + log + ")");
+  std::string log = call.work_dir + "/" + log_name;
+  return Error::make("criu " + call.action + " failed: " + criu_log_error(log) + " (log: " + log + ")");
 }
 
 }  // namespace ocelot::runtime

@@ -20,6 +20,7 @@
 
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "runtime/criu.h"
 
 namespace ocelot::runtime {
 
@@ -55,19 +56,17 @@ std::string encode_criu_request(const CriuRpcRequest& r);
 // A criu_resp; unknown fields are skipped. Pure.
 Result<CriuRpcResponse> decode_criu_response(const std::string& bytes);
 
-// The options of a planner's argument list (without its action, the first element) as CRIU's
-// configuration file: one option per line ("--external X" -> `external "X"`, "--a=b" -> `a=b`),
-// without --images-dir, --work-dir and --inherit-fd (the request carries them).
-// Pure. A value with '#' or a newline cannot be written there (CRIU reads '#' as a comment):
-// an error naming it.
-Result<std::string> criu_config_text(const std::vector<std::string>& args);
+// A call's options as CRIU's configuration file: one option per line ("--external X" ->
+// `external "X"`, "--a=b" -> `a=b`). Pure. A value with '#' or a newline cannot be written there
+// (CRIU reads '#' as a comment): an error naming it.
+Result<std::string> criu_config_text(const std::vector<std::string>& options);
 
-// Runs `criu swrk` for the action in args[0] with args' options (through a configuration file),
-// orphan_pts_master set; extra_fds stay open in criu (inherit-fd). A new pty master handed back
-// on restore goes to on_pty_master (its error aborts the restore). Returns the restored pid
-// (restore) or 0. Fails as run_criu does: "criu <what> failed: <CRIU's first error> (log: ...)".
-Result<pid_t> run_criu(const std::string& criu, const std::vector<std::string>& args, pid_t dump_pid,
-                       const std::string& log_dir, const std::string& log_name, const char* what,
+// Runs `criu swrk` for the call: its directories as fds, its options through a configuration
+// file, its inherited fds in the request (they and extra_fds stay open in criu), orphan_pts_master
+// set; CRIU logs to log_name in the work dir. A new pty master handed back on restore goes to
+// on_pty_master (its error aborts the restore). Returns the restored pid (restore) or 0. Fails as
+// "criu <action> failed: <CRIU's first error> (log: ...)".
+Result<pid_t> run_criu(const std::string& criu, const CriuCall& call, pid_t dump_pid, const std::string& log_name,
                        const std::vector<int>& extra_fds, const std::function<Status(int)>& on_pty_master);
 
 }  // namespace ocelot::runtime

@@ -605,10 +605,7 @@ Status Lifecycle::checkpoint(const std::string& id, const CriuOptions& given) {
     }
     OCL_CHECK_CTX(fs::write_file_atomic(o.image_path + "/descriptors.json", descriptors_json(stdio_descriptors(p.pid))),
                   "write descriptors.json");
-    std::string work = o.work_path.empty() ? o.image_path : o.work_path;
-    const char* log = o.pre_dump ? "pre-dump.log" : "dump.log";
-    const char* what = o.pre_dump ? "pre-dump" : "dump";
-    OCL_TRY(run_criu(criu, criu_dump_args(p), p.pid, work, log, what, {}, nullptr));
+    OCL_TRY(run_criu(criu, criu_dump_call(p), p.pid, o.pre_dump ? "pre-dump.log" : "dump.log", {}, nullptr));
   }  // the lock goes: delete takes it again
   if (o.leave_running || o.pre_dump) return ok();
   return remove_known(id, true, nullptr);
@@ -664,7 +661,6 @@ Result<int> Lifecycle::restore(const CreateOptions& o, const CriuOptions& given,
   if (::mount(c.b.rootfs.c_str(), root.path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return Error::last("bind " + quote(c.b.rootfs) + " for CRIU");
   p.root = root.path;
-  std::string work = co.work_path.empty() ? co.image_path : co.work_path;
   UniqueFd master;  // a foreground restore without a console socket proxies it, as run does
   auto take_master = [&](int fd) -> Status {
     if (o.console_socket.empty()) {
@@ -674,7 +670,7 @@ Result<int> Lifecycle::restore(const CreateOptions& o, const CriuOptions& given,
     UniqueFd sock = OCL_TRY(connect_console_socket(o.console_socket));
     return send_fd(sock.get(), fd, "/dev/ptmx");
   };
-  pid_t restored = OCL_TRY(run_criu(criu, criu_restore_args(p), 0, work, "restore.log", "restore", keep, take_master));
+  pid_t restored = OCL_TRY(run_criu(criu, criu_restore_call(p), 0, "restore.log", keep, take_master));
   root.unbind();  // the restored mount namespace holds its own root
   c.child = restored;
   if (c.child <= 0) return Error::make("criu restore named no restored process");

@@ -23,10 +23,12 @@ TEST_CASE("criu dump: the init's tree, runc's flags, bind mounts and a joined ne
   p.binds = {{"/data", "/host/data"}, {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/memory/ocelot/c"}};
   p.external_net = true;
   p.net_inode = 4026531992;
-  auto a = runtime::criu_dump_args(p);
-  CHECK(a[0] == "dump");
+  auto call = runtime::criu_dump_call(p);
+  auto a = call.options;
+  CHECK(call.action == "dump");
   CHECK(has_seq(a, {"--tree", "42"}));
-  CHECK(has_seq(a, {"--images-dir", "/img", "--work-dir", "/img"}));
+  CHECK((call.images_dir == "/img" && call.work_dir == "/img"));  // sent as fds, not options
+  CHECK(call.inherit.empty());
   CHECK(has_seq(a, {"--manage-cgroups=soft"}));
   // Dumped under their destination: restore maps each to its (new) source.
   CHECK(has_seq(a, {"--external", "mnt[/data]:/data"}));
@@ -35,17 +37,18 @@ TEST_CASE("criu dump: the init's tree, runc's flags, bind mounts and a joined ne
   CHECK(std::find(a.begin(), a.end(), "--leave-running") == a.end());
   CHECK(std::find(a.begin(), a.end(), "--freeze-cgroup") == a.end());
   p.freeze_cgroup = "/sys/fs/cgroup/freezer/ocelot/c";
-  CHECK(has_seq(runtime::criu_dump_args(p), {"--freeze-cgroup", "/sys/fs/cgroup/freezer/ocelot/c"}));
+  CHECK(has_seq(runtime::criu_dump_call(p).options, {"--freeze-cgroup", "/sys/fs/cgroup/freezer/ocelot/c"}));
 
   p.o.leave_running = p.o.tcp_established = p.o.ext_unix_sk = p.o.shell_job = p.o.file_locks = true;
   p.o.work_path = "/work";
   p.o.manage_cgroups_mode = "full";
   p.o.empty_ns = {"network"};
-  a = runtime::criu_dump_args(p);
+  call = runtime::criu_dump_call(p);
+  a = call.options;
   for (const char* f : {"--leave-running", "--tcp-established", "--ext-unix-sk", "--shell-job", "--file-locks",
                         "--manage-cgroups=full"})
     CHECK(std::find(a.begin(), a.end(), f) != a.end());
-  CHECK(has_seq(a, {"--work-dir", "/work"}));
+  CHECK(call.work_dir == "/work");
   CHECK(has_seq(a, {"--empty-ns", "net"}));
 }
 
@@ -56,8 +59,9 @@ TEST_CASE("criu pre-dump: tracks memory, never --leave-running (it always does),
   p.o.leave_running = false;
   p.o.parent_path = "../parent";
   p.pid = 7;
-  auto a = runtime::criu_dump_args(p);
-  CHECK(a[0] == "pre-dump");
+  auto call = runtime::criu_dump_call(p);
+  auto a = call.options;
+  CHECK(call.action == "pre-dump");
   CHECK(std::find(a.begin(), a.end(), "--track-mem") != a.end());
   CHECK(has_seq(a, {"--prev-images-dir", "../parent"}));
 }
@@ -69,15 +73,17 @@ TEST_CASE("criu restore: the root, the new cgroup, sources for externals, inheri
   p.cgroup_root = "/ocelot/new";
   p.binds = {{"/data", "/host/data"}};
   p.inherit = {{1, "pipe:[123]"}, {5, "extRootNetNS"}};
-  auto a = runtime::criu_restore_args(p);
-  CHECK(a[0] == "restore");
+  auto call = runtime::criu_restore_call(p);
+  auto a = call.options;
+  CHECK(call.action == "restore");
   // Detached and a sibling come with the RPC request (swrk restores detached; rst_sibling).
   CHECK(std::find(a.begin(), a.end(), "--restore-sibling") == a.end());
   CHECK(has_seq(a, {"--root", "/run/ocelot/c/criu-root"}));
   CHECK(has_seq(a, {"--cgroup-root", "/ocelot/new"}));
   CHECK(has_seq(a, {"--external", "mnt[/data]:/host/data"}));
-  CHECK(has_seq(a, {"--inherit-fd", "fd[1]:pipe:[123]"}));
-  CHECK(has_seq(a, {"--inherit-fd", "fd[5]:extRootNetNS"}));
+  // Inherited fds go in the request (CRIU 3.17 failed on the configuration file's --inherit-fd).
+  CHECK(call.inherit == std::vector<std::pair<int, std::string>>{{1, "pipe:[123]"}, {5, "extRootNetNS"}});
+  CHECK(std::find(a.begin(), a.end(), "--inherit-fd") == a.end());
 }
 
 TEST_CASE("criu options CRIU cannot honour here are refused by name") {
@@ -173,13 +179,12 @@ TEST_CASE("criu rpc: responses decode; unknown fields are skipped; garbage is an
 }
 
 TEST_CASE("criu rpc: the planner's options as CRIU's configuration file") {
-  auto t = runtime::criu_config_text({"restore", "--images-dir", "/i", "--root", "/r oot", "--work-dir", "/w",
-                                      "--manage-cgroups=soft", "--tcp-established", "--external", "mnt[/a]:/b\"c",
-                                      "--inherit-fd", "fd[1]:pipe:[12]"});
+  auto t = runtime::criu_config_text(
+      {"--root", "/r oot", "--manage-cgroups=soft", "--tcp-established", "--external", "mnt[/a]:/b\"c"});
   REQUIRE(t);
   CHECK(*t == "root \"/r oot\"\nmanage-cgroups=soft\ntcp-established\nexternal \"mnt[/a]:/b\\\"c\"\n");
-  auto bad = runtime::criu_config_text({"dump", "--root", "/a#b"});
+  auto bad = runtime::criu_config_text({"--root", "/a#b"});
   REQUIRE(!bad);
   CHECK(bad.error().msg.find("'#'") != std::string::npos);
-  CHECK(!runtime::criu_config_text({"dump", "root"}));
+  CHECK(!runtime::criu_config_text({"root"}));
 }
