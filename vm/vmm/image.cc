@@ -124,7 +124,7 @@ Result<std::string> initramfs(const std::string& agent, const GuestKernel& k) {
   for (const auto& [name, bytes] : modules)
     h = h * 31 + std::hash<std::string_view>{}(name)*7 + std::hash<std::string_view>{}(bytes);
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016zx", h);
+  (void)std::snprintf(hex, sizeof hex, "%016zx", h);
   std::string name = std::string("initramfs-") + hex + ".cpio";
   std::string path = std::string(kVmCache) + "/" + name;
   if (fs::exists(path)) {

@@ -62,6 +62,7 @@ namespace {
   int top = 10;
   for (const auto& f : fds) top = std::max(top, f.second + 1);
   std::vector<std::pair<int, int>> moved;
+  moved.reserve(fds.size());
   for (const auto& [from, to] : fds) moved.emplace_back(::fcntl(from, F_DUPFD, top), to);
   int lg = ::fcntl(log_fd, F_DUPFD, top);
   int nul = ::open("/dev/null", O_RDONLY);
