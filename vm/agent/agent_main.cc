@@ -241,9 +241,17 @@ void take_host_state(const GuestPlan& plan) {
   }
 }
 
+// A port that says "no host" is given kHostGraceMs to say otherwise: the guest hears of a host's
+// connection on virtio-serial's control queue, apart from the data, so right after a host that
+// had just connected sent its request the port can still report the last host's hang-up. A reply
+// dropped then leaves the caller waiting, and the VM's end closes its socket ("the guest closed
+// the channel", seen once in CI on a kill right behind an update).
+constexpr int64_t kHostGraceMs = 500;
+
 // Writes all of data to a port, waiting for room (a port's queue fills when the host reads slowly).
 bool write_port(int fd, const std::string& data) {
   size_t off = 0;
+  int64_t no_host_since = 0;
   while (off < data.size()) {
     ssize_t w = ::write(fd, data.data() + off, data.size() - off);
     if (w > 0) {
@@ -252,7 +260,13 @@ bool write_port(int fd, const std::string& data) {
     }
     if (w < 0 && errno != EAGAIN && errno != EINTR) return false;
     struct pollfd p = {fd, POLLOUT, 0};
-    if (::poll(&p, 1, 5000) <= 0 || (p.revents & POLLHUP)) return false;
+    if (::poll(&p, 1, 5000) <= 0) return false;
+    if (p.revents & POLLHUP) {
+      int64_t now = monotonic_ms();
+      if (!no_host_since) no_host_since = now;
+      if (now - no_host_since >= kHostGraceMs) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
   return true;
 }
