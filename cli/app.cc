@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -144,6 +145,9 @@ const std::vector<FlagDef> kGlobalFlags = {
     {"isolation", "", K::Value, "container or vm (default: container; also the annotation org.ocelot.isolation)"},
     {"vm-kernel", "", K::Value, "guest kernel for VM isolation (default: the one `make vm-setup` prepared)"},
     {"vm-template", "", K::Value, "on or off: start VM guests from a booted template (default: on)"},
+    {"vm-pool", "", K::Value,
+     "off or N: keep N warmed VM guests per size class for the next VM containers (default: 1)"},
+    {"vm-pool-idle", "", K::Value, "seconds an unclaimed warmed VM guest is kept (default: 300)"},
     {"version", "v", K::Bool, "print the version"},
     {"help", "h", K::Bool, "show help"}};
 
@@ -170,6 +174,12 @@ const std::vector<Command>& commands() {
        kEventsFlags, false, cmd_events},
       {"spec", "[options]", "create a new specification file", kSpecFlags, false, cmd_spec},
       {"features", "", "show the enabled features", {}, false, cmd_features},
+      {"vm-pool",
+       "status|stop|wait",
+       "show, stop or wait for the warmed VM guests kept for VM containers",
+       {},
+       false,
+       cmd_vm_pool},
       {"compare", "[options] <bundle>", "run the bundle as a container and as a VM and compare them, measured",
        kCompareFlags, false, cmd_compare},
       {"checkpoint", "[options] <container-id>", "checkpoint a running container with CRIU", kCheckpointFlags, false,
@@ -257,6 +267,14 @@ Result<Flags> parse_globals(const std::vector<std::string>& args, size_t& i) {
 }
 
 // The command's context from the global flags: state root, logging, isolation, VM options.
+// A whole decimal number from 0 to max.
+std::optional<unsigned long> parse_count(const std::string& s, unsigned long max) {
+  if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  unsigned long v = std::stoul(s);
+  if (v > max) return std::nullopt;
+  return v;
+}
+
 Result<Context> make_context(const Flags& g, const std::string& argv0) {
   Context ctx;
   // runc's rule: without root, or as "root" of a user namespace (rootless podman), the state
@@ -290,6 +308,15 @@ Result<Context> make_context(const Flags& g, const std::string& argv0) {
   if (vm_template != "on" && vm_template != "off")
     return Error::make("--vm-template " + quote(vm_template) + ": expected on or off");
   ctx.globals.vm_template = vm_template == "on";
+  std::string pool = g.get("vm-pool", "1");
+  auto count = pool == "off" ? std::optional<unsigned long>(0) : parse_count(pool, 16);
+  if (!count) return Error::make("--vm-pool " + quote(pool) + ": expected off or a number from 0 to 16");
+  ctx.globals.vm_pool = static_cast<unsigned>(*count);
+  std::string idle = g.get("vm-pool-idle", "300");
+  auto idle_s = parse_count(idle, 86400);
+  if (!idle_s || *idle_s == 0)
+    return Error::make("--vm-pool-idle " + quote(idle) + ": expected seconds from 1 to 86400");
+  ctx.globals.vm_pool_idle_s = static_cast<int>(*idle_s);
   return ctx;
 }
 

@@ -51,5 +51,6 @@ OCELOT_COMMAND(cmd_features);
 OCELOT_COMMAND(cmd_compare);
 OCELOT_COMMAND(cmd_checkpoint);
 OCELOT_COMMAND(cmd_restore);
+OCELOT_COMMAND(cmd_vm_pool);
 
 }  // namespace ocelot::cli

@@ -453,7 +453,9 @@ Result<Report> run_compare(const Options& o) {
   std::string probe = fs::dirname(self) + "/" + kProbeName;
   std::vector<Mode> modes;
   modes.push_back({"container", {self}, true, false});
-  modes.push_back({"vm", {self, "--isolation=vm"}, true, true});
+  // No pool: each run would find a spare, or not, depending on how soon it follows the last one
+  // (bench/vm.sh measures the pool's starts apart), and nothing may outlive compare's state root.
+  modes.push_back({"vm", {self, "--isolation=vm", "--vm-pool=off"}, true, true});
   if (!o.vm_template) modes.back().base.emplace_back("--vm-template=off");
   for (const auto& w : o.with) {
     if (w != "runc" && w != "crun") return Error::make("--with " + quote(w) + ": expected runc or crun");

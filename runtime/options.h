@@ -18,6 +18,8 @@ struct Globals {
   std::string rootless = "auto";  // auto | true | false
   std::string vm_kernel;          // --vm-kernel (VM isolation)
   bool vm_template = true;        // --vm-template=off forces a cold boot (VM isolation)
+  unsigned vm_pool = 1;           // --vm-pool: warmed spares kept per VM size class (0: off)
+  int vm_pool_idle_s = 300;       // --vm-pool-idle: an unclaimed spare stops after this long
   std::string criu;               // --criu: the criu binary ("" = look for it)
 };
 

@@ -171,6 +171,8 @@ Status VmBackend::prepare(runtime::Creation& c) {
   pl.template_build = true;  // the same kernel command line as the saved guest's
   restore_plan_ = pl;
   template_ = *t;
+  empty_dir_ = *empty;
+  if (g_.vm_pool > 0) return take_spare(c, pl);
   return ok();
 }
 
@@ -211,6 +213,7 @@ Status VmBackend::attach_network(runtime::Creation& c) {
 }
 
 void VmBackend::on_delete(const runtime::Stored& s) noexcept {
+  forget_spare(g_.root + "/" + s.id);
   auto text = fs::read_file(g_.root + "/" + s.id + "/" + kNetworkRecord);
   if (!text) return;
   std::vector<std::string> lines;
@@ -251,6 +254,14 @@ Result<VmmProcess> VmBackend::spawn_held(const runtime::Creation& c, const VmPla
 }
 
 Status VmBackend::spawn(runtime::Creation& c) {
+  if (spare_) {
+    // Already running, restored and warm: the core records it and puts it in the cgroup.
+    vmm_ = VmmProcess::adopt(spare_->vmm, std::move(spare_->vmm_pidfd), spare_->dir, spare_->dir + "/vmm.log");
+    c.child = vmm_.hand_to_container();
+    ctl_ = std::move(spare_->ctl);
+    log::step("spare taken");
+    return ok();
+  }
   vmm_ = OCL_TRY(spawn_held(c, restore_plan_ ? *restore_plan_ : plan_, restore_plan_.has_value()));
   c.child = vmm_.hand_to_container();  // the core's to kill from here on
   log::step("VMM forked");
@@ -331,12 +342,18 @@ Status VmBackend::boot(runtime::Creation& c, const VmPlan& plan, bool restore) {
     return std::move(ctl).error();
   }
   ctl_ = std::move(*ctl);
-  ctl_frames_.emplace(ctl_.get());
   log::step("control port connected");
+  return await_ready(c, plan, t0,
+                     restore ? "restored from template " + fs::basename(template_->dir) : std::string("booted cold"));
+}
+
+Status VmBackend::await_ready(runtime::Creation& c, const VmPlan& plan, int64_t t0, const std::string& how) {
+  Deadlines d = deadlines(plan.kvm);
+  ctl_frames_.emplace(ctl_.get());
   OCL_CHECK(send_frame(ctl_.get(), FrameType::plan, plan_frame(c.o.id)));
   if (c.start_follows) OCL_CHECK(send_frame(ctl_.get(), FrameType::start));
   log::step("plan sent");
-  auto f = ctl_frames_->read(d.ready_ms, vmm_.pid());
+  auto f = ctl_frames_->read(d.ready_ms, vmm_.child_pid());
   if (!f) {
     if (vmm_.exited()) c.child = 0;
     if (f.error().code == ETIMEDOUT)
@@ -349,10 +366,8 @@ Status VmBackend::boot(runtime::Creation& c, const VmPlan& plan, bool restore) {
   if (f->type == FrameType::error) return Error::make("in the VM: " + f->payload);
   if (f->type != FrameType::ready)
     return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\" instead of \"ready\"");
-  log::debug("VM " + c.o.id + ": guest " +
-             (restore ? "restored from template " + fs::basename(template_->dir) : "booted cold") +
-             " and container created in " + std::to_string(monotonic_ms() - t0) + " ms (" + (plan.kvm ? "KVM" : "TCG") +
-             ")");
+  log::debug("VM " + c.o.id + ": guest " + how + " and container created in " + std::to_string(monotonic_ms() - t0) +
+             " ms (" + (plan.kvm ? "KVM" : "TCG") + ")");
   return ok();
 }
 
@@ -368,6 +383,13 @@ Status VmBackend::complete(runtime::Creation& c) {
 }
 
 Status VmBackend::boot_with_fallbacks(runtime::Creation& c) {
+  if (spare_) {
+    auto st = boot_spare(c);
+    if (st || !may_fall_back(st.error())) return st;
+    log::debug("the pool's spare did not take the plan (" + st.error().msg + "): restoring the template");
+    drop_spare(c);
+    OCL_CHECK(respawn(c, *restore_plan_, true));
+  }
   bool restore = restore_plan_.has_value();
   auto st = boot(c, restore ? *restore_plan_ : plan_, restore);
   if (!st && restore && may_fall_back(st.error())) {
@@ -406,6 +428,8 @@ Error VmBackend::why_failed(runtime::Creation&, Error ours) noexcept {
 }
 
 Status VmBackend::hand_over(runtime::Creation& c, runtime::Launched& out) {
+  // The pool's next spare: now, or once run's start has gone through (it never competes with it).
+  if (!c.start_follows) refill_pool();
   out.channel = std::move(ctl_);
   taps_.clear();  // the VMM has them: a tap goes when the VMM does
   if (!tty_master_.valid()) return ok();
@@ -472,7 +496,8 @@ Status VmBackend::watch_terminal_size(runtime::Creation& c) {
 }
 
 // The taps go with our fds and the VMM; the redirects on the caller's interfaces are removed.
-void VmBackend::undo(runtime::Creation&) noexcept {
+void VmBackend::undo(runtime::Creation& c) noexcept {
+  if (spare_) drop_spare(c);
   taps_.clear();
   if (!joined_.empty()) (void)vm::detach_network(gp_.host_netns, joined_);
 }
@@ -506,6 +531,7 @@ Status VmBackend::start(const runtime::StateStore& store, const runtime::Stored&
     return Error::make(std::string("the guest sent \"") + frame_type_name(f->type) + "\" instead of \"started\"");
   failpoint("start.fifo-written");
   ::unlink(store.fifo(s.id).c_str());
+  if (l) refill_pool();  // run: this object created it
   return ok();
 }
 
@@ -567,6 +593,11 @@ Result<int> VmBackend::wait(runtime::Launched& l, runtime::SignalBlock& signals)
     struct pollfd q = {master, POLLIN, 0};
     while (::poll(&q, 1, 50) > 0 && (q.revents & POLLIN) && runtime::pump_fd(master, 1)) {
     }
+  }
+  if (spare_keeper_.valid()) {
+    // A spare's output comes through its keeper: it exits once it has passed on the last of it.
+    struct pollfd q = {spare_keeper_.get(), POLLIN, 0};
+    (void)::poll(&q, 1, 5000);
   }
   raw.reset();
   seek_stdio_to_end();

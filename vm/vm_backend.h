@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "runtime/backend.h"
+#include "vm/pool/pool.h"
 #include "vm/share/guest_config.h"
 #include "vm/transport/channel.h"
 #include "vm/vmm/network.h"
@@ -83,6 +84,20 @@ class VmBackend : public runtime::Backend {
   // tty's size as a resize frame on port; false when it has none (0 rows) or the send failed.
   static bool send_window_size(int port, int tty);
 
+  // A spare of the pool (vm/pool/pool.h), taken in prepare when the plan fits one and one is
+  // ready; then spawn adopts its VMM, and complete hands it the container (boot_spare) instead of
+  // restoring the template. A spare that fails to take its plan is dropped for a restore.
+  Status take_spare(runtime::Creation& c, const VmPlan& restore_plan);
+  Status boot_spare(runtime::Creation& c);
+  // The container's 9p helpers on the spare's sockets, in the container's cgroup.
+  Status serve_spare_shares(runtime::Creation& c);
+  // Kills a spare that did not take its plan and removes what it left in the state dir.
+  void drop_spare(runtime::Creation& c) noexcept;
+  // A new spare behind this create, for the next VM container of its size.
+  void refill_pool() noexcept;
+  // After the plan went: waits for "ready" (step names what booted, for the debug line).
+  Status await_ready(runtime::Creation& c, const VmPlan& plan, int64_t t0, const std::string& how);
+
   const runtime::Globals& g_;
   GuestPlan gp_;
   VmPlan plan_;                         // the cold boot's plan
@@ -95,6 +110,9 @@ class VmBackend : public runtime::Backend {
   std::optional<FrameChannel> ctl_frames_;  // one reader for every frame of ctl_ (none is lost)
   std::string log_path_;
   VmmProcess vmm_;  // the VMM of this create (the container's: the core kills it on undo)
+  std::optional<ClaimedSpare> spare_;
+  std::string empty_dir_;              // what a template's unused share slots serve
+  UniqueFd spare_vmm_, spare_keeper_;  // pidfds of a taken spare's VMM and keeper (its output's relay)
 };
 
 std::unique_ptr<runtime::Backend> make_vm_backend(const runtime::Globals& g);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "vm/pool/pool.h"
 #include "vm/share/guest_config.h"
 #include "vm/transport/exec_request.h"
 #include "vm/transport/frame.h"
@@ -456,13 +457,13 @@ TEST_CASE("frames: an unknown type or an oversized length is an error") {
   vm::FrameReader r;
   r.feed(std::string("\x63\0\0\0\0", 5));
   CHECK(r.next().error().msg == "malformed frame: unknown type 99");
-  vm::FrameReader last;  // "resize", the newest type, is known; the one after it is not
-  last.feed(vm::encode_frame(vm::FrameType::resize, "24 80") + std::string("\x11\0\0\0\0", 5));
+  vm::FrameReader last;  // "warmed", the newest type, is known; the one after it is not
+  last.feed(vm::encode_frame(vm::FrameType::warmed) + std::string("\x13\0\0\0\0", 5));
   auto in = last.next();
   REQUIRE(in);
   REQUIRE(*in);
-  CHECK(std::string(vm::frame_type_name((*in)->type)) == "resize");
-  CHECK(last.next().error().msg == "malformed frame: unknown type 17");
+  CHECK(std::string(vm::frame_type_name((*in)->type)) == "warmed");
+  CHECK(last.next().error().msg == "malformed frame: unknown type 19");
   vm::FrameReader big;
   big.feed(std::string("\x01\xff\xff\xff\xff", 5));
   CHECK(!big.next().ok());
@@ -491,4 +492,43 @@ TEST_CASE("resize frames carry \"ROWS COLS\"; anything else is not a size") {
   CHECK((r == 41 && c == 123));
   for (const char* bad : {"", "41", "41 x", "70000 10", "41 123 9", "-1 5"})
     CHECK(!vm::decode_window_size(bad, &r, &c));
+}
+
+TEST_CASE("a spare of the pool serves only a plan whose VMM it could have been") {
+  using namespace ocelot::vm;
+  VmPlan p;
+  p.share_helper = "/usr/lib/qemu/virtfs-proxy-helper";
+  CHECK(pool_unfit(p).empty());
+  VmPlan t = p;
+  t.tty_path = "/dev/pts/3";
+  CHECK(pool_unfit(t).find("terminal") != std::string::npos);
+  VmPlan n = p;
+  n.nic_macs = {"02:00:00:00:00:01"};
+  CHECK(pool_unfit(n).find("NICs") != std::string::npos);
+  VmPlan c = p;
+  c.console_log = "/tmp/console";
+  CHECK(pool_unfit(c).find("console") != std::string::npos);
+  VmPlan r = p;
+  r.share_helper.clear();  // QEMU serves the shares itself: no socket to hand over
+  CHECK(pool_unfit(r).find("virtfs-proxy-helper") != std::string::npos);
+  r = p;
+  r.sandbox = false;
+  CHECK(!pool_unfit(r).empty());
+  CHECK(pool_dir("/run/ocelot") == "/run/ocelot/@vm-pool");
+}
+
+TEST_CASE("the warm frames are known to the frame reader") {
+  using namespace ocelot::vm;
+  FrameReader r;
+  r.feed(encode_frame(FrameType::warm, "m3\n330") + encode_frame(FrameType::warmed));
+  auto a = r.next();
+  REQUIRE(a);
+  REQUIRE(*a);
+  CHECK((*a)->type == FrameType::warm);
+  CHECK((*a)->payload == "m3\n330");
+  auto b = r.next();
+  REQUIRE(b);
+  REQUIRE(*b);
+  CHECK((*b)->type == FrameType::warmed);
+  CHECK(std::string(frame_type_name(FrameType::warmed)) == "warmed");
 }

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -19,13 +20,17 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
+
 #include <unistd.h>
+#include <ctime>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -37,6 +42,7 @@
 #include "runtime/container_backend.h"
 #include "runtime/lifecycle.h"
 #include "runtime/safe_exe.h"
+#include "spec/default_spec.h"
 #include "spec/parse.h"
 #include "vm/agent/agent_network.h"
 #include "vm/agent/agent_spares.h"
@@ -172,15 +178,29 @@ struct Port {
   }
 };
 
-// Waits for the host's plan frame.
+std::string warm_up(const std::string& share_tag);
+
+// Waits for the host's plan frame. A pool's spare (vm/pool/pool.h) is asked to warm up first
+// ("warm": the share tag of its warm-up rootfs, a newline, and the seconds it waits for its plan
+// afterwards: then it powers off, whatever became of its keeper).
 GuestPlan receive_plan(Port& ctl) {
   vm::Frame f;
-  while (!ctl.frame(f)) {
-    struct pollfd p = {ctl.fd, POLLIN, 0};
-    if (::poll(&p, 1, ctl.host_gone ? 20 : -1) > 0 || ctl.host_gone) {
-      // Short: a guest restored from a template starts here and the host connects right away.
-      if (!ctl.pull() && ctl.host_gone) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  int64_t give_up_ms = -1;
+  for (;;) {
+    while (!ctl.frame(f)) {
+      if (give_up_ms > 0 && monotonic_ms() > give_up_ms) power_off();
+      struct pollfd p = {ctl.fd, POLLIN, 0};
+      if (::poll(&p, 1, ctl.host_gone ? 20 : give_up_ms > 0 ? 1000 : -1) > 0 || ctl.host_gone) {
+        // Short: a guest restored from a template starts here and the host connects right away.
+        if (!ctl.pull() && ctl.host_gone) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
     }
+    if (f.type != vm::FrameType::warm) break;
+    auto nl = f.payload.find('\n');
+    std::string tag = f.payload.substr(0, nl);
+    long wait_s = nl == std::string::npos ? 0 : std::strtol(f.payload.c_str() + nl + 1, nullptr, 10);
+    say(vm::FrameType::warmed, warm_up(tag));
+    if (wait_s > 0) give_up_ms = monotonic_ms() + wait_s * 1000;
   }
   if (f.type != vm::FrameType::plan)
     fail(std::string("expected the guest plan from the host, got \"") + vm::frame_type_name(f.type) + "\"");
@@ -239,6 +259,65 @@ void take_host_state(const GuestPlan& plan) {
                           static_cast<long>(plan.host_time_ns % 1000000000)};
     if (::clock_settime(CLOCK_REALTIME, &ts) != 0) fail("set the guest's clock: " + errno_text(errno));
   }
+}
+
+// A pool's spare runs one container to its exit before it waits for its plan: ocelot's default
+// config (every namespace, the default mounts, devices and capabilities) with the agent itself as
+// the workload, on the host's warm-up tree shared over 9p (vm/pool/pool.h), as a rootfs comes. Under TCG each kernel
+// and runtime path is translated the first time it runs in a VMM process; this puts that first time before the
+// container's create, start and exit (docs/vm.md, "The pool"). Its network namespace is a new one: the template's spare
+// namespace stays unused for the container. "" when it ran, else why not (the spare is then still usable, only colder).
+std::string warm_up(const std::string& share_tag) {
+  const std::string dir = "/run/ocelot-warm-up", rootfs = dir + "/rootfs";
+  // What the plan's first steps do: the host's seed and clock (the guest's own here, harmless).
+  GuestPlan own;
+  own.host_time_ns = static_cast<int64_t>(std::time(nullptr)) * 1000000000;
+  char seed[32];
+  if (::getrandom(seed, sizeof seed, GRND_NONBLOCK) == static_cast<ssize_t>(sizeof seed)) {
+    static const char* hex = "0123456789abcdef";
+    for (unsigned char c : seed) own.seed += std::string{hex[c >> 4], hex[c & 15]};
+  }
+  take_host_state(own);
+  // The rootfs: the host's warm-up tree on 9p (the agent's binary and the mountpoints),
+  // read-only, as a container's rootfs comes.
+  auto cfg = nlohmann::json::parse(spec::default_spec_json(false, 0, 0), nullptr, false);
+  if (!cfg.is_object()) return "the default config does not parse";
+  cfg["process"]["args"] = {"/init", "warm-up"};
+  cfg["process"]["terminal"] = false;
+  cfg["root"] = {{"path", "rootfs"}, {"readonly", true}};
+  if (!fs::mkdir_p(rootfs, 0755) || !fs::write_file(dir + "/config.json", cfg.dump(), 0600))
+    return "make the warm-up bundle";
+  if (share_tag.empty() || ::mount(share_tag.c_str(), rootfs.c_str(), "9p", MS_RDONLY,
+                                   "trans=virtio,version=9p2000.L,msize=512000,cache=mmap") != 0)
+    return "mount the warm-up rootfs (share " + quote(share_tag) + "): " + errno_text(errno);
+  // Its output goes nowhere: the ports are the container's.
+  int keep1 = ::fcntl(1, F_DUPFD_CLOEXEC, 3), keep2 = ::fcntl(2, F_DUPFD_CLOEXEC, 3);
+  int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::close(null);
+  }
+  runtime::Globals g;
+  g.root = "/run/ocelot";
+  runtime::Lifecycle life(g, runtime::make_container_backend(g));
+  runtime::CreateOptions o;
+  o.id = "ocelot-warm-up";
+  o.bundle = dir;
+  auto code = life.run(o, false, false);
+  for (auto [saved, fd] : {std::pair{keep1, 1}, std::pair{keep2, 2}})
+    if (saved >= 0) {
+      ::dup2(saved, fd);
+      ::close(saved);
+    }
+  // Unmounted: the container's own helper serves this slot from the hand-off on.
+  ::umount2(rootfs.c_str(), MNT_DETACH);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (!code) return code.error().msg;
+  if (*code != 0) return "the warm-up container exited " + std::to_string(*code);
+  trace("warm-up container ran");
+  return "";
 }
 
 // A port that says "no host" is given kHostGraceMs to say otherwise: the guest hears of a host's
@@ -799,7 +878,10 @@ class Agent {
 }  // namespace
 
 // The guest's PID 1: whatever goes wrong becomes an error frame and a power-off, never a panic.
-int main() try {
+int main(int argc, char** argv) try {
+  // The warm-up container's workload (warm_up): the agent's binary, which has nothing to do there.
+  // (The kernel passes PID 1 only the words of its command line it does not know: never this.)
+  if (argc == 2 && std::string(argv[1]) == "warm-up") return 0;
   runtime::assume_protected_exe();
   mount_guest_filesystems();
   g_trace = cmdline_value("ocelot.trace") == "1";

@@ -22,6 +22,8 @@ const char* frame_type_name(FrameType t) {
     case FrameType::waiting: return "waiting";
     case FrameType::in: return "in";
     case FrameType::resize: return "resize";
+    case FrameType::warm: return "warm";
+    case FrameType::warmed: return "warmed";
   }
   return "unknown";
 }
@@ -39,7 +41,7 @@ std::string encode_frame(FrameType type, std::string_view payload) {
 Result<std::optional<Frame>> FrameReader::next() {
   if (buf_.size() < 5) return std::optional<Frame>();
   uint8_t t = static_cast<uint8_t>(buf_[0]);
-  if (t < static_cast<uint8_t>(FrameType::plan) || t > static_cast<uint8_t>(FrameType::resize))
+  if (t < static_cast<uint8_t>(FrameType::plan) || t > static_cast<uint8_t>(FrameType::warmed))
     return Error::make("malformed frame: unknown type " + std::to_string(t));
   uint32_t n = 0;
   for (int i = 0; i < 4; ++i) n |= static_cast<uint32_t>(static_cast<uint8_t>(buf_[1 + i])) << (8 * i);

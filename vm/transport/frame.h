@@ -31,6 +31,8 @@ enum class FrameType : uint8_t {
   waiting = 14,  // agent -> host: booted, waiting for a plan (only when building a VM template)
   in = 15,       // host -> agent: the exec'd process's stdin bytes; an empty payload ends it
   resize = 16,   // host -> agent: "ROWS COLS", the container terminal's new size (run's terminal)
+  warm = 17,     // host -> agent: run the warm-up container once, before any plan (a pool's spare)
+  warmed = 18,   // agent -> host: the warm-up container ran (payload: "" or why it did not)
 };
 const char* frame_type_name(FrameType t);
 

@@ -148,22 +148,26 @@ Status cut_capabilities(const std::vector<int>& keep) {
   return ok();
 }
 
-// In a share helper's child: its socket as fd 3, output to the log, nothing else open; then
-// the helper, which chroots into the share and serves it until QEMU closes its end.
-[[noreturn]] void become_share_helper(const VmmJail& j, const std::string& share, int sock, int log_fd,
-                                      pid_t vmm) noexcept {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != vmm) ::_exit(1);
+// In a share helper's child, last: its socket as fd 3, output to the log, nothing else open, the
+// capabilities cut; then the helper, which chroots into the share and serves it until QEMU
+// closes its end.
+[[noreturn]] void exec_share_helper(const std::string& bin, const std::string& share, int sock, int log_fd) noexcept {
   int nul = ::open("/dev/null", O_RDONLY);
   if (nul < 0 || ::dup2(nul, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0 || ::dup2(sock, 3) < 0)
     ::_exit(126);
   ::close_range(4, ~0U, 0);
   if (!cut_capabilities(share_helper_capabilities())) ::_exit(126);
-  std::string bin = j.share_helper;
   const char* argv[] = {bin.c_str(), "-n", "-f", "3", "-p", share.c_str(), nullptr};
   const char* envp[] = {nullptr};
   ::execve(bin.c_str(), const_cast<char* const*>(argv), const_cast<char* const*>(envp));
   ::_exit(127);
+}
+
+[[noreturn]] void become_share_helper(const VmmJail& j, const std::string& share, int sock, int log_fd,
+                                      pid_t vmm) noexcept {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != vmm) ::_exit(1);
+  exec_share_helper(j.share_helper, share, sock, log_fd);
 }
 
 }  // namespace
@@ -206,6 +210,40 @@ Status make_jail(const VmmJail& j) {
   // Its own tree is read-only from here: only what was bound writable can be written.
   if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
     return Error::last("jail: read-only root");
+  return ok();
+}
+
+Result<HeldHelper> spawn_share_helper(const std::string& bin, const std::string& share, bool readonly, int sock,
+                                      int log_fd) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Error::last("pipe for the file server of " + quote(share));
+  UniqueFd wait_end(p[0]), release(p[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::last("fork the file server of " + quote(share));
+  if (pid == 0) {
+    release.reset();
+    char b;
+    ssize_t n;
+    do n = ::read(wait_end.get(), &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(1);  // the caller gave up on it
+    // A mount namespace of its own, where a read-only share is a read-only bind: what the
+    // guest asks of a read-only share fails here too, whatever the guest's kernel allows.
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(126);
+    if (readonly && (::mount(share.c_str(), share.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+                     ::mount(nullptr, share.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0))
+      ::_exit(126);
+    exec_share_helper(bin, share, sock, log_fd);
+  }
+  return HeldHelper{pid, std::move(release)};
+}
+
+Status release_helper(HeldHelper& h) {
+  ssize_t n;
+  do n = ::write(h.release.get(), "g", 1);
+  while (n < 0 && errno == EINTR);
+  h.release.reset();
+  if (n != 1) return Error::last("release the file server");
   return ok();
 }
 

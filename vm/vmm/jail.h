@@ -66,6 +66,17 @@ Status make_jail(const VmmJail& j);
 Result<std::vector<UniqueFd>> start_share_helpers(const VmmJail& j, int log_fd);
 // The capability sets cut to jail_capabilities and no_new_privs set.
 Status confine(const VmmJail& j);
+// A share helper started outside a VMM's jail (a pool's spare and the container's helpers at its
+// hand-off, vm/pool/pool.h): held before its execve until release_helper (the caller puts it in
+// the container's cgroup first). It serves share on sock (its end of QEMU's socket pair) from a
+// mount namespace of its own, where a read-only share is bound read-only.
+struct HeldHelper {
+  pid_t pid = 0;
+  UniqueFd release;
+};
+Result<HeldHelper> spawn_share_helper(const std::string& bin, const std::string& share, bool readonly, int sock,
+                                      int log_fd);
+Status release_helper(HeldHelper& h);
 // The -runas value of the VMM with this pid ("uid:gid").
 std::string vmm_runas(pid_t pid);
 

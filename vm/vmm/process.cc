@@ -2,6 +2,7 @@
 #include "base/strings.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -96,8 +97,19 @@ VmmProcess& VmmProcess::operator=(VmmProcess&& o) noexcept {
     dir_ = std::move(o.dir_);
     log_path_ = std::move(o.log_path_);
     release_ = std::move(o.release_);
+    pidfd_ = std::move(o.pidfd_);
   }
   return *this;
+}
+
+VmmProcess VmmProcess::adopt(pid_t pid, UniqueFd pidfd, std::string dir, std::string log_path) {
+  VmmProcess v;
+  v.pid_ = pid;
+  v.owned_ = false;
+  v.pidfd_ = std::move(pidfd);
+  v.dir_ = std::move(dir);
+  v.log_path_ = std::move(log_path);
+  return v;
 }
 
 Result<VmmProcess> VmmProcess::spawn(const VmmSpawn& how) {
@@ -155,6 +167,12 @@ Error VmmProcess::failure(const std::string& what) const {
 
 bool VmmProcess::exited() {
   if (pid_ <= 0) return true;
+  if (pidfd_.valid()) {  // readable once the process has exited
+    struct pollfd p = {pidfd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return false;
+    pid_ = 0;
+    return true;
+  }
   int st;
   pid_t r = ::waitpid(pid_, &st, WNOHANG);
   if (r == 0 || (r < 0 && errno != ECHILD)) return false;

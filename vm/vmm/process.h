@@ -34,11 +34,16 @@ class VmmProcess {
  public:
   VmmProcess() = default;
   static Result<VmmProcess> spawn(const VmmSpawn& how);
+  // A VMM started by another process (a pool's spare, vm/pool/pool.h), watched through its pidfd:
+  // never killed or reaped by this object (its parent reaps it).
+  static VmmProcess adopt(pid_t pid, UniqueFd pidfd, std::string dir, std::string log_path);
   VmmProcess(VmmProcess&& o) noexcept { *this = std::move(o); }
   VmmProcess& operator=(VmmProcess&& o) noexcept;
   ~VmmProcess() { kill(); }
 
   pid_t pid() const { return pid_; }
+  // The pid a wait may reap to learn that it exited (0 for an adopted VMM: not our child).
+  pid_t child_pid() const { return pidfd_.valid() ? 0 : pid_; }
   // A held VMM goes on to its execve.
   Status release();
   // Connects to <dir>/<name> once the VMM serves it. ETIMEDOUT names `step`; a VMM that exits
@@ -64,6 +69,7 @@ class VmmProcess {
   bool owned_ = true;
   std::string dir_, log_path_;
   UniqueFd release_;  // the held child's end waits on the other
+  UniqueFd pidfd_;    // an adopted VMM's
 };
 
 // Does the VMM's log say that KVM itself failed (not the guest, not the host's load)? QEMU's own
