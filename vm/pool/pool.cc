@@ -210,13 +210,11 @@ Result<UniqueFd> listen_for_claims(const std::string& dir) {
   UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!s.valid()) return Error::last("socket");
   // Relative: the keeper works in its directory (the state root may be long).
-  struct sockaddr_un a = {};
-  a.sun_family = AF_UNIX;
-  std::strcpy(a.sun_path, kKeeperSocket);
   std::string tmp = std::string(kKeeperSocket) + ".new";
   ::unlink(tmp.c_str());
-  struct sockaddr_un t = a;
-  std::strcpy(t.sun_path, tmp.c_str());
+  struct sockaddr_un t = {};
+  t.sun_family = AF_UNIX;
+  std::memcpy(t.sun_path, tmp.c_str(), tmp.size());
   if (::bind(s.get(), reinterpret_cast<sockaddr*>(&t), sizeof t) != 0 || ::listen(s.get(), 4) != 0)
     return Error::last("listen on " + quote(dir + "/" + kKeeperSocket));
   // Ready the moment the socket has its name: it never exists half made.
@@ -315,7 +313,7 @@ void serve_claims(Keeper& k) {
   }
 }
 
-[[noreturn]] void keeper_main(Keeper& k) noexcept {
+[[noreturn]] void keeper_main(Keeper& k) {
   auto fail = [&](const std::string& why) {
     (void)fs::write_file(k.pool + "/" + kFailureRecord, why + "\n", 0600);
     kill_placeholders(k);
@@ -355,23 +353,27 @@ void start_keeper(const std::string& pool, const VmPlan& plan, const Template& t
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_IGN);
-    ::signal(SIGTERM, on_keeper_term);
+    (void)::signal(SIGPIPE, SIG_IGN);
+    (void)::signal(SIGTERM, on_keeper_term);
     // Warming runs only on a core nothing else wants (SCHED_IDLE, and nice 19 where that is
     // refused): it never takes a core from a container's start. The create that takes the spare
     // puts its VMM and keeper back to normal.
     struct sched_param none_prio = {};
     if (::sched_setscheduler(0, SCHED_IDLE, &none_prio) != 0) (void)::setpriority(PRIO_PROCESS, 0, 19);
     log::set_sink([](log::Level, std::string_view) {});
-    Keeper k;
-    k.pool = pool;
-    k.plan = plan;
-    k.t = t;
-    k.empty_dir = empty_dir;
-    k.warm_rootfs = warm_rootfs;
-    k.s = s;
-    k.dir = pool + "/" + fs::basename(t.dir) + "-" + std::to_string(::getpid());
-    keeper_main(k);
+    try {
+      Keeper k;
+      k.pool = pool;
+      k.plan = plan;
+      k.t = t;
+      k.empty_dir = empty_dir;
+      k.warm_rootfs = warm_rootfs;
+      k.s = s;
+      k.dir = pool + "/" + fs::basename(t.dir) + "-" + std::to_string(::getpid());
+      keeper_main(k);
+    } catch (...) {  // nothing here throws on purpose; an allocation failure ends the keeper
+    }
+    ::_exit(1);
   }
   while (::waitpid(first, nullptr, 0) < 0 && errno == EINTR) {
   }
