@@ -255,12 +255,14 @@ Result<VmmProcess> VmBackend::spawn_held(const runtime::Creation& c, const VmPla
 
 Status VmBackend::spawn(runtime::Creation& c) {
   if (spare_) {
-    // Already running, restored and warm: the core records it and puts it in the cgroup.
+    // Already running, restored and warm: the core records it and puts it in the cgroup while
+    // the guest creates the container (its first cgroup move waits for an RCU grace period:
+    // about 6 ms, measured with strace), so the plan goes now.
     vmm_ = VmmProcess::adopt(spare_->vmm, std::move(spare_->vmm_pidfd), spare_->dir, spare_->dir + "/vmm.log");
     c.child = vmm_.hand_to_container();
     ctl_ = std::move(spare_->ctl);
     log::step("spare taken");
-    return ok();
+    return start_spare(c);
   }
   vmm_ = OCL_TRY(spawn_held(c, restore_plan_ ? *restore_plan_ : plan_, restore_plan_.has_value()));
   c.child = vmm_.hand_to_container();  // the core's to kill from here on
@@ -347,12 +349,17 @@ Status VmBackend::boot(runtime::Creation& c, const VmPlan& plan, bool restore) {
                      restore ? "restored from template " + fs::basename(template_->dir) : std::string("booted cold"));
 }
 
-Status VmBackend::await_ready(runtime::Creation& c, const VmPlan& plan, int64_t t0, const std::string& how) {
-  Deadlines d = deadlines(plan.kvm);
+Status VmBackend::send_plan(runtime::Creation& c) {
   ctl_frames_.emplace(ctl_.get());
   OCL_CHECK(send_frame(ctl_.get(), FrameType::plan, plan_frame(c.o.id)));
   if (c.start_follows) OCL_CHECK(send_frame(ctl_.get(), FrameType::start));
   log::step("plan sent");
+  return ok();
+}
+
+Status VmBackend::await_ready(runtime::Creation& c, const VmPlan& plan, int64_t t0, const std::string& how) {
+  Deadlines d = deadlines(plan.kvm);
+  if (!ctl_frames_) OCL_CHECK(send_plan(c));
   auto f = ctl_frames_->read(d.ready_ms, vmm_.child_pid());
   if (!f) {
     if (vmm_.exited()) c.child = 0;

@@ -88,9 +88,13 @@ class VmBackend : public runtime::Backend {
   // ready; then spawn adopts its VMM, and complete hands it the container (boot_spare) instead of
   // restoring the template. A spare that fails to take its plan is dropped for a restore.
   Status take_spare(runtime::Creation& c, const VmPlan& restore_plan);
+  // In spawn: the spare's priority back to normal, the container's 9p helpers on its sockets,
+  // and the plan sent. In complete (boot_spare): the keeper and helpers join the container's
+  // cgroup (the core has put the VMM there), then "ready".
+  Status start_spare(runtime::Creation& c);
   Status boot_spare(runtime::Creation& c);
-  // The container's 9p helpers on the spare's sockets, in the container's cgroup.
-  Status serve_spare_shares(runtime::Creation& c);
+  Status serve_spare_shares();
+  Status send_plan(runtime::Creation& c);
   // Kills a spare that did not take its plan and removes what it left in the state dir.
   void drop_spare(runtime::Creation& c) noexcept;
   // A new spare behind this create, for the next VM container of its size.
@@ -113,6 +117,7 @@ class VmBackend : public runtime::Backend {
   std::optional<ClaimedSpare> spare_;
   std::string empty_dir_;              // what a template's unused share slots serve
   UniqueFd spare_vmm_, spare_keeper_;  // pidfds of a taken spare's VMM and keeper (its output's relay)
+  std::vector<pid_t> spare_helpers_;   // the container's 9p helpers on the spare's sockets
 };
 
 std::unique_ptr<runtime::Backend> make_vm_backend(const runtime::Globals& g);

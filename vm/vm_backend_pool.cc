@@ -78,7 +78,7 @@ Status VmBackend::take_spare(runtime::Creation& c, const VmPlan& restore_plan) {
   return ok();
 }
 
-Status VmBackend::serve_spare_shares(runtime::Creation& c) {
+Status VmBackend::serve_spare_shares() {
   const auto& slots = restore_plan_->shares;
   if (slots.size() != spare_->share_socks.size())
     return Error::make("the spare has " + std::to_string(spare_->share_socks.size()) + " share slots, the plan " +
@@ -88,26 +88,29 @@ Status VmBackend::serve_spare_shares(runtime::Creation& c) {
   for (size_t i = 0; i < slots.size(); ++i) {
     auto h = OCL_TRY(spawn_share_helper(plan_.share_helper, slots[i].host_path, slots[i].readonly,
                                         spare_->share_socks[i].get(), log.get()));
-    if (c.cg) {
-      if (auto st = c.cg->add_process(h.pid); !st) {
-        ::kill(h.pid, SIGKILL);
-        return st;
-      }
-    }
+    spare_helpers_.push_back(h.pid);
     OCL_CHECK(release_helper(h));
   }
   spare_->share_socks.clear();  // the helpers hold them now
   return ok();
 }
 
-Status VmBackend::boot_spare(runtime::Creation& c) {
-  int64_t t0 = monotonic_ms();
-  // Its keeper relays the workload's output from now on: in the container's cgroup too.
-  if (c.cg) OCL_CHECK(c.cg->add_process(spare_->keeper));
+Status VmBackend::start_spare(runtime::Creation& c) {
   restore_normal_priority(spare_->vmm);
   restore_normal_priority(spare_->keeper);
-  OCL_CHECK(serve_spare_shares(c));
-  log::step("spare's shares served");
+  OCL_CHECK(serve_spare_shares());
+  return send_plan(c);
+}
+
+Status VmBackend::boot_spare(runtime::Creation& c) {
+  int64_t t0 = monotonic_ms();
+  // The keeper relays the workload's output from now on: in the container's cgroup, with the
+  // helpers (the core put the VMM there).
+  if (c.cg) {
+    OCL_CHECK(c.cg->add_process(spare_->keeper));
+    for (pid_t h : spare_helpers_) OCL_CHECK(c.cg->add_process(h));
+  }
+  log::step("spare's keeper and helpers in the cgroup");
   return await_ready(c, *restore_plan_, t0, "taken from the pool (" + fs::basename(spare_->dir) + ")");
 }
 
@@ -120,6 +123,7 @@ void VmBackend::drop_spare(runtime::Creation& c) noexcept {
   ctl_.reset();
   ctl_frames_.reset();
   spare_.reset();
+  spare_helpers_.clear();
   spare_vmm_.reset();
   spare_keeper_.reset();
   log_path_ = dir + "/vmm.log";
