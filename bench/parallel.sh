@@ -12,7 +12,11 @@ p=${3:-8}
 rounds=${4:-5}
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/ocelot-bench-par.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# The state roots on a tmpfs, as /run is on a systemd host (bench/startup.sh says why);
+# STATE_ON_DISK=1 keeps them on disk.
+mkdir "$work/state"
+[ "${STATE_ON_DISK:-0}" = 1 ] || mount -t tmpfs -o mode=0700 ocelot-bench-state "$work/state"
+trap 'umount "$work/state" 2>/dev/null; rm -rf "$work"' EXIT
 "$here/examples/make-bundle.sh" "$ocelot" "$work/bundle" /bin/true >/dev/null
 cc -O2 -Wall -Wno-format-truncation -o "$work/floor" "$here/bench/floor.c"
 runtimes=(floor ocelot)
@@ -34,7 +38,7 @@ for r in $(seq 1 "$rounds"); do
   for rt in "${runtimes[@]}"; do
     bin=$ocelot
     [ "$rt" = runc ] && bin=$(command -v runc)
-    times[$rt]+="$(round "$bin" "$work/$rt-root" "$([ "$rt" = floor ] && echo floor || echo "$rt$r")") "
+    times[$rt]+="$(round "$bin" "$work/state/$rt-root" "$([ "$rt" = floor ] && echo floor || echo "$rt$r")") "
   done
 done
 python3 - "$n" "$p" "${times[floor]}" "${times[ocelot]}" "${times[runc]:-}" <<'PY'
@@ -52,7 +56,7 @@ if "runc" in res:
 PY
 # Nothing may be left: every container was deleted by its run.
 for rt in ocelot runc; do
-  [ -d "$work/$rt-root" ] || continue
-  left=$(ls "$work/$rt-root" 2>/dev/null | wc -l)
+  [ -d "$work/state/$rt-root" ] || continue
+  left=$(ls "$work/state/$rt-root" 2>/dev/null | wc -l)
   [ "$left" -eq 0 ] || { echo "bench/parallel.sh: $left $rt containers left behind" >&2; exit 1; }
 done

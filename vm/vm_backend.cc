@@ -259,10 +259,17 @@ Status VmBackend::spawn(runtime::Creation& c) {
     // the guest creates the container (its first cgroup move waits for an RCU grace period:
     // about 6 ms, measured with strace), so the plan goes now.
     vmm_ = VmmProcess::adopt(spare_->vmm, std::move(spare_->vmm_pidfd), spare_->dir, spare_->dir + "/vmm.log");
-    c.child = vmm_.hand_to_container();
     ctl_ = std::move(spare_->ctl);
     log::step("spare taken");
-    return start_spare(c);
+    auto st = start_spare(c);
+    if (st) {
+      c.child = vmm_.hand_to_container();
+      return ok();
+    }
+    // Its VMM went since the keeper offered it (killed, or out of memory): the template's path.
+    log::debug("the pool's spare did not take the plan (" + st.error().msg + "): restoring the template");
+    drop_spare(c);
+    vmm_ = VmmProcess();  // an adopted VMM is never killed by this object
   }
   vmm_ = OCL_TRY(spawn_held(c, restore_plan_ ? *restore_plan_ : plan_, restore_plan_.has_value()));
   c.child = vmm_.hand_to_container();  // the core's to kill from here on

@@ -7,7 +7,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <sstream>
 
 #include "base/clock.h"
 #include "base/fs.h"
@@ -43,6 +45,33 @@ void restore_normal_priority(pid_t pid) {
     (void)::sched_setscheduler(tid, SCHED_OTHER, &normal);
     (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 0);
   }
+}
+
+// Is pid on its way out (killed, exiting, a zombie)? A VMM killed just before the claim still
+// holds its sockets while the kernel unmaps its memory: the plan goes through, and moving it into
+// the cgroup fails (ESRCH). Such a spare is not taken: the template's path is.
+bool exiting(pid_t pid) {
+  auto stat = fs::read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  auto close = stat->rfind(") ");
+  if (close == std::string::npos) return true;
+  std::istringstream f(stat->substr(close + 2));
+  std::string state, skip;
+  unsigned long flags = 0;
+  f >> state;
+  for (int i = 0; i < 5; ++i) f >> skip;  // ppid pgrp session tty_nr tpgid
+  f >> flags;
+  constexpr unsigned long kPfExiting = 0x4;
+  if (state == "Z" || state == "X" || (flags & kPfExiting)) return true;
+  auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status");
+  if (!status) return true;
+  for (const char* key : {"\nShdPnd:\t", "\nSigPnd:\t"}) {
+    auto at = status->find(key);
+    if (at == std::string::npos) continue;
+    unsigned long long pending = std::strtoull(status->c_str() + at + std::strlen(key), nullptr, 16);
+    if (pending & (1ULL << (SIGKILL - 1))) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -96,10 +125,13 @@ Status VmBackend::serve_spare_shares() {
 }
 
 Status VmBackend::start_spare(runtime::Creation& c) {
+  if (exiting(spare_->vmm)) return Error{EPIPE, "its VMM is exiting"};
   restore_normal_priority(spare_->vmm);
   restore_normal_priority(spare_->keeper);
   OCL_CHECK(serve_spare_shares());
-  return send_plan(c);
+  OCL_CHECK(send_plan(c));
+  if (exiting(spare_->vmm)) return Error{EPIPE, "its VMM is exiting"};
+  return ok();
 }
 
 Status VmBackend::boot_spare(runtime::Creation& c) {

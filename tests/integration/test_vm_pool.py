@@ -188,3 +188,32 @@ class VmPool(OcelotTest):
             self.assertEqual(p.returncode, 1, flag)
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
             self.assertIn(flag.split("=")[0], p.stderr)
+
+    def test_a_spare_whose_vmm_died_is_never_handed_a_container(self):
+        p, _ = self.run_vm(self.vm_config(["/bin/true"]), self.new_id("vm"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        d, keeper, vmm = self.ready_spare()
+        os.kill(vmm, 9)
+        # Whichever comes first, the keeper's cleanup or the claim: the run restores the template.
+        p, log = self.run_vm(self.vm_config(["/bin/sh", "-c", "echo still-runs"]), self.new_id("vm"))
+        self.assertEqual((p.returncode, p.stdout), (0, "still-runs\n"), p.stderr + log)
+        self.assertIn("restored from template", log)
+        self.assertTrue(wait_gone(keeper))
+        self.assertFalse(os.path.exists(d))
+
+    def test_spares_of_a_template_that_is_gone_are_stopped(self):
+        p, _ = self.run_vm(self.vm_config(["/bin/true"]), self.new_id("vm"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        d, keeper, vmm = self.ready_spare()
+        # As after a new QEMU, kernel or agent: the spare's template was rebuilt under another name.
+        with open(os.path.join(d, "template"), "w") as f:
+            f.write("/var/cache/ocelot/vm/templates/gone")
+        # The next VM container of another size class finds it when it starts its own spare.
+        c = self.vm_config(["/bin/true"])
+        c["linux"].setdefault("resources", {})["memory"] = {"limit": 96 << 20}
+        p, _ = self.run_vm(c, self.new_id("vm"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(wait_gone(vmm, 10) and wait_gone(keeper, 5), "a stale spare was kept")
+        self.assertFalse(os.path.exists(d))
+        self.ocelot("vm-pool", "wait", timeout=300)
+        self.assertEqual([s[1] for s in self.spares()], ["ready"])  # the new size class's
