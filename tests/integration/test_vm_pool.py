@@ -216,4 +216,6 @@ class VmPool(OcelotTest):
         self.assertTrue(wait_gone(vmm, 10) and wait_gone(keeper, 5), "a stale spare was kept")
         self.assertFalse(os.path.exists(d))
         self.ocelot("vm-pool", "wait", timeout=300)
-        self.assertEqual([s[1] for s in self.spares()], ["ready"])  # the new size class's
+        failure = os.path.join(self.pool(), "last-failure")
+        self.assertEqual([s[1] for s in self.spares()], ["ready"],  # the new size class's
+                         open(failure).read() if os.path.exists(failure) else "")

@@ -322,7 +322,6 @@ void serve_claims(Keeper& k) {
     remove_tree(k.dir);
     ::_exit(1);
   };
-  if (::mkdir(k.dir.c_str(), 0711) != 0 || ::chdir(k.dir.c_str()) != 0) ::_exit(1);
   if (!fs::write_file(k.dir + "/" + kTemplateRecord, k.t.dir, 0600)) fail("record the spare's template");
   // The container whose create started this spare is starting now: a fresh VMM's exec and restore
   // take memory bandwidth and the host kernel's time even at idle priority (its start and exit
@@ -360,11 +359,6 @@ void start_keeper(const std::string& pool, const VmPlan& plan, const Template& t
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     (void)::signal(SIGPIPE, SIG_IGN);
     (void)::signal(SIGTERM, on_keeper_term);
-    // Warming runs only on a core nothing else wants (SCHED_IDLE, and nice 19 where that is
-    // refused): it never takes a core from a container's start. The create that takes the spare
-    // puts its VMM and keeper back to normal.
-    struct sched_param none_prio = {};
-    if (::sched_setscheduler(0, SCHED_IDLE, &none_prio) != 0) (void)::setpriority(PRIO_PROCESS, 0, 19);
     log::set_sink([](log::Level, std::string_view) {});
     try {
       Keeper k;
@@ -375,6 +369,14 @@ void start_keeper(const std::string& pool, const VmPlan& plan, const Template& t
       k.warm_rootfs = warm_rootfs;
       k.s = s;
       k.dir = pool + "/" + fs::basename(t.dir) + "-" + std::to_string(::getpid());
+      // Listed (as warming) at once, before the keeper goes to idle priority, where a busy host
+      // may not run it for a while: `vm-pool wait` and the next refill see it.
+      if (::mkdir(k.dir.c_str(), 0711) != 0 || ::chdir(k.dir.c_str()) != 0) ::_exit(1);
+      // Warming runs only on a core nothing else wants (SCHED_IDLE, and nice 19 where that is
+      // refused): it never takes a core from a container's start. The create that takes the
+      // spare puts its VMM and keeper back to normal.
+      struct sched_param none_prio = {};
+      if (::sched_setscheduler(0, SCHED_IDLE, &none_prio) != 0) (void)::setpriority(PRIO_PROCESS, 0, 19);
       keeper_main(k);
     } catch (...) {  // nothing here throws on purpose; an allocation failure ends the keeper
     }
