@@ -219,3 +219,19 @@ class VmPool(OcelotTest):
         failure = os.path.join(self.pool(), "last-failure")
         self.assertEqual([s[1] for s in self.spares()], ["ready"],  # the new size class's
                          open(failure).read() if os.path.exists(failure) else "")
+
+    def test_a_spare_whose_keeper_died_is_cleaned_up_with_its_vmm(self):
+        p, _ = self.run_vm(self.vm_config(["/bin/true"]), self.new_id("vm"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        d, keeper, vmm = self.ready_spare()
+        os.kill(keeper, 9)
+        self.assertTrue(wait_gone(keeper))
+        # QEMU's drop to its own uid cleared its parent-death signal: it is still there...
+        self.assertTrue(alive(vmm))
+        self.assertEqual([s[1] for s in self.spares()], ["gone"])
+        # ... until the next create's refill (or `vm-pool stop`) ends it.
+        p, log = self.run_vm(self.vm_config(["/bin/true"]), self.new_id("vm"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("taken from the pool", log)
+        self.assertTrue(wait_gone(vmm, 10), "a dead keeper's VMM outlived the next refill")
+        self.assertFalse(os.path.exists(d))

@@ -280,8 +280,11 @@ bool hand_over_spare(Keeper& k, int conn, Received first) {
   // Its answer: the claim went through (a create that died half way leaves the spare to die).
   auto done = receive_within(conn, kClaimReplyMs, "the claim's answer");
   if (!sent || !done || done->eof || done->payload != "taken") {
-    ::kill(k.vmm.pid(), SIGKILL);
-    return true;  // half handed over: never offered again
+    // Half handed over (the create went before it took it): never offered again, and nobody's.
+    kill_placeholders(k);
+    k.vmm.kill();
+    remove_tree(k.dir);
+    ::_exit(1);
   }
   ::unlink(kKeeperSocket);
   k.listener.reset();  // a stop that comes now finds no keeper to ask
@@ -474,8 +477,8 @@ void refill_pool(const std::string& pool, const VmPlan& restore_plan, const Temp
   unsigned have = 0;
   for (const auto& sp : list_spares(pool)) {
     if (sp.state == "in use") continue;
-    if (sp.state == "gone") {
-      remove_tree(sp.dir);
+    if (sp.state == "gone") {  // its keeper died: its VMM may not have (stop_keeper ends it)
+      stop_keeper(sp.keeper, sp.dir);
       continue;
     }
     auto tdir = fs::read_file(sp.dir + "/" + kTemplateRecord);
