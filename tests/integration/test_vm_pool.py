@@ -50,6 +50,20 @@ def processes_of(binary):
 
 @unittest.skipIf(TEMPLATE_OFF, "the pool is built on VM templates")
 class VmPool(OcelotTest):
+    settled = False
+
+    def setUp(self):
+        super().setUp()
+        if not VmPool.settled:
+            # A fresh host's first VM container learns whether /dev/kvm can run a guest (a nested
+            # one cannot) by trying, and boots cold without a template or spare when it cannot.
+            # Settled once, in a root of its own, so that each test's first run restores a template.
+            c = self.vm_config(["/bin/true"])
+            b = self.bundle(c, "bundle-settle")
+            root = os.path.join(self.tmp, "settle-root")
+            self.ocelot("--vm-pool=off", "run", "--bundle", b, self.new_id("settle"), root=root, timeout=300)
+            VmPool.settled = True
+
     def vm_config(self, args):
         c = self.config(args)
         c["annotations"] = {"org.ocelot.isolation": "vm"}
@@ -178,6 +192,19 @@ class VmPool(OcelotTest):
         self.assertEqual(self.ocelot("vm-pool", "stop").stdout, "stopped 1 spare\n")
         self.assertTrue(wait_gone(vmm, 5) and wait_gone(keeper, 5))
         self.assertFalse(os.path.exists(self.pool()))
+
+    def test_the_spare_started_behind_a_run_is_listed_when_run_returns(self):
+        # A caller that stops the pool right after its container ran must meet the new spare: the
+        # create returns only once its keeper is listed, even while that keeper has not yet run.
+        p, _ = self.run_vm(self.vm_config(["/bin/true"]), self.new_id("vm"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        listed = self.spares()
+        self.assertEqual([s[1] in ("warming", "ready") for s in listed], [True], "spares as run returned: %s" % listed)
+        keeper = int(listed[0][2])
+        self.assertEqual(self.ocelot("vm-pool", "stop").stdout, "stopped 1 spare\n")
+        self.assertTrue(wait_gone(keeper, 10), "a spare's keeper outlived vm-pool stop")
+        self.assertFalse(os.path.exists(self.pool()))
+        self.assertEqual(self.spares(), [])
 
     def test_pool_off_starts_no_spare_and_bad_values_are_refused(self):
         p, log = self.run_vm(self.vm_config(["/bin/true"]), self.new_id("vm"), "--vm-pool=off")

@@ -347,13 +347,24 @@ void serve_claims(Keeper& k) {
 // its sockets), stdio on /dev/null, default signals.
 void start_keeper(const std::string& pool, const VmPlan& plan, const Template& t, const std::string& empty_dir,
                   const std::string& warm_rootfs, const PoolSettings& s) {
+  // The create returns (and its caller may run `vm-pool stop`) only once the new keeper is listed:
+  // the pipe's last write end closes when the keeper has made its directory, or has failed to.
+  int listed[2];
+  if (::pipe2(listed, O_CLOEXEC) != 0) return;
   pid_t first = ::fork();
-  if (first < 0) return;
+  if (first < 0) {
+    ::close(listed[0]);
+    ::close(listed[1]);
+    return;
+  }
   if (first == 0) {
     ::setsid();
     pid_t keeper = ::fork();
     if (keeper != 0) ::_exit(keeper < 0 ? 1 : 0);
-    ::close_range(3, ~0U, 0);
+    std::string dir = pool + "/" + fs::basename(t.dir) + "-" + std::to_string(::getpid());
+    bool made = ::mkdir(dir.c_str(), 0711) == 0 && ::chdir(dir.c_str()) == 0;
+    ::close_range(3, ~0U, 0);  // closes the pipe: listed (or not) from here on
+    if (!made) ::_exit(1);
     int nul = ::open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3; ++fd) ::dup2(nul, fd);
     if (nul > 2) ::close(nul);
@@ -371,10 +382,9 @@ void start_keeper(const std::string& pool, const VmPlan& plan, const Template& t
       k.empty_dir = empty_dir;
       k.warm_rootfs = warm_rootfs;
       k.s = s;
-      k.dir = pool + "/" + fs::basename(t.dir) + "-" + std::to_string(::getpid());
-      // Listed (as warming) at once, before the keeper goes to idle priority, where a busy host
-      // may not run it for a while: `vm-pool wait` and the next refill see it.
-      if (::mkdir(k.dir.c_str(), 0711) != 0 || ::chdir(k.dir.c_str()) != 0) ::_exit(1);
+      // Listed (as warming) before the keeper goes to idle priority, where a busy host may not
+      // run it for a while: `vm-pool wait`, `vm-pool stop` and the next refill see it.
+      k.dir = dir;
       // Warming runs only on a core nothing else wants (SCHED_IDLE, and nice 19 where that is
       // refused): it never takes a core from a container's start. The create that takes the
       // spare puts its VMM and keeper back to normal.
@@ -385,6 +395,11 @@ void start_keeper(const std::string& pool, const VmPlan& plan, const Template& t
     }
     ::_exit(1);
   }
+  ::close(listed[1]);
+  char byte;
+  while (::read(listed[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  ::close(listed[0]);
   while (::waitpid(first, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
