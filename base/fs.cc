@@ -1,5 +1,6 @@
 #include "base/fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,6 +83,26 @@ Status mkdir_p(const std::string& path, mode_t mode) {
     if (cur.empty()) continue;
     if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return Error::last("mkdir \"" + cur + "\"");
   }
+  return ok();
+}
+
+Status remove_tree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? ok() : Error::last("stat \"" + path + "\"");
+  if (S_ISDIR(st.st_mode)) {
+    if (DIR* d = ::opendir(path.c_str())) {
+      std::vector<std::string> names;
+      while (auto* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != "..") names.push_back(n);
+      }
+      ::closedir(d);
+      for (auto& n : names) OCL_CHECK(remove_tree(path + "/" + n));
+    }
+    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return Error::last("remove \"" + path + "\"");
+    return ok();
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Error::last("remove \"" + path + "\"");
   return ok();
 }
 

@@ -1,5 +1,5 @@
 // Small file helpers that return Result instead of throwing: whole-file read and write, atomic
-// replace (write a temp file, fsync-free rename), mkdir -p. Used by every layer.
+// replace (write a temp file, fsync-free rename), mkdir -p, rm -r. Used by every layer.
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +21,8 @@ Status write_file(const std::string& path, std::string_view data, mode_t mode = 
 // write to "<path>.tmp-<pid>" then rename over path, so readers never see half a file.
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 Status mkdir_p(const std::string& path, mode_t mode = 0755);
+// rm -r: symlinks are removed, never followed; a path that is not there is no error.
+Status remove_tree(const std::string& path);
 bool exists(const std::string& path);
 bool is_dir(const std::string& path);  // follows symlinks
 std::string join(std::string_view a, std::string_view b);

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <climits>
-#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -284,10 +283,9 @@ Result<Prepared> prepare(const Options& o, const std::string& probe) {
 
 void cleanup(Prepared& p) {
   p.net.reset();  // its namespace's pin is a mount in the work directory
-  std::error_code ec;
-  if (p.made_probe_dir) std::filesystem::remove_all(p.rootfs + kProbeDir, ec);
+  if (p.made_probe_dir) (void)fs::remove_tree(p.rootfs + kProbeDir);
   ::unlink((p.rootfs + "/.ocelot-compare-io").c_str());  // a probe killed half way
-  std::filesystem::remove_all(p.work, ec);
+  (void)fs::remove_tree(p.work);
 }
 
 // One mode's measurements: its own runs of the bundle's process, of the probe, and one idle

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/fs.h"
+#include "base/proc_stat.h"
 #include "spec/parse.h"
 
 namespace ocelot::runtime {
@@ -28,22 +29,10 @@ Status validate_id(const std::string& id) {
 }
 
 Result<uint64_t> process_start(pid_t pid, bool zombies_too) {
-  auto t = fs::read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!t) return std::move(t).error();
-  // comm may hold spaces and parentheses: fields start after the last ')'.
-  auto p = t->rfind(')');
-  if (p == std::string::npos || p + 2 >= t->size())
-    return Error::make("malformed /proc/" + std::to_string(pid) + "/stat");
-  std::string rest = t->substr(p + 2);
-  char state = rest[0];
-  if (!zombies_too && (state == 'Z' || state == 'X'))
+  auto s = OCL_TRY(read_proc_stat(pid));
+  if (!zombies_too && (s.state == 'Z' || s.state == 'X'))
     return Error{ESRCH, "process " + std::to_string(pid) + " is a zombie"};
-  size_t field = 3, i = 0;
-  while (field < 22 && i < rest.size()) {
-    if (rest[i] == ' ') ++field;
-    ++i;
-  }
-  return std::strtoull(rest.c_str() + i, nullptr, 10);
+  return s.start;
 }
 
 Result<ProcessRef> process_ref(pid_t pid) { return ProcessRef{pid, OCL_TRY(process_start(pid, false))}; }
@@ -237,31 +226,11 @@ Result<std::vector<std::string>> StateStore::ids() const {
   return out;
 }
 
-static Status remove_tree(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? ok() : Error::last("stat \"" + path + "\"");
-  if (S_ISDIR(st.st_mode)) {
-    if (DIR* d = ::opendir(path.c_str())) {
-      std::vector<std::string> names;
-      while (auto* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") names.push_back(n);
-      }
-      ::closedir(d);
-      for (auto& n : names) OCL_CHECK(remove_tree(path + "/" + n));
-    }
-    if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return Error::last("remove \"" + path + "\"");
-    return ok();
-  }
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Error::last("remove \"" + path + "\"");
-  return ok();
-}
-
-void StateStore::forget_hooks(const std::string& id) const { (void)remove_tree(dir(id) + "/hooks"); }
+void StateStore::forget_hooks(const std::string& id) const { (void)fs::remove_tree(dir(id) + "/hooks"); }
 
 Status StateStore::remove(const std::string& id) const {
   OCL_CHECK(validate_id(id));
-  return remove_tree(dir(id));
+  return fs::remove_tree(dir(id));
 }
 
 void StateStore::record_hook(const std::string& id, const ProcessRef& p) const {

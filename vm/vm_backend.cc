@@ -267,8 +267,7 @@ Status VmBackend::spawn(runtime::Creation& c) {
       return ok();
     }
     // Its VMM went since the keeper offered it (killed, or out of memory): the template's path.
-    log::debug("the pool's spare did not take the plan (" + st.error().msg + "): restoring the template");
-    drop_spare(c);
+    give_up_spare(c, st.error());
     vmm_ = VmmProcess();  // an adopted VMM is never killed by this object
   }
   vmm_ = OCL_TRY(spawn_held(c, restore_plan_ ? *restore_plan_ : plan_, restore_plan_.has_value()));
@@ -400,8 +399,7 @@ Status VmBackend::boot_with_fallbacks(runtime::Creation& c) {
   if (spare_) {
     auto st = boot_spare(c);
     if (st || !may_fall_back(st.error())) return st;
-    log::debug("the pool's spare did not take the plan (" + st.error().msg + "): restoring the template");
-    drop_spare(c);
+    give_up_spare(c, st.error());
     OCL_CHECK(respawn(c, *restore_plan_, true));
   }
   bool restore = restore_plan_.has_value();

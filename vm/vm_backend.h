@@ -97,6 +97,8 @@ class VmBackend : public runtime::Backend {
   Status send_plan(runtime::Creation& c);
   // Kills a spare that did not take its plan and removes what it left in the state dir.
   void drop_spare(runtime::Creation& c) noexcept;
+  // The spare failed before the container was in it: dropped; the template's path follows.
+  void give_up_spare(runtime::Creation& c, const Error& why) noexcept;
   // A new spare behind this create, for the next VM container of its size.
   void refill_pool() noexcept;
   // After the plan went: waits for "ready" (step names what booted, for the debug line).

@@ -9,11 +9,11 @@
 
 #include <cstring>
 #include <filesystem>
-#include <sstream>
 
 #include "base/clock.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/proc_stat.h"
 #include "runtime/lifecycle.h"
 #include "runtime/safe_exe.h"
 #include "vm/transport/protocol.h"
@@ -51,18 +51,9 @@ void restore_normal_priority(pid_t pid) {
 // holds its sockets while the kernel unmaps its memory: the plan goes through, and moving it into
 // the cgroup fails (ESRCH). Such a spare is not taken: the template's path is.
 bool exiting(pid_t pid) {
-  auto stat = fs::read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return true;
-  auto close = stat->rfind(") ");
-  if (close == std::string::npos) return true;
-  std::istringstream f(stat->substr(close + 2));
-  std::string state, skip;
-  unsigned long flags = 0;
-  f >> state;
-  for (int i = 0; i < 5; ++i) f >> skip;  // ppid pgrp session tty_nr tpgid
-  f >> flags;
+  auto stat = read_proc_stat(pid);
   constexpr unsigned long kPfExiting = 0x4;
-  if (state == "Z" || state == "X" || (flags & kPfExiting)) return true;
+  if (!stat || stat->state == 'Z' || stat->state == 'X' || (stat->flags & kPfExiting)) return true;
   auto status = fs::read_file("/proc/" + std::to_string(pid) + "/status");
   if (!status) return true;
   for (const char* key : {"\nShdPnd:\t", "\nSigPnd:\t"}) {
@@ -79,8 +70,7 @@ bool exiting(pid_t pid) {
 void forget_spare(const std::string& state_dir) {
   auto dir = fs::read_file(state_dir + "/" + kSpareRecord);
   if (!dir || dir->empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(*dir, ec);
+  (void)fs::remove_tree(*dir);
 }
 
 Status VmBackend::take_spare(runtime::Creation& c, const VmPlan& restore_plan) {
@@ -96,7 +86,7 @@ Status VmBackend::take_spare(runtime::Creation& c, const VmPlan& restore_plan) {
   spare_keeper_ = std::move(spare_->keeper_pidfd);
   std::string dir = c.store.dir(c.o.id);
   OCL_CHECK(fs::write_file(dir + "/" + kSpareRecord, spare_->dir, 0600));
-  (void)fs::write_file(spare_->dir + "/claimed", c.o.id + "\n", 0600);
+  // (Its keeper marked the spare claimed before it answered: no other create or stop takes it.)
   for (const auto& n : spare_entries()) {
     std::string link = dir + "/" + n;
     ::unlink(link.c_str());
@@ -144,6 +134,11 @@ Status VmBackend::boot_spare(runtime::Creation& c) {
   }
   log::step("spare's keeper and helpers in the cgroup");
   return await_ready(c, *restore_plan_, t0, "taken from the pool (" + fs::basename(spare_->dir) + ")");
+}
+
+void VmBackend::give_up_spare(runtime::Creation& c, const Error& why) noexcept {
+  log::debug("the pool's spare did not take the plan (" + why.msg + "): restoring the template");
+  drop_spare(c);
 }
 
 void VmBackend::drop_spare(runtime::Creation& c) noexcept {

@@ -158,6 +158,23 @@ def v2_weight_of_shares(shares):
     return str(math.ceil(10 ** ((lg * lg + 125 * lg) / 612.0 - 7.0 / 34.0)))
 
 
+def alive(pid):
+    """Whether pid is a process that has not exited (a zombie has)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(") ", 1)[1][0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pid, timeout=15):
+    """Whether pid exited within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
 def descendants(pid):
     """pid's living descendants, children first, from /proc's children lists."""
     out, todo = [], [pid]

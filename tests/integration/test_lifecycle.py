@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import OcelotTest, probe_report
+from harness import OcelotTest, probe_report, wait_gone
 
 
 class Lifecycle(OcelotTest):
@@ -64,15 +64,7 @@ class Lifecycle(OcelotTest):
         pid = self.state(cid)["pid"]
         self.ocelot("delete", cid)
         # delete waits for the init to go; at most a reaping moment later it is gone for good.
-        def alive():
-            try:
-                return open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-            except FileNotFoundError:
-                return False
-        end = time.time() + 5
-        while alive() and time.time() < end:
-            time.sleep(0.01)
-        self.assertFalse(alive())
+        self.assertTrue(wait_gone(pid, 5))
 
     def test_kill_signal_forms(self):
         cid = self.new_id()

@@ -19,7 +19,7 @@ import threading
 import time
 
 import harness
-from harness import Cgroup, OCELOT, OcelotTest, cgroup_dirs_named, receive_console_fd
+from harness import Cgroup, OCELOT, OcelotTest, alive, cgroup_dirs_named, receive_console_fd
 
 TEMPLATES = "/var/cache/ocelot/vm/templates"
 
@@ -38,14 +38,6 @@ def guest_kernel():
 def ppid(pid):
     with open("/proc/%d/stat" % pid) as f:
         return int(f.read().rsplit(") ", 1)[1].split()[1])
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 class VmIsolation(OcelotTest):

@@ -5,33 +5,17 @@ and leaves the first spare. Needs templates: skipped with --vm-template=off (the
 them)."""
 import json
 import os
-import time
 import unittest
 
 import harness
-from harness import OcelotTest
+from harness import OcelotTest, alive, wait_gone
 
 TEMPLATE_OFF = "--vm-template=off" in harness.EXTRA_ARGS
-
-
-def alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(") ")[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def cgroup_lines(pid):
     with open("/proc/%d/cgroup" % pid) as f:
         return f.read().splitlines()
-
-
-def wait_gone(pid, timeout=15):
-    deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not alive(pid)
 
 
 def processes_of(binary):

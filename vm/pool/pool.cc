@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
 #include <thread>
 
 #include "base/clock.h"
@@ -41,11 +40,6 @@ constexpr int kClaimReplyMs = 5000;
 constexpr int kSpareDelayMs = 300;  // before a new spare starts its VMM
 
 int open_pidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
-void remove_tree(const std::string& p) {
-  std::error_code ec;
-  std::filesystem::remove_all(p, ec);
-}
 
 // "<template>-<keeper pid>".
 bool parse_spare_name(const std::string& n, std::string* template_name, pid_t* keeper) {
@@ -122,7 +116,7 @@ void stop_keeper(pid_t pid, const std::string& dir) {
   kill_and_wait(pid, dir, SIGTERM);
   auto vmm = fs::read_file(dir + "/" + kVmmRecord);
   if (vmm) kill_and_wait(static_cast<pid_t>(std::strtol(vmm->c_str(), nullptr, 10)), dir);
-  remove_tree(dir);
+  (void)fs::remove_tree(dir);
 }
 
 // -- the keeper ----------------------------------------------------------------------------------
@@ -283,7 +277,7 @@ bool hand_over_spare(Keeper& k, int conn, Received first) {
     // Half handed over (the create went before it took it): never offered again, and nobody's.
     kill_placeholders(k);
     k.vmm.kill();
-    remove_tree(k.dir);
+    (void)fs::remove_tree(k.dir);
     ::_exit(1);
   }
   ::unlink(kKeeperSocket);
@@ -322,7 +316,7 @@ void serve_claims(Keeper& k) {
     (void)fs::write_file(k.pool + "/" + kFailureRecord, why + "\n", 0600);
     kill_placeholders(k);
     k.vmm.kill();
-    remove_tree(k.dir);
+    (void)fs::remove_tree(k.dir);
     ::_exit(1);
   };
   if (!fs::write_file(k.dir + "/" + kTemplateRecord, k.t.dir, 0600)) fail("record the spare's template");
@@ -339,7 +333,7 @@ void serve_claims(Keeper& k) {
   ::unlink(kKeeperSocket);
   kill_placeholders(k);
   k.vmm.kill();
-  remove_tree(k.dir);
+  (void)fs::remove_tree(k.dir);
   ::_exit(0);
 }
 
@@ -415,12 +409,12 @@ Result<std::string> warm_up_rootfs(const std::string& agent) {
   if (auto known = fs::read_file(dir + ".source"); known && *known == identity && fs::exists(dir + "/init")) return dir;
   auto bytes = OCL_TRY(fs::read_file(agent));
   std::string tmp = dir + ".new." + std::to_string(::getpid());
-  remove_tree(tmp);
+  (void)fs::remove_tree(tmp);
   for (const char* d : {"", "/proc", "/dev", "/sys"}) OCL_CHECK(fs::mkdir_p(tmp + d, 0755));
   OCL_CHECK(fs::write_file(tmp + "/init", bytes, 0755));
-  remove_tree(dir);
+  (void)fs::remove_tree(dir);
   if (::rename(tmp.c_str(), dir.c_str()) != 0) {
-    remove_tree(tmp);
+    (void)fs::remove_tree(tmp);
     if (!fs::exists(dir + "/init")) return Error::last("make " + quote(dir));
   }
   OCL_CHECK(fs::write_file_atomic(dir + ".source", identity, 0644));

@@ -11,7 +11,6 @@
 
 #include <climits>
 #include <cstdio>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -47,11 +46,6 @@ std::string qemu_path(const std::string& qemu) {
   for (const char* d : {"/usr/bin/", "/usr/local/bin/", "/bin/"})
     if (::access((std::string(d) + qemu).c_str(), X_OK) == 0) return d + qemu;
   return qemu;
-}
-
-void remove_tree(const std::string& p) {
-  std::error_code ec;
-  std::filesystem::remove_all(p, ec);
 }
 
 // The template's plan: a guest of no bundle, RAM in a shared file, saved through its monitor.
@@ -161,7 +155,7 @@ void remove_stale(const std::string& root, const std::string& key) {
     }
   }
   ::closedir(d);
-  for (const auto& n : stale) remove_tree(root + "/" + n);
+  for (const auto& n : stale) (void)fs::remove_tree(root + "/" + n);
 }
 
 }  // namespace
@@ -219,16 +213,16 @@ Result<Template> ensure_template(const VmPlan& p, const std::string& empty_dir, 
   }
   remove_stale(root, key);
   std::string tmp = t.dir + ".build." + std::to_string(::getpid());
-  remove_tree(tmp);
+  (void)fs::remove_tree(tmp);
   OCL_CHECK_CTX(fs::mkdir_p(tmp, 0700), "create " + quote(tmp));
   auto st = build_into(p, tmp, empty_dir);
   if (st) st = fs::write_file(tmp + "/key", key, 0600);
   if (!st) {
-    remove_tree(tmp);
+    (void)fs::remove_tree(tmp);
     return std::move(st).error().wrap("build the VM template");
   }
   // Another ocelot may have built the same template meanwhile: keep the first.
-  if (::rename(tmp.c_str(), t.dir.c_str()) != 0) remove_tree(tmp);
+  if (::rename(tmp.c_str(), t.dir.c_str()) != 0) (void)fs::remove_tree(tmp);
   *built = true;
   return t;
 }
@@ -241,7 +235,7 @@ Result<std::string> template_empty_dir() {
 
 void discard_template(const Template& t) {
   std::string away = t.dir + ".stale." + std::to_string(::getpid());
-  if (::rename(t.dir.c_str(), away.c_str()) == 0) remove_tree(away);
+  if (::rename(t.dir.c_str(), away.c_str()) == 0) (void)fs::remove_tree(away);
 }
 
 }  // namespace ocelot::vm
