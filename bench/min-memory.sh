@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/ocelot-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$here/examples/make-bundle.sh" "$ocelot" "$work/bundle" /bin/true >/dev/null
-limits="65536 131072 262144 524288 1048576 2097152 4194304 8388608"
+limits="65536 131072 163840 196608 229376 262144 524288 1048576 2097152 4194304 8388608"
 for rt in ocelot runc crun; do
   bin=$ocelot
   [ "$rt" = ocelot ] || bin=$(command -v "$rt") || continue
