@@ -76,7 +76,7 @@ class Containerd(CallerTest):
         stores the image in its content store; ctr containers restore --live makes the container and
         its task again from it (the shim's restore), counting on from the dump's value."""
         name, ref = "cd-ckpt", "localhost/ocelot-test/cd-ckpt:1"
-        counter = "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"
+        counter = "i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.1; done"
         self.ok(self.ctr("run", "-d", *self.w.ctr_runtime(name), IMAGE, name, "sh", "-c", counter))
 
         def cleanup():

@@ -105,7 +105,7 @@ class Podman(CallerTest):
         pm, count = self.pm_criu, self.count
         c = "pm-ckpt"
         self.ok(pm("run", "-d", "--name", c, "--network", "none", IMAGE, "sh", "-c",
-                   "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.1; done"))
+                   "i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; sleep 0.1; done"))
         self.addCleanup(lambda: pm("rm", "-f", "-t", "0", c))
         time.sleep(0.5)
         self.ok(pm("container", "checkpoint", c))
@@ -139,7 +139,7 @@ class Podman(CallerTest):
 
         c = "pm-ckpt-tty"
         self.ok(pm("run", "-dt", "--name", c, "--network", "none", IMAGE, "sh", "-c",
-                   "i=0; while :; do i=$((i+1)); echo $i > /tmp/count; echo tick$i; sleep 0.1; done"))
+                   "i=0; while :; do i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; echo tick$i; sleep 0.1; done"))
         self.addCleanup(lambda: pm("rm", "-f", "-t", "0", c))
         self.wait_until(lambda: last_tick(c) > 2, what="ticks in podman's log")
         self.ok(pm("container", "checkpoint", c))
