@@ -158,6 +158,17 @@ Status VmBackend::prepare(runtime::Creation& c) {
   bool built = false;
   int64_t t0 = monotonic_ms();
   auto t = ensure_template(pl, *empty, &built);
+  if (!t && plan_.kvm && kvm_failed_in_log(t.error().msg)) {
+    // A /dev/kvm that cannot run a guest (nested virtualisation): QEMU said so while it built
+    // the template. Remembered for this host boot and QEMU, and the template built under TCG
+    // now; else this container would boot cold twice (KVM, then TCG) and leave no template.
+    remember_kvm_broken(plan_.qemu, t.error().msg);
+    notice_once("tcg",
+                "/dev/kvm could not run the guest (" + t.error().msg + "): using TCG on this host until it reboots");
+    plan_.kvm = false;
+    pl = with_template_slots(plan_, *empty);
+    t = ensure_template(pl, *empty, &built);
+  }
   if (!t) {
     log::debug(t.error().msg + ": cold boot");
     return ok();

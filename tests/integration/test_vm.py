@@ -777,6 +777,31 @@ class VmTemplates(OcelotTest):
 
     PROBE = "cat /proc/sys/kernel/random/boot_id; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' '; date +%s"
 
+    KVM_MARKER = "/var/cache/ocelot/vm/kvm-unusable"
+
+    def test_a_host_whose_kvm_cannot_run_a_guest_learns_it_and_still_restores_a_template(self):
+        # Where /dev/kvm opens but cannot run a guest (nested virtualisation, as on the CI host),
+        # the first VM container of a host boot finds out while it builds its template: QEMU
+        # says so, the host remembers it, and that same container restores a TCG template.
+        p = self.run_vm(["/bin/true"])
+        self.assertEqual(p.returncode, 0, p.stderr + p.log)
+        if not os.path.exists(self.KVM_MARKER):
+            self.skipTest("this host's /dev/kvm runs guests (or there is none and nothing to learn)")
+        with open(self.KVM_MARKER) as f:
+            learnt = f.read()
+        if "MSR" not in learnt and "KVM" not in learnt and "kvm" not in learnt:
+            self.skipTest("this host's KVM was found broken by a guest that never answered: " + learnt)
+        aside = self.KVM_MARKER + ".test-aside"
+        os.rename(self.KVM_MARKER, aside)
+        self.addCleanup(lambda: os.path.exists(aside) and os.replace(aside, self.KVM_MARKER))
+        p = self.run_vm(["/bin/sh", "-c", "echo still-runs"])
+        self.assertEqual((p.returncode, p.stdout), (0, "still-runs\n"), p.stderr + p.log)
+        self.assertIn("restored from template", p.log)
+        self.assertNotIn("cold boot", p.log)
+        self.assertIn("using TCG on this host until it reboots", p.log)
+        with open(self.KVM_MARKER) as f:
+            self.assertIn("reason", f.read())
+
     def test_two_guests_from_one_template_differ_in_randomness_and_keep_the_host_clock(self):
         self.run_vm(["/bin/true"])  # builds the template if there is none yet
         # A template saved 8 s ago or more: a guest that kept the template's clock shows it.

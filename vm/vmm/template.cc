@@ -92,7 +92,14 @@ Status build_into(const VmPlan& base, const std::string& dir, const std::string&
   UniqueFd ctl = OCL_TRY(vmm.connect(b.ctl_socket, 30000, "the template's VMM started"));
   FrameChannel ch(ctl.get());
   auto f = ch.read(b.kvm ? 30000 : 240000, vmm.pid());
-  if (!f) return std::move(f).error().wrap("the template's guest did not boot");
+  if (!f) {
+    // QEMU's own word when it stopped (a /dev/kvm that cannot run a guest says so there); the
+    // guest's channel may reset a moment before QEMU has exited.
+    for (int64_t end = monotonic_ms() + 1000; monotonic_ms() < end && !vmm.exited();)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (vmm.exited()) return vmm.failure("the template's guest did not boot");
+    return std::move(f).error().wrap("the template's guest did not boot");
+  }
   if (f->type != FrameType::waiting)
     return Error::make(std::string("the template's guest sent \"") + frame_type_name(f->type) + "\": " + f->payload);
   Qmp q = OCL_TRY(Qmp::connect(dir, b.qmp_socket, vmm.pid(), 30000));
