@@ -40,8 +40,8 @@ class VmPool(OcelotTest):
         super().setUp()
         if not VmPool.settled:
             # A fresh host's first VM container learns whether /dev/kvm can run a guest (a nested
-            # one cannot) by trying, and boots cold without a template or spare when it cannot.
-            # Settled once, in a root of its own, so that each test's first run restores a template.
+            # one cannot) by trying, and builds the template. Settled once, in a root of its own,
+            # so that each test's first run restores a template in the usual time.
             c = self.vm_config(["/bin/true"])
             b = self.bundle(c, "bundle-settle")
             root = os.path.join(self.tmp, "settle-root")
